@@ -1,0 +1,3 @@
+from trustmap.cli.app import main
+
+main()

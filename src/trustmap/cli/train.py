@@ -1,0 +1,47 @@
+"""``trustmap train``: train an architecture on a dataset and save it safely."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from trustmap.cli.context import console, open_store
+
+
+def train(
+    data: Annotated[str, typer.Option(help="Dataset name (`trustmap data list`) or a user file.")],
+    out: Annotated[Path, typer.Option(help="Output model: .pt2 (torch.export), .pt (TorchScript) or .safetensors.")],
+    arch: Annotated[Optional[str], typer.Option(help="Architecture: cnn, cnn-s, mlp, logreg, minilm.")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="Epochs (default: the recipe for this arch).")] = None,
+    lr: Annotated[Optional[float], typer.Option(help="Peak learning rate (default: the recipe).")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(help="Batch size (default: the recipe).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same model.")] = 0,
+    member_fraction: Annotated[
+        Optional[float],
+        typer.Option(help="Train on this stratified fraction of the training split only and write the "
+                          "member/non-member index files beside --out, for membership audits."),
+    ] = None,  # fmt: skip
+    label: Annotated[Optional[str], typer.Option(help="Label column of a CSV/Parquet table.")] = None,
+    sensitive: Annotated[Optional[list[str]], typer.Option(help="Sensitive column(s) of a table.")] = None,
+) -> None:
+    """Train a model with the one seeded training loop, evaluate it on the test split and save it."""
+    from trustmap.models.workflows import train_and_save
+
+    with open_store().run("train", args={"data": data, "arch": arch, "out": str(out), "epochs": epochs,
+                                          "lr": lr, "batch_size": batch_size, "member_fraction": member_fraction},
+                          seed=seed) as run:  # fmt: skip
+        result = train_and_save(
+            data, out=out, arch=arch, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
+            member_fraction=member_fraction, label=label, sensitive=sensitive or [],
+        )  # fmt: skip
+        run.dataset, run.dataset_sha256, run.model_sha256 = result.dataset, result.dataset_sha256, result.model_sha256
+        run.metrics = {"test_accuracy": result.test_accuracy, "train_seconds": result.train_seconds}
+        run.timings = {"train": result.train_seconds}
+    console.print(
+        f"[green]saved[/] {out}  arch={result.arch}  test accuracy [bold]{result.test_accuracy:.4f}[/] "
+        f"({result.train_seconds:.0f} s training, run {run.id})"
+    )
+    if result.members_file:
+        console.print(f"member split: {result.members_file} and {result.nonmembers_file}")

@@ -1,0 +1,122 @@
+"""Architecture registry. ``build_model("cnn", input_shape=(1, 28, 28), num_classes=10)``.
+
+Images: ``cnn`` (4 conv layers + BN, the reference model), ``cnn-s`` (the small CNN-S of methods.md),
+``mlp``. Tables: ``mlp``, ``logreg``. Text: ``minilm`` (registered by ``trustmap.models.text``).
+Input shapes: images ``(N, C, H, W)``, tables ``(N, F)``; every model returns logits ``(N, classes)``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from torch import nn
+
+from trustmap.errors import ModelError
+
+Builder = Callable[..., nn.Module]
+
+
+@dataclass(frozen=True)
+class ArchInfo:
+    name: str
+    kinds: tuple[str, ...]
+    summary: str
+    builder: Builder
+
+
+_ARCHS: dict[str, ArchInfo] = {}
+
+
+def register_arch(name: str, *, kinds: tuple[str, ...], summary: str) -> Callable[[Builder], Builder]:
+    """Register ``builder(input_shape=..., num_classes=..., **options) -> nn.Module`` under ``name``."""
+    if not re.match(r"^[a-z0-9][a-z0-9-]*$", name):
+        raise ValueError(f"architecture name {name!r} must be lower-case letters, digits and dashes")
+    if not kinds or not set(kinds) <= {"image", "table", "text"}:
+        raise ValueError(f"architecture kinds must be a subset of image/table/text, got {kinds}")
+
+    def deco(fn: Builder) -> Builder:
+        if name in _ARCHS:
+            raise ValueError(f"architecture {name!r} is already registered")
+        _ARCHS[name] = ArchInfo(name, kinds, summary, fn)
+        return fn
+
+    return deco
+
+
+def arch_names(kind: str | None = None) -> list[str]:
+    _ensure_builtins()
+    return sorted(n for n, a in _ARCHS.items() if kind is None or kind in a.kinds)
+
+
+def arch_info(name: str) -> ArchInfo:
+    _ensure_builtins()
+    if name not in _ARCHS:
+        raise ModelError(f"unknown architecture {name!r}; choose one of {', '.join(sorted(_ARCHS))}")
+    return _ARCHS[name]
+
+
+def build_model(name: str, *, input_shape: tuple[int, ...], num_classes: int, **options: object) -> nn.Module:
+    return arch_info(name).builder(input_shape=tuple(input_shape), num_classes=num_classes, **options)
+
+
+def _ensure_builtins() -> None:
+    from trustmap.models import text  # noqa: F401  (registers "minilm")
+
+
+def _conv_block(cin: int, cout: int, bn: bool) -> list[nn.Module]:
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, 3, padding=1, bias=not bn)]
+    if bn:
+        layers.append(nn.BatchNorm2d(cout))
+    layers.append(nn.ReLU())
+    return layers
+
+
+def _image_shape(input_shape: tuple[int, ...], name: str) -> tuple[int, int, int]:
+    if len(input_shape) != 3:
+        raise ModelError(f"{name} needs image inputs (C, H, W), got input shape {input_shape}; try --arch mlp")
+    c, h, w = input_shape
+    return c, h, w
+
+
+@register_arch("cnn", kinds=("image",), summary="conv 32-32-pool-64-64-pool + BN, FC 128 (reference model)")
+def cnn(*, input_shape: tuple[int, ...], num_classes: int, width: int = 32, dropout: float = 0.25) -> nn.Module:
+    c, h, w = _image_shape(input_shape, "cnn")
+    feat = 2 * width * (h // 4) * (w // 4)
+    return nn.Sequential(
+        *_conv_block(c, width, True), *_conv_block(width, width, True), nn.MaxPool2d(2),
+        *_conv_block(width, 2 * width, True), *_conv_block(2 * width, 2 * width, True), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Dropout(dropout), nn.Linear(feat, 128), nn.ReLU(), nn.Dropout(dropout),
+        nn.Linear(128, num_classes),
+    )  # fmt: skip
+
+
+@register_arch("cnn-s", kinds=("image",), summary="CNN-S: conv 16-pool-32-pool, FC 128 (fast, for experiments)")
+def cnn_s(*, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+    c, h, w = _image_shape(input_shape, "cnn-s")
+    return nn.Sequential(
+        *_conv_block(c, 16, False), nn.MaxPool2d(2), *_conv_block(16, 32, False), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(32 * (h // 4) * (w // 4), 128), nn.ReLU(), nn.Linear(128, num_classes),
+    )  # fmt: skip
+
+
+@register_arch("mlp", kinds=("image", "table"), summary="MLP with two hidden layers (256-256 by default)")
+def mlp(
+    *, input_shape: tuple[int, ...], num_classes: int, hidden: int = 256, depth: int = 2, dropout: float = 0.0
+) -> nn.Module:
+    layers: list[nn.Module] = [nn.Flatten()]
+    width = math.prod(input_shape)
+    for _ in range(depth):
+        layers += [nn.Linear(width, hidden), nn.ReLU()]
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+        width = hidden
+    layers.append(nn.Linear(width, num_classes))
+    return nn.Sequential(*layers)
+
+
+@register_arch("logreg", kinds=("image", "table"), summary="multinomial logistic regression (one linear layer)")
+def logreg(*, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+    return nn.Sequential(nn.Flatten(), nn.Linear(math.prod(input_shape), num_classes))
