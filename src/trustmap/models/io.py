@@ -11,7 +11,10 @@ is only ever called with ``weights_only=True``.
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 import zipfile
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -54,11 +57,12 @@ def save_model(model: nn.Module, path: str | Path, *, meta: ModelMeta) -> Path:
             state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
             save_file(state, str(tmp), metadata={META_FILE: meta.to_json()})
         elif suffix == ".pt":
-            try:
-                scripted = torch.jit.script(model)
-            except Exception:
-                scripted = torch.jit.trace(model, _example(meta))
-            torch.jit.save(scripted, str(tmp), _extra_files={META_FILE: meta.to_json()})
+            with _quiet_torchscript():
+                try:
+                    scripted = torch.jit.script(model)
+                except Exception:
+                    scripted = torch.jit.trace(model, _example(meta))
+                torch.jit.save(scripted, str(tmp), _extra_files={META_FILE: meta.to_json()})
         else:
             if meta.kind == "text":
                 raise ModelError("text models are saved as .safetensors with --arch minilm")
@@ -66,6 +70,14 @@ def save_model(model: nn.Module, path: str | Path, *, meta: ModelMeta) -> Path:
             program = torch.export.export(model, (_example(meta),), dynamic_shapes=({0: batch},))
             torch.export.save(program, str(tmp), extra_files={META_FILE: meta.to_json()})
     return path
+
+
+@contextlib.contextmanager
+def _quiet_torchscript() -> Iterator[None]:
+    """TorchScript is deprecated upstream but remains a supported, safe exchange format here."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*torch\.jit.*deprecated", category=DeprecationWarning)
+        yield
 
 
 def _example(meta: ModelMeta) -> torch.Tensor:
@@ -104,11 +116,11 @@ def _refuse_pickle(path: Path) -> None:
 def load_model(path: str | Path, *, arch: str | None = None) -> ModelHandle:
     """Load a model file into a :class:`ModelHandle`, refusing pickles and reporting corrupt files."""
     path = Path(path)
+    suffix = _suffix(path)
     if not path.exists():
         raise ModelError(f"model file {path} does not exist")
     if path.stat().st_size == 0:
         raise ModelError(f"model file {path} is empty; re-export it")
-    suffix = _suffix(path)
     _refuse_pickle(path)
     digest = sha256_file(path)
     try:
@@ -116,7 +128,8 @@ def load_model(path: str | Path, *, arch: str | None = None) -> ModelHandle:
             handle = _load_safetensors(path, arch)
         elif suffix == ".pt":
             extra = {META_FILE: ""}
-            module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
+            with _quiet_torchscript():
+                module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
             handle = ModelHandle.from_module(module, _meta(extra[META_FILE]))
         else:
             extra = {META_FILE: ""}

@@ -87,7 +87,7 @@ def fit(
     opt = make_optimizer(model, config)
     steps_per_epoch = (len(y) + config.batch_size - 1) // config.batch_size
     sched = None
-    if config.schedule == "onecycle":
+    if config.schedule == "onecycle" and config.epochs * steps_per_epoch >= 20:  # too few steps: constant
         sched = torch.optim.lr_scheduler.OneCycleLR(
             opt, max_lr=config.lr, total_steps=max(1, config.epochs * steps_per_epoch), pct_start=0.25
         )

@@ -1,0 +1,107 @@
+"""``group-fairness``: does the model treat the groups of a sensitive attribute alike?
+
+Demographic parity and equalized odds (Hardt, Price & Srebro, arXiv 1610.02413) with Fairlearn's
+definitions (see :mod:`trustmap.probes.fairness.metrics`): per-group accuracy and selection rate, the
+demographic-parity difference and ratio, and the equalized-odds difference and ratio. Black-box: only
+the model's predicted labels on ``data.eval`` are used.
+
+Binary tasks take class 1 as the positive ('selected') outcome. Multiclass tasks get per-group accuracy
+only; demographic parity and equalized odds need a positive class, so they are left out with a note.
+
+Shapes: ``data.eval.x`` ``(N, F)``; ``data.eval.sensitive[data.sensitive]`` ``(N,)`` raw group names.
+
+>>> probe = make_probe("group-fairness")
+>>> result = probe.run(handle, AuditData(dataset=adult, eval=adult.test, sensitive="sex"), seed=0)
+>>> result.metrics["demographic_parity_difference"]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from trustmap.models.handle import ModelHandle
+from trustmap.probes.base import AuditData, Curve, Dimension, Probe, ProbeResult, register_probe
+from trustmap.probes.fairness.metrics import group_metrics
+
+MULTICLASS_NOTE = (
+    "demographic parity and equalized odds need a binary task with a positive class; "
+    "this task has {k} classes, so only per-group accuracy is reported"
+)
+
+
+@register_probe
+@dataclass
+class GroupFairness(Probe):
+    """Group accuracy, selection rates, demographic-parity and equalized-odds gaps for one attribute.
+
+    ``batch_size``: examples per forward pass.
+    """
+
+    id: ClassVar[str] = "group-fairness"
+    title: ClassVar[str] = "Group fairness"
+    dimension: ClassVar[Dimension] = "fairness"
+    needs_gradients: ClassVar[bool] = False
+    kinds: ClassVar[tuple[str, ...]] = ("table",)
+
+    batch_size: int = 1024
+
+    def skip_reason(self, model: ModelHandle, data: AuditData) -> str | None:
+        base = super().skip_reason(model, data)
+        if base:
+            return base
+        available = data.dataset.sensitive_names
+        if not available:
+            return f"{self.title} needs a sensitive attribute and dataset {data.dataset.name} has none"
+        if data.sensitive is None:
+            return f"{self.title} needs a sensitive attribute; choose one of: {', '.join(available)}"
+        if data.sensitive not in data.eval.sensitive:
+            return (f"dataset {data.dataset.name} has no sensitive attribute {data.sensitive!r}; "
+                    f"choose one of: {', '.join(available)}")  # fmt: skip
+        return None
+
+    def run(self, model: ModelHandle, data: AuditData, *, seed: int = 0, progress: bool | None = None) -> ProbeResult:
+        reason = self.skip_reason(model, data)
+        if reason:
+            return self.result(status="skipped", reason=reason)
+        assert data.sensitive is not None
+        y_true = np.asarray(data.eval.y, dtype=np.int64)
+        y_pred = model.predict(data.eval.x, batch_size=self.batch_size).argmax(axis=1)
+        groups = np.asarray(data.eval.sensitive[data.sensitive]).astype(str)
+        num_classes = data.dataset.num_classes
+        binary = num_classes == 2
+        gm = group_metrics(y_true, y_pred, sensitive_features=groups, pos_label=1)
+
+        metrics: dict[str, float] = {
+            "accuracy": float(np.mean(y_true == y_pred)),
+            "worst_group_accuracy": float(np.min(gm.accuracy)),
+            "group_accuracy_gap": gm.difference("accuracy"),
+        }
+        tables: dict[str, list[dict[str, Any]]] = {"per_group": gm.rows()}
+        x = [float(i) for i in range(len(gm.groups))]
+        labels = list(gm.groups)
+        curves = [Curve(f"accuracy by {data.sensitive}", x, gm.accuracy.tolist(), data.sensitive, "accuracy",
+                        kind="bar", labels=labels)]  # fmt: skip
+        if binary:
+            tpr_diff, fpr_diff = gm.difference("tpr"), gm.difference("fpr")
+            metrics.update(
+                selection_rate=float(np.mean(y_pred == 1)),
+                demographic_parity_difference=gm.difference("selection_rate"),
+                demographic_parity_ratio=gm.ratio("selection_rate"),
+                equalized_odds_difference=float(np.nanmax([tpr_diff, fpr_diff])),
+                equalized_odds_ratio=float(np.nanmin([gm.ratio("tpr"), gm.ratio("fpr")])),
+                true_positive_rate_difference=tpr_diff,
+                false_positive_rate_difference=fpr_diff,
+            )
+            curves.append(Curve(f"selection rate by {data.sensitive}", x, gm.selection_rate.tolist(),
+                                data.sensitive, "selection rate", kind="bar", labels=labels))  # fmt: skip
+        else:
+            for row in tables["per_group"]:
+                for key in ("selection_rate", "tpr", "fpr"):
+                    row.pop(key)
+            tables["notes"] = [{"note": MULTICLASS_NOTE.format(k=num_classes)}]
+        result = self.result(metrics=metrics, curves=curves, tables=tables)
+        result.options["sensitive"] = data.sensitive
+        return result
