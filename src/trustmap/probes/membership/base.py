@@ -1,0 +1,91 @@
+"""What every membership-inference probe shares: the skip rule, balanced sampling, output signals and
+the result (ROC metrics plus a log-log ROC curve).
+
+A membership probe overrides :meth:`MembershipProbe.run`; inside it, it draws a balanced, seeded
+sample with :meth:`MembershipProbe.balanced`, scores members and non-members (higher = "member"),
+and returns :meth:`MembershipProbe.finish`. Shapes: ``logits (N, K)``, labels ``(N,)``, scores ``(N,)``.
+
+>>> members, nonmembers = probe.balanced(data, seed=0)
+>>> return probe.finish(score(members), score(nonmembers))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from trustmap.data.dataset import Split
+from trustmap.models.handle import ModelHandle
+from trustmap.probes.base import AuditData, Curve, Dimension, Probe, ProbeResult
+from trustmap.probes.membership.metrics import log_roc_points, membership_metrics, roc_curve
+
+MISSING_MEMBERS = "needs member and non-member examples: pass --members and --nonmembers"
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Numerically stable log-probabilities ``(N, K)`` from logits ``(N, K)`` (float64)."""
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+def true_class_log_prob(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``log p(y | x)`` per example ``(N,)``; the cross-entropy loss is its negation."""
+    return log_softmax(logits)[np.arange(len(y)), np.asarray(y, dtype=np.int64)]
+
+
+def seeded_subset(n_total: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``min(n, n_total)`` distinct indices drawn with ``rng``, sorted."""
+    return np.sort(rng.choice(n_total, size=min(n, n_total), replace=False))
+
+
+@dataclass
+class MembershipProbe(Probe):
+    """Base for membership probes. ``n``: members (and as many non-members) to attack."""
+
+    dimension: ClassVar[Dimension] = "privacy"
+    needs_gradients: ClassVar[bool] = False
+    BUDGETS: ClassVar[dict[str, dict[str, Any]]] = {"quick": {"n": 500}, "standard": {"n": 2000}, "thorough": {"n": 10000}}
+
+    n: int = 2000
+
+    def skip_reason(self, model: ModelHandle, data: AuditData) -> str | None:
+        reason = super().skip_reason(model, data)
+        if reason:
+            return reason
+        if data.members is None or data.nonmembers is None or len(data.members) == 0 or len(data.nonmembers) == 0:
+            return MISSING_MEMBERS
+        if self.n < 1:
+            return f"n must be at least 1, got {self.n}"
+        return None
+
+    def balanced(self, data: AuditData, *, seed: int) -> tuple[Split, Split]:
+        """Equal numbers of members and non-members (``min(n, |members|, |non-members|)``), seeded."""
+        assert data.members is not None and data.nonmembers is not None
+        k = min(self.n, len(data.members), len(data.nonmembers))
+        rng = np.random.default_rng([seed, 0x6D6961])  # "mia": independent of other probes' streams
+        members = data.members.subset(seeded_subset(len(data.members), k, rng))
+        nonmembers = data.nonmembers.subset(seeded_subset(len(data.nonmembers), k, rng))
+        return members, nonmembers
+
+    def skipped(self, reason: str) -> ProbeResult:
+        return self.result(status="skipped", reason=reason)
+
+    def finish(
+        self,
+        member_scores: np.ndarray,
+        nonmember_scores: np.ndarray,
+        *,
+        extra: dict[str, float] | None = None,
+        tables: dict[str, list[dict[str, Any]]] | None = None,
+    ) -> ProbeResult:
+        """A result with ``auc``, ``tpr_at_1fpr``, ``tpr_at_0.1fpr``, ``advantage``, ``n`` and the ROC curve."""
+        metrics = membership_metrics(member_scores, nonmember_scores)
+        metrics["n"] = float(len(member_scores))
+        metrics.update(extra or {})
+        fpr, tpr = log_roc_points(roc_curve(member_scores, nonmember_scores), max_points=200)
+        curve = Curve(name=f"{self.title} ROC", x=fpr, y=tpr, x_label="false positive rate",
+                      y_label="true positive rate", kind="roc")  # fmt: skip
+        return self.result(metrics=metrics, curves=[curve], tables=tables or {})
