@@ -32,7 +32,7 @@ def gate(
         print_json(result.to_dict())
     else:
         table = Table(title=f"trust gate: {old.name} → {new.name}  (↑/↓: higher/lower is better)",
-                      box=box.SIMPLE_HEAD, pad_edge=False)  # fmt: skip
+                      box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)  # fmt: skip
         for col in ("probe", "metric", "old", "new", "change", "limit", "verdict"):
             table.add_column(col, no_wrap=True, justify="left" if col in ("probe", "metric", "verdict") else "right")
         for c in result.changes:

@@ -217,7 +217,7 @@ def _probe(p: ProbeResult, seconds: float | None) -> str:
     pid = _e(p.probe)
     status = _slug(p.status)
     secs = f'<span class="secs">{_e(fmt_seconds(seconds))}</span>' if seconds is not None else ""
-    parts = [f"""<section id="probe-{pid}" class="probe status-{status}" aria-labelledby="h-probe-{pid}">
+    parts = [f"""<section id="probe-{pid}" class="probe probe-{status}" aria-labelledby="h-probe-{pid}">
 <header class="probe-head">
 <h3 id="h-probe-{pid}">{_e(p.title)}</h3>
 <div class="probe-tags"><span class="tag dim-{_slug(p.dimension)}">{_e(p.dimension)}</span>
@@ -228,6 +228,7 @@ def _probe(p: ProbeResult, seconds: float | None) -> str:
         parts.append(f'<p class="reason"><strong>{_e(verb)}:</strong> {_e(p.reason or "no reason given")}</p>')
     elif p.reason:
         parts.append(f'<p class="note">{_e(p.reason)}</p>')
+    side = []
     if p.metrics:
         hl = headline(p)
         rows = "".join(
@@ -235,12 +236,14 @@ def _probe(p: ProbeResult, seconds: float | None) -> str:
             f"<td>{_e(fmt_value(v))}</td></tr>"
             for k, v in p.metrics.items()
         )
-        parts.append(f'<table class="kv metrics"><caption>Metrics</caption><tbody>{rows}</tbody></table>')
+        side.append(f'<table class="kv metrics"><caption>Metrics</caption><tbody>{rows}</tbody></table>')
+    for name, table in p.tables.items():
+        side.append(_data_table(table, caption=_label(name), cls="data"))
     figures = _figures(p)
-    if figures:
-        parts.append(f'<div class="figures">{"".join(figures)}</div>')
-    for name, rows in p.tables.items():
-        parts.append(_data_table(rows, caption=_label(name), cls="data"))
+    if side or figures:
+        body = f'<div class="probe-side">{"".join(side)}</div>' if side else ""
+        body += f'<div class="figures">{"".join(figures)}</div>' if figures else ""
+        parts.append(f'<div class="probe-body{" with-figures" if side and figures else ""}">{body}</div>')
     if p.options:
         rows = "".join(f'<tr><th scope="row">{_e(k)}</th><td>{_e(fmt_value(v))}</td></tr>'
                        for k, v in sorted(p.options.items()))  # fmt: skip
@@ -292,7 +295,7 @@ def _timings(report: TrustReport) -> str:
                     f'<td class="bar-cell"><span class="tbar" style="width:{pct:.1f}%"></span></td></tr>')  # fmt: skip
     total = sum(report.timings.values())
     return (f'<table class="timings"><caption>Time per probe</caption>'
-            f'<thead><tr><th scope="col">Probe</th><th scope="col">Time</th><th scope="col">'
+            f'<thead><tr><th scope="col">Probe</th><th scope="col" class="num">Time</th><th scope="col">'
             f'<span class="sr-only">Share</span></th></tr></thead><tbody>{"".join(rows)}</tbody>'
             f'<tfoot><tr><th scope="row">Total</th><td class="num">{_e(fmt_seconds(total))}</td><td></td></tr>'
             f"</tfoot></table>")  # fmt: skip
@@ -523,9 +526,9 @@ _RC: dict[str, Any] = {
     "svg.fonttype": "none",  # text stays text: small, selectable, crisp
     "font.family": "sans-serif",
     "font.sans-serif": ["DejaVu Sans", "Helvetica", "Arial"],
-    "font.size": 9,
-    "axes.titlesize": 9,
-    "axes.labelsize": 9,
+    "font.size": 10,
+    "axes.titlesize": 10,
+    "axes.labelsize": 10,
     "axes.edgecolor": "#9aa3ad",
     "axes.labelcolor": "#2b3137",
     "axes.linewidth": 0.8,
@@ -538,7 +541,7 @@ _RC: dict[str, Any] = {
     "xtick.color": "#4a525a",
     "ytick.color": "#4a525a",
     "legend.frameon": False,
-    "legend.fontsize": 8.5,
+    "legend.fontsize": 9.5,
     "figure.facecolor": "white",
 }
 
@@ -666,20 +669,25 @@ pre{margin:.4em 0 0;padding:10px 12px;background:#0f1720;color:#e6edf3;border-ra
 .status-skipped{background:#f1f5f9;color:#475569;border:1px dashed #94a3b8}
 .status-failed{background:#fee2e2;color:#7f1d1d}
 .secs{font-size:.8rem;color:var(--muted)}
-.probe.status-skipped{background:#fbfcfd}
+.probe.probe-skipped{background:#fbfcfd;border-style:dashed}
 .reason{margin:.2em 0;padding:8px 12px;background:#f8fafc;border-left:4px solid #94a3b8;border-radius:6px}
-.probe.status-failed .reason{background:#fef2f2;border-left-color:var(--F)}
+.probe.probe-failed .reason{background:#fef2f2;border-left-color:var(--F)}
 .note{color:var(--muted)}
 table{border-collapse:collapse;font-size:.9rem}
 caption{text-align:left;font-weight:650;padding:0 0 4px;font-size:.85rem;color:var(--muted);text-transform:uppercase;letter-spacing:.05em}
 th,td{padding:4px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 thead th{border-bottom:2px solid var(--line);font-weight:650}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
-.kv th{font-weight:500;color:var(--muted)}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.txt{white-space:nowrap}
+.kv th{font-weight:500;color:var(--muted);white-space:nowrap}
 .kv td{font-variant-numeric:tabular-nums;font-weight:600}
-.metrics{margin-bottom:12px;min-width:260px}
+.metrics{margin-bottom:12px;width:100%}
+.probe-side table.data{width:100%}
 .metrics tr.headline td,.metrics tr.headline th{background:#eff6ff;color:var(--ink)}
-.figures{display:grid;grid-template-columns:repeat(auto-fit,minmax(340px,1fr));gap:14px;margin:10px 0}
+.probe-body{display:grid;gap:18px}
+.probe-body.with-figures{grid-template-columns:minmax(280px,380px) minmax(0,1fr)}
+.probe-side > :first-child{margin-top:0}
+.figures{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:14px;align-content:start}
 figure{margin:0;border:1px solid var(--line);border-radius:10px;padding:8px 10px 6px;background:#fff;break-inside:avoid}
 svg.chart{display:block;width:100%;height:auto;max-height:360px}
 figcaption{font-size:.85rem;color:var(--muted);margin-top:2px}
@@ -690,7 +698,7 @@ details summary{cursor:pointer;color:var(--accent);font-size:.85rem}
 table.data tbody tr:nth-child(even){background:#f8fafc}
 table.compact{font-size:.8rem}
 details.options{margin-top:8px}
-.meta-grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:18px;background:var(--card);border:1px solid var(--line);border-radius:12px;padding:14px 18px}
+.meta-grid{display:grid;align-items:start;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:18px;background:var(--card);border:1px solid var(--line);border-radius:12px;padding:14px 18px}
 .meta-grid td{overflow-wrap:anywhere}
 .timings{margin-top:16px;background:var(--card);border:1px solid var(--line);border-radius:12px;width:100%}
 .timings caption{padding:10px 12px 4px}
@@ -701,6 +709,7 @@ details.config{margin-top:12px}
 @media (max-width:900px){
   .layout{grid-template-columns:1fr}
   .toc{position:static}
+  .probe-body.with-figures{grid-template-columns:1fr}
 }
 @media print{
   body{background:#fff;font-size:11pt}

@@ -6,7 +6,8 @@ demographic-parity difference and ratio, and the equalized-odds difference and r
 the model's predicted labels on ``data.eval`` are used.
 
 Binary tasks take class 1 as the positive ('selected') outcome. Multiclass tasks get per-group accuracy
-only; demographic parity and equalized odds need a positive class, so they are left out with a note.
+only; demographic parity and equalized odds need a positive class, so they are left out and
+``result.reason`` (on an ``ok`` result) says so.
 
 Shapes: ``data.eval.x`` ``(N, F)``; ``data.eval.sensitive[data.sensitive]`` ``(N,)`` raw group names.
 
@@ -85,15 +86,14 @@ class GroupFairness(Probe):
         curves = [Curve(f"accuracy by {data.sensitive}", x, gm.accuracy.tolist(), data.sensitive, "accuracy",
                         kind="bar", labels=labels)]  # fmt: skip
         if binary:
-            tpr_diff, fpr_diff = gm.difference("tpr"), gm.difference("fpr")
             metrics.update(
                 selection_rate=float(np.mean(y_pred == 1)),
                 demographic_parity_difference=gm.difference("selection_rate"),
                 demographic_parity_ratio=gm.ratio("selection_rate"),
-                equalized_odds_difference=float(np.nanmax([tpr_diff, fpr_diff])),
-                equalized_odds_ratio=float(np.nanmin([gm.ratio("tpr"), gm.ratio("fpr")])),
-                true_positive_rate_difference=tpr_diff,
-                false_positive_rate_difference=fpr_diff,
+                equalized_odds_difference=gm.equalized_odds_difference(),
+                equalized_odds_ratio=gm.equalized_odds_ratio(),
+                true_positive_rate_difference=gm.difference("tpr"),
+                false_positive_rate_difference=gm.difference("fpr"),
             )
             curves.append(Curve(f"selection rate by {data.sensitive}", x, gm.selection_rate.tolist(),
                                 data.sensitive, "selection rate", kind="bar", labels=labels))  # fmt: skip
@@ -101,7 +101,7 @@ class GroupFairness(Probe):
             for row in tables["per_group"]:
                 for key in ("selection_rate", "tpr", "fpr"):
                     row.pop(key)
-            tables["notes"] = [{"note": MULTICLASS_NOTE.format(k=num_classes)}]
-        result = self.result(metrics=metrics, curves=curves, tables=tables)
+        note = None if binary else MULTICLASS_NOTE.format(k=num_classes)
+        result = self.result(metrics=metrics, curves=curves, tables=tables, reason=note)
         result.options["sensitive"] = data.sensitive
         return result

@@ -116,6 +116,14 @@ class GroupMetrics:
         """Smallest over largest group value of ``metric`` (1.0 when the largest is 0)."""
         return _ratio(getattr(self, metric))
 
+    def equalized_odds_difference(self) -> float:
+        """The larger of the TPR and FPR differences."""
+        return float(np.nanmax([self.difference("tpr"), self.difference("fpr")]))
+
+    def equalized_odds_ratio(self) -> float:
+        """The smaller of the TPR and FPR ratios."""
+        return float(np.nanmin([self.ratio("tpr"), self.ratio("fpr")]))
+
     def rows(self) -> list[dict[str, Any]]:
         """One JSON-ready dict per group (``None`` for an undefined rate)."""
 
@@ -175,7 +183,7 @@ def equalized_odds_difference(
 ) -> float:
     """The larger of the TPR and FPR differences across groups; 0 means equalized odds."""
     gm = group_metrics(y_true, y_pred, sensitive_features=sensitive_features, pos_label=pos_label)
-    return float(np.nanmax([gm.difference("tpr"), gm.difference("fpr")]))
+    return gm.equalized_odds_difference()
 
 
 def equalized_odds_ratio(
@@ -183,4 +191,4 @@ def equalized_odds_ratio(
 ) -> float:
     """The smaller of the TPR and FPR ratios across groups; 1 means equalized odds."""
     gm = group_metrics(y_true, y_pred, sensitive_features=sensitive_features, pos_label=pos_label)
-    return float(np.nanmin([gm.ratio("tpr"), gm.ratio("fpr")]))
+    return gm.equalized_odds_ratio()

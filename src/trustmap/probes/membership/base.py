@@ -31,9 +31,26 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
 
+def class_log_prob(logits: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``log softmax(logits)[i, idx[i]]`` per row ``(N,)``, precise even when the probability rounds to 1.
+
+    For a confident, overfit model ``1 - p`` falls below float64's epsilon and ``log_softmax`` returns
+    exactly 0 for many examples, which ties their scores. Writing ``log p = -log1p(sum of the other
+    classes' exp(z_j - z_idx))`` keeps them apart (down to ~1e-300).
+    """
+    z = np.asarray(logits, dtype=np.float64)
+    rows = np.arange(len(z))
+    d = z - z[rows, np.asarray(idx, dtype=np.int64)][:, None]
+    d[rows, idx] = -np.inf  # the other classes only
+    m = np.maximum(d.max(axis=1), 0.0)
+    rest = np.exp(d - m[:, None]).sum(axis=1)  # sum_j exp(d_j - m)
+    # log(1 + sum_j exp(d_j)) = m + log(exp(-m) + rest); with m = 0 that is log1p(rest)
+    return -np.where(m > 0, m + np.log(np.exp(-m) + rest), np.log1p(rest))
+
+
 def true_class_log_prob(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
     """``log p(y | x)`` per example ``(N,)``; the cross-entropy loss is its negation."""
-    return log_softmax(logits)[np.arange(len(y)), np.asarray(y, dtype=np.int64)]
+    return class_log_prob(logits, np.asarray(y, dtype=np.int64))
 
 
 def seeded_subset(n_total: int, n: int, rng: np.random.Generator) -> np.ndarray:

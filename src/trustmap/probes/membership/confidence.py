@@ -7,7 +7,8 @@ the top softmax probability and needs no labels; ``signal="true"`` uses the true
 (Song & Mittal, arXiv 2003.10595), which ranks examples exactly like the loss attack ``mia-loss``.
 Black-box: only :meth:`ModelHandle.predict` is used.
 
-Shapes: members/non-members ``x (n, ...)``; scores ``(n,)`` in ``[0, 1]``. Defaults: ``n`` = 500 / 2,000 /
+Shapes: members/non-members ``x (n, ...)``; scores ``(n,)``: log-probabilities, which rank like
+probabilities but keep confident examples apart. Defaults: ``n`` = 500 / 2,000 /
 10,000 of each for the quick / standard / thorough budgets; ``signal="max"``.
 
 >>> probe = make_probe("mia-confidence", budget="quick", signal="max")
@@ -25,7 +26,7 @@ from trustmap.data.dataset import Split
 from trustmap.errors import TrustmapError
 from trustmap.models.handle import ModelHandle
 from trustmap.probes.base import AuditData, ProbeResult, register_probe
-from trustmap.probes.membership.base import MembershipProbe, log_softmax
+from trustmap.probes.membership.base import MembershipProbe, class_log_prob
 
 SIGNALS = ("max", "true")
 
@@ -45,10 +46,9 @@ class ConfidenceAttack(MembershipProbe):
             raise TrustmapError(f"mia-confidence signal must be one of {', '.join(SIGNALS)}, not {self.signal!r}")
 
     def score(self, model: ModelHandle, split: Split) -> np.ndarray:
-        probs = np.exp(log_softmax(model.predict(split.x)))
-        if self.signal == "max":
-            return probs.max(axis=1)
-        return probs[np.arange(len(split)), split.y]
+        """Log-probabilities ``(n,)`` (same ranking as probabilities, without ties at ``p = 1``)."""
+        logits = model.predict(split.x)
+        return class_log_prob(logits, logits.argmax(axis=1) if self.signal == "max" else split.y)
 
     def run(self, model: ModelHandle, data: AuditData, *, seed: int = 0, progress: bool | None = None) -> ProbeResult:
         reason = self.skip_reason(model, data)
