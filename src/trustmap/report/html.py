@@ -687,7 +687,7 @@ td.txt{white-space:nowrap}
 .probe-body{display:grid;gap:18px}
 .probe-body.with-figures{grid-template-columns:minmax(280px,380px) minmax(0,1fr)}
 .probe-side > :first-child{margin-top:0}
-.figures{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:14px;align-content:start}
+.figures{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(330px,100%),1fr));gap:14px;align-content:start}
 figure{margin:0;border:1px solid var(--line);border-radius:10px;padding:8px 10px 6px;background:#fff;break-inside:avoid}
 svg.chart{display:block;width:100%;height:auto;max-height:360px}
 figcaption{font-size:.85rem;color:var(--muted);margin-top:2px}

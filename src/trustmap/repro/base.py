@@ -1,0 +1,102 @@
+"""``trustmap repro <id>``: each method's paper claim, tested against its baselines on real data.
+
+An experiment is a function ``(size, seed, progress) -> ReproResult`` registered under the method id
+of ``methods.md``. ``size`` is ``"default"`` (the acceptance run, at most ~15 minutes on 2 cores) or
+``"quick"`` (a CI smoke run: it checks that the experiment runs and produces its table, not the claim).
+
+>>> @register_repro("bat", title="Balance Adversarial Training", arxiv="2209.07534")
+... def bat_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResult: ...
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from trustmap.errors import TrustmapError
+
+
+@dataclass
+class Check:
+    """One acceptance check: ``value`` compared with ``target`` (e.g. ">= 3 points above PGD-AT")."""
+
+    name: str
+    value: float
+    target: str
+    passed: bool
+
+
+@dataclass
+class ReproResult:
+    """The method's and baselines' metrics on the same data and seeds, and whether the claim held."""
+
+    method: str
+    claim: str
+    held: bool
+    rows: list[dict[str, Any]]  # one row per method/baseline: {"method": name, metric: mean, ...}
+    checks: list[Check] = field(default_factory=list)
+    runs: list[dict[str, Any]] = field(default_factory=list)  # per-seed rows
+    size: str = "default"
+    seeds: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+    notes: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+Experiment = Callable[..., ReproResult]
+
+
+@dataclass(frozen=True)
+class ReproInfo:
+    id: str
+    title: str
+    arxiv: str
+    run: Experiment
+
+
+_REPROS: dict[str, ReproInfo] = {}
+
+
+def register_repro(method_id: str, *, title: str, arxiv: str) -> Callable[[Experiment], Experiment]:
+    """Register an experiment; the id must be a method id of methods.md (lower-case, dashes)."""
+    if not re.match(r"^[a-z0-9][a-z0-9-]*$", method_id):
+        raise ValueError(f"repro id {method_id!r} must be lower-case letters, digits and dashes")
+    if not re.match(r"^\d{4}\.\d{4,5}$", arxiv):
+        raise ValueError(f"repro {method_id}: arxiv id {arxiv!r} must look like 2209.07534")
+
+    def deco(fn: Experiment) -> Experiment:
+        if method_id in _REPROS:
+            raise ValueError(f"repro {method_id!r} is already registered")
+        _REPROS[method_id] = ReproInfo(method_id, title, arxiv, fn)
+        return fn
+
+    return deco
+
+
+def repro_ids() -> list[str]:
+    _ensure_builtins()
+    return sorted(_REPROS)
+
+
+def repro_info(method_id: str) -> ReproInfo:
+    _ensure_builtins()
+    if method_id not in _REPROS:
+        raise TrustmapError(f"no experiment for {method_id!r}; available: {', '.join(sorted(_REPROS)) or 'none yet'}")
+    return _REPROS[method_id]
+
+
+def _ensure_builtins() -> None:
+    """Import every module in ``trustmap.repro`` so that experiments register themselves."""
+    import importlib
+    import pkgutil
+
+    import trustmap.repro as pkg
+
+    for mod in pkgutil.iter_modules(pkg.__path__):
+        if not mod.name.startswith("_") and mod.name != "base":
+            importlib.import_module(f"trustmap.repro.{mod.name}")
