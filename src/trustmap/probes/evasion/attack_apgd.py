@@ -99,11 +99,11 @@ def apgd_ce(
 
     x_adv = clip_to(x + random_on_sphere(x, eps, p, default_generator(generator)), clip)
     logits, loss, grad = _loss_grad(model, x_adv, y, loss_fn)
-    step0 = torch.full((n,), 2.0, dtype=x.dtype, device=x.device) * (eps if isinstance(eps, torch.Tensor) else float(eps))
+    eta = eps.to(x.dtype) if isinstance(eps, torch.Tensor) else torch.full((n,), eps, dtype=x.dtype, device=x.device)
     s: dict[str, torch.Tensor] = {
         "idx": torch.arange(n, device=x.device), "x0": x, "y": y, "x_adv": x_adv, "x_prev": x_adv,
         "grad": grad, "x_best": x_adv.clone(), "grad_best": grad.clone(), "loss_best": loss.clone(),
-        "step": step0, "best_last": loss.clone(), "reduced_last": torch.ones(n, dtype=torch.bool, device=x.device),
+        "step": 2.0 * eta, "best_last": loss.clone(), "reduced_last": torch.ones(n, dtype=torch.bool, device=x.device),
         "hist": torch.zeros(n, steps + 1, dtype=loss.dtype, device=x.device),
     }  # fmt: skip
     if isinstance(eps, torch.Tensor):
@@ -111,16 +111,15 @@ def apgd_ce(
     s["hist"][:, 0] = loss
     ever = torch.zeros(n, dtype=torch.bool, device=x.device)
 
-    def record(fooled: torch.Tensor) -> dict[str, torch.Tensor]:
-        nonlocal s
-        if bool(fooled.any()):
-            ever[s["idx"][fooled]] = True
-            out[s["idx"][fooled]] = s["x_adv"][fooled]
-            if early_stop:
-                s = {key: v[~fooled] for key, v in s.items()}
-        return s
+    def record(state: dict[str, torch.Tensor], fooled: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Store the fooled examples' current points; with early stopping, drop them from the state."""
+        if not bool(fooled.any()):
+            return state
+        ever[state["idx"][fooled]] = True
+        out[state["idx"][fooled]] = state["x_adv"][fooled]
+        return {key: v[~fooled] for key, v in state.items()} if early_stop else state
 
-    record(logits.argmax(1) != y)
+    s = record(s, logits.argmax(1) != y)
     since_check = 0
     for i in range(steps):
         if s["idx"].numel() == 0:
@@ -138,26 +137,18 @@ def apgd_ce(
         s["x_best"][better] = x_new[better]
         s["grad_best"][better] = grad[better]
         s["loss_best"] = torch.where(better, loss, s["loss_best"])
-        fooled = logits.argmax(1) != s["y"]
+        s = record(s, logits.argmax(1) != s["y"])
         since_check += 1
-        if since_check == k:
+        if since_check == k:  # checkpoint: halve the step where progress stalled, restart from the best point
             window = s["hist"][:, i + 1 - k : i + 2]
             ups = (window[:, 1:] > window[:, :-1]).sum(1)
             reduce = (ups <= rho * k) | (~s["reduced_last"] & (s["best_last"] >= s["loss_best"]))
             s["reduced_last"], s["best_last"] = reduce, s["loss_best"].clone()
             s["step"] = torch.where(reduce, s["step"] / 2, s["step"])
-            # restart from the best point; a point fooled right now is recorded first, below
-            restart = reduce & ~fooled if early_stop else reduce
-            if bool(fooled.any()):
-                ever[s["idx"][fooled]] = True
-                out[s["idx"][fooled]] = s["x_adv"][fooled]
-            s["x_adv"] = torch.where(per_row(restart, s["x_adv"]), s["x_best"], s["x_adv"])
-            s["grad"] = torch.where(per_row(restart, s["grad"]), s["grad_best"], s["grad"])
+            r = reduce.view(-1, *([1] * (x.ndim - 1)))
+            s["x_adv"] = torch.where(r, s["x_best"], s["x_adv"])
+            s["grad"] = torch.where(r, s["grad_best"], s["grad"])
             since_check, k = 0, max(k - k_decr, k_min)
-            if early_stop and bool(fooled.any()):
-                s = {key: v[~fooled] for key, v in s.items()}
-        else:
-            record(fooled)
     # examples never fooled: return their point of highest loss
     left = ~ever[s["idx"]]
     out[s["idx"][left]] = s["x_best"][left]
