@@ -4,7 +4,7 @@ A CNN-S on Fashion-MNIST audited at the ``standard`` budget: six probes across t
 with line, ROC and bar curves, per-class tables, one skipped probe, four weaknesses and timings.
 Every number is computed here by plain arithmetic, so the report is identical on every call.
 
->>> from report.sample import sample_report   # or: from .sample import sample_report
+>>> from tests.report.sample import sample_report
 >>> report = sample_report()
 """
 
@@ -37,7 +37,7 @@ def sample_probes() -> list[ProbeResult]:
     ref_fpr, ref_tpr = _roc(0.8)
     return [
         ProbeResult(
-            probe="pgd-linf", dimension="robustness", title="PGD (L∞) evasion",
+            probe="pgd-linf", dimension="robustness", title="PGD evasion (L∞)",
             metrics={"clean_accuracy": 0.875, "robust_accuracy": 0.132, "worst_class_robust_accuracy": 0.01,
                      "epsilon": 0.1, "steps": 20},
             curves=[
@@ -49,25 +49,25 @@ def sample_probes() -> list[ProbeResult]:
             options={"eps": 0.1, "steps": 20, "step_size": 0.01, "random_start": True, "n": 1000},
         ),
         ProbeResult(
-            probe="fgsm", dimension="robustness", title="FGSM evasion",
+            probe="fgsm", dimension="robustness", title="FGSM evasion (L∞)",
             metrics={"clean_accuracy": 0.875, "robust_accuracy": 0.246, "epsilon": 0.1},
             curves=[Curve("robust accuracy", EPS, FGSM_CURVE, "epsilon (L∞)", "accuracy")],
             options={"eps": 0.1, "n": 1000},
         ),
         ProbeResult(
             probe="mia-loss", dimension="privacy", title="Loss-threshold membership inference",
-            metrics={"auc": 0.634, "advantage": 0.212, "tpr_at_1pct_fpr": 0.057, "train_test_gap": 0.081},
+            metrics={"auc": 0.634, "tpr_at_1fpr": 0.057, "tpr_at_0.1fpr": 0.0093, "advantage": 0.212, "n": 1000.0},
             curves=[
-                Curve("loss threshold", mia_fpr, mia_tpr, "false-positive rate", "true-positive rate", kind="roc"),
+                Curve("Loss-threshold membership inference ROC", mia_fpr, mia_tpr, "false-positive rate", "true-positive rate", kind="roc"),
                 Curve("reference (early-stopped)", ref_fpr, ref_tpr, "false-positive rate", "true-positive rate",
                       kind="roc"),
             ],
             options={"members": 1000, "nonmembers": 1000},
         ),
         ProbeResult(
-            probe="mia-lira", dimension="privacy", title="LiRA membership inference",
-            status="skipped", reason="LiRA needs reference data (--pool) and none was given",
-            options={"reference_models": 8},
+            probe="mia-rmia", dimension="privacy", title="RMIA membership inference",
+            status="skipped", reason="RMIA needs reference data (--pool) and none was given",
+            options={"reference_models": 2},
         ),
         ProbeResult(
             probe="knockoff", dimension="security", title="Knockoff model stealing",
@@ -81,9 +81,11 @@ def sample_probes() -> list[ProbeResult]:
             options={"queries": 10000, "clone_arch": "cnn-s", "epochs": 15},
         ),
         ProbeResult(
-            probe="class-parity", dimension="fairness", title="Per-class accuracy parity",
-            metrics={"worst_class_gap": 0.35, "worst_class_accuracy": 0.62, "accuracy_std": 0.105},
-            curves=[Curve("accuracy", list(range(10)), CLEAN, "class", "accuracy", kind="bar", labels=CLASSES)],
+            probe="robust-fairness", dimension="fairness", title="Robust fairness (per-class accuracy)",
+            metrics={"clean_accuracy": 0.875, "robust_accuracy": 0.132, "worst_class_clean": 0.62,
+                     "worst_class_robust": 0.01, "clean_gap": 0.35, "robust_gap": 0.30, "worst_class": "Shirt"},
+            curves=[Curve("clean accuracy per class", list(range(10)), CLEAN, "class", "accuracy", kind="bar",
+                          labels=CLASSES)],
             tables={"per_class": [{"class": c, "accuracy": a, "gap_to_best": round(0.97 - a, 4)}
                                   for c, a in zip(CLASSES, CLEAN)]},
         ),
@@ -93,20 +95,22 @@ def sample_probes() -> list[ProbeResult]:
 def sample_report() -> TrustReport:
     """The sample report (a new object on every call)."""
     return TrustReport(
-        model={"path": "models/cnn-s-fashion.pt", "sha256": "3f5a9c0e1b2d4f6a8c0e1b2d4f6a8c0e1b2d4f6a8c0e1b2d4f6a8c0e1b2d4f6a",
-               "arch": "cnn-s", "white_box": True, "kind": "image", "num_classes": 10, "parameters": 421642},
+        model={"source": "models/cnn-s-fashion.pt", "arch": "cnn-s", "kind": "image", "white_box": True,
+               "num_classes": 10, "dataset": "fashion-mnist",
+               "sha256": "3f5a9c0e1b2d4f6a8c0e1b2d4f6a8c0e1b2d4f6a8c0e1b2d4f6a8c0e1b2d4f6a"},
         data={"name": "fashion-mnist", "sha256": "9b1c7e2a44d0c3f18e5a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f80912",
-              "kind": "image", "eval": 1000, "members": 1000, "nonmembers": 1000, "pool": 5000},
+              "kind": "image", "n_eval": 1000, "n_members": 1000, "n_nonmembers": 1000, "n_pool": 0,
+              "sensitive": None, "classes": CLASSES},
         seed=0,
         budget="standard",
         probes=sample_probes(),
         scorecard=[
             Grade("privacy", "C", 0.58, ["membership AUC 0.634 (loss threshold)", "TPR 5.7% at 1% FPR",
-                                         "LiRA skipped: no reference data"]),
+                                         "RMIA skipped: no reference data"]),
             Grade("security", "D", 0.41, ["a 10,000-query Knockoff clone reaches 83% accuracy",
                                           "clone agrees with the model on 90% of inputs"]),
             Grade("fairness", "C", 0.65, ["worst class (Shirt) 35 points below the best",
-                                          "per-class accuracy std 0.105"]),
+                                          "robust accuracy gap between classes 0.30"]),
             Grade("robustness", "F", 0.13, ["PGD-20 (ε=0.1) robust accuracy 13.2%",
                                             "FGSM (ε=0.1) robust accuracy 24.6%", "Shirt robust accuracy 1%"]),
         ],
@@ -114,7 +118,7 @@ def sample_report() -> TrustReport:
             Weakness("robustness", "pgd-linf", "Robust accuracy falls to 13.2% under PGD-20 at ε=0.1.", "bat",
                      "trustmap harden --method bat --model models/cnn-s-fashion.pt --data fashion-mnist "
                      "--eps 0.1 --out models/cnn-s-bat.pt"),
-            Weakness("fairness", "class-parity", "Shirt is 35 points less accurate than the best class.", "bat",
+            Weakness("fairness", "robust-fairness", "Shirt is 35 points less accurate than the best class.", "bat",
                      "trustmap harden --method bat --model models/cnn-s-fashion.pt --data fashion-mnist "
                      "--out models/cnn-s-bat.pt"),
             Weakness("security", "knockoff", "A 10,000-query clone copies 90% of the model's decisions.", "ini",
@@ -124,10 +128,10 @@ def sample_report() -> TrustReport:
                      "trustmap train --arch cnn-s --data fashion-mnist --weight-decay 5e-4 --early-stop "
                      "--out models/cnn-s-l2.pt"),
         ],
-        config={"probes": ["pgd-linf", "fgsm", "mia-loss", "mia-lira", "knockoff", "class-parity"],
+        config={"probes": ["pgd-linf", "fgsm", "mia-loss", "mia-rmia", "knockoff", "robust-fairness"],
                 "eval_size": 1000, "device": "cpu"},
         versions={"trustmap": "0.1.0", "torch": "2.13.0", "numpy": "2.4.6", "python": "3.11.2"},
-        timings={"pgd-linf": 41.3, "fgsm": 2.1, "mia-loss": 3.4, "mia-lira": 0.0, "knockoff": 96.7,
-                 "class-parity": 0.4},
+        timings={"pgd-linf": 41.3, "fgsm": 2.1, "mia-loss": 3.4, "mia-rmia": 0.0, "knockoff": 96.7,
+                 "robust-fairness": 0.4},
         created_at="2025-11-25T13:05:00+00:00",
     )  # fmt: skip

@@ -6,6 +6,8 @@ import re
 from collections import Counter
 from html.parser import HTMLParser
 
+import pytest
+
 from trustmap.audit.model import Weakness
 from trustmap.probes.base import Curve, ProbeResult
 from trustmap.report import render_html
@@ -61,9 +63,13 @@ def _check(doc: str) -> _Checker:
     return c
 
 
-def test_html_is_self_contained_and_well_formed():
-    report = sample_report()
-    doc = render_html(report)
+@pytest.fixture(scope="module")
+def sample_html() -> str:
+    return render_html(sample_report())
+
+
+def test_html_is_self_contained_and_well_formed(sample_html):
+    doc = sample_html
     assert doc.startswith("<!DOCTYPE html>")
     c = _check(doc)
     # nothing is fetched: no scripts, stylesheets, images, frames or fonts from anywhere
@@ -78,17 +84,17 @@ def test_html_is_self_contained_and_well_formed():
     assert {r[1:] for r in c.refs} <= ids
 
 
-def test_every_section_is_present():
+def test_every_section_is_present(sample_html):
     report = sample_report()
-    doc = render_html(report)
+    doc = sample_html
     for p in report.probes:
         assert re.search(rf'<section id="probe-{p.probe}" class="probe probe-{p.status}"', doc), p.probe
-        assert p.title.replace("∞", "∞") in doc
+        assert p.title in doc
     for dim in ("privacy", "security", "fairness", "robustness"):
         assert f'data-dimension="{dim}"' in doc
     assert doc.count('class="grade-card') == 4
-    assert doc.count("<svg") == 6  # pgd: line + bars, fgsm: line, mia: roc, knockoff: line, parity: bars
-    assert "LiRA needs reference data (--pool) and none was given" in doc
+    assert doc.count("<svg") == 6  # pgd: line + bars, fgsm: line, mia: roc, knockoff: line, robust-fairness: bars
+    assert "RMIA needs reference data (--pool) and none was given" in doc
     for w in report.weaknesses:
         assert w.command in doc
     # run metadata: versions, hashes, timings, creation time
@@ -98,12 +104,12 @@ def test_every_section_is_present():
     assert 'id="scorecard"' in doc and 'id="weaknesses"' in doc and 'id="metadata"' in doc
 
 
-def test_html_is_deterministic():
-    assert render_html(sample_report()) == render_html(sample_report())
+def test_html_is_deterministic(sample_html):
+    assert render_html(sample_report()) == sample_html
 
 
-def test_svg_plots_are_clean():
-    doc = render_html(sample_report())
+def test_svg_plots_are_clean(sample_html):
+    doc = sample_html
     assert "<?xml" not in doc and "<!DOCTYPE svg" not in doc and "<metadata" not in doc
     assert "Matplotlib v" not in doc  # no creator/date metadata
     assert len(re.findall(r'<svg class="chart" role="img" aria-label="', doc)) == 6
@@ -112,7 +118,7 @@ def test_svg_plots_are_clean():
 
 def test_every_text_is_escaped():
     report = sample_report()
-    report.model["path"] = f"models/{EVIL}.pt"
+    report.model["source"] = f"models/{EVIL}.pt"
     report.model["arch"] = EVIL
     report.data["name"] = EVIL
     report.data["note"] = EVIL
@@ -151,6 +157,11 @@ def test_empty_and_odd_reports_render():
                     curves=[Curve("many", [i / 100 for i in range(200)], [1 - i / 200 for i in range(200)], "x", "y")]),
         ProbeResult(probe="crashed", dimension="security", title="A probe that failed", status="failed",
                     reason="out of memory"),
+        ProbeResult(probe="wide", dimension="robustness", title="A wide table beside a plot",
+                    metrics={"accuracy": 0.5}, curves=[Curve("acc", [1, 2], [0.5, 0.4], "severity", "accuracy")],
+                    tables={"narrow": [{"k": "a", "v": 1}],
+                            "corruptions": [{"corruption": "gaussian_noise", "severity": 1, "parameter": 0.08,
+                                             "accuracy": 0.6993, "note": "a long free-text note"}]}),
     ]  # fmt: skip
     doc = render_html(report)
     _check(doc)
@@ -158,4 +169,8 @@ def test_empty_and_odd_reports_render():
     assert "No weakness crossed a threshold" in doc
     assert "Failed:" in doc and "out of memory" in doc
     assert "200 points plotted" in doc
-    assert doc.count("<svg") == 2  # the ROC with usable points and the long curve
+    assert doc.count("<svg") == 3  # the ROC with usable points, the long curve, the wide probe's line
+    wide = doc[doc.index('id="probe-wide"'):]
+    # the narrow table sits beside the plot, the wide one goes full width below it
+    assert wide.index("<caption>narrow</caption>") < wide.index('class="figures"') < wide.index(
+        "<caption>corruptions</caption>")

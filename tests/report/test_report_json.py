@@ -45,7 +45,7 @@ def test_round_trip(tmp_path):
     assert render_json(loaded) == render_json(report)
     assert [p.probe for p in loaded.probes] == [p.probe for p in report.probes]
     assert loaded.probe("pgd-linf").curves[1].labels == report.probe("pgd-linf").curves[1].labels
-    assert loaded.probe("mia-lira").status == "skipped"
+    assert loaded.probe("mia-rmia").status == "skipped"
     assert loaded.scorecard == report.scorecard and loaded.weaknesses == report.weaknesses
 
 

@@ -29,7 +29,7 @@ def test_terminal_summary_lists_dimensions_probes_and_weaknesses():
         assert dim in out and grade in out
     for p in report.probes:
         assert p.probe in out
-    assert "skipped" in out and "LiRA needs reference data" in out
+    assert "skipped" in out and "RMIA needs reference data" in out
     assert "robust accuracy = 0.132" in out  # the headline metric of pgd-linf
     assert "41.3 s" in out  # its time
     assert "trustmap harden --method ini" in out
@@ -56,9 +56,9 @@ def test_write_report_writes_both_files(tmp_path):
 
 
 def test_write_report_writes_nothing_when_rendering_fails(tmp_path, monkeypatch):
-    report = sample_report()
-    write_report(report, tmp_path)
-    before = (tmp_path / "report.json").read_text()
+    before = render_json(sample_report())
+    (tmp_path / "report.json").write_text(before)
+    (tmp_path / "report.html").write_text("<!DOCTYPE html><p>the previous report</p>")
 
     def boom(_report):
         raise RuntimeError("renderer failed")
@@ -69,6 +69,7 @@ def test_write_report_writes_nothing_when_rendering_fails(tmp_path, monkeypatch)
     with pytest.raises(RuntimeError):
         write_report(changed, tmp_path)
     assert (tmp_path / "report.json").read_text() == before
+    assert (tmp_path / "report.html").read_text() == "<!DOCTYPE html><p>the previous report</p>"
     assert json.loads(before)["seed"] == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.json"]
 

@@ -170,7 +170,8 @@ def parse_max_drops(items: Iterable[str]) -> tuple[dict[str, float], float | Non
         key, sep, value = item.rpartition("=")
         key = key.strip()
         if sep and not key:
-            raise TrustmapError(f"--max-drop {item!r} has no metric name; write METRIC=VALUE, e.g. robust_accuracy=0.05")
+            raise TrustmapError(f"--max-drop {item!r} has no metric name; "
+                                "write METRIC=VALUE, e.g. robust_accuracy=0.05")  # fmt: skip
         try:
             limit = float(value)
         except ValueError:
@@ -239,8 +240,7 @@ def compare_reports(
             base_probe = probe.split("#")[0]
             key = next((k for k in (f"{probe}.{metric}", f"{base_probe}.{metric}", metric) if k in limits), None)
             limit = limits[key] if key is not None else default_max_drop
-            if key is not None:
-                used.add(key)
+            used.update({f"{probe}.{metric}", f"{base_probe}.{metric}", metric})
             direction = metric_direction(base_probe, metric, dimension=dims.get(probe))
             changes.append(MetricChange(probe, metric, a[metric], b[metric], b[metric] - a[metric], direction, limit,
                                         _verdict(a[metric], b[metric], direction, limit)))  # fmt: skip

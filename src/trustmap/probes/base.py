@@ -15,11 +15,13 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from trustmap.data.dataset import Dataset, Split
 from trustmap.errors import TrustmapError
-from trustmap.models.handle import ModelHandle
+
+if TYPE_CHECKING:  # keep this module light: `trustmap gate` reads results without loading torch
+    from trustmap.data.dataset import Dataset, Split
+    from trustmap.models.handle import ModelHandle
 
 Dimension = Literal["privacy", "security", "fairness", "robustness"]
 DIMENSIONS: tuple[Dimension, ...] = ("privacy", "security", "fairness", "robustness")

@@ -14,7 +14,7 @@ from trustmap.audit.model import TrustReport
 from trustmap.report.html import render_html
 from trustmap.report.json import load_report_json, render_json
 from trustmap.report.terminal import render_terminal
-from trustmap.utils.files import atomic_write_text
+from trustmap.utils.files import atomic_write_text, check_writable
 
 __all__ = ["render_html", "render_json", "render_terminal", "load_report_json", "write_report"]
 
@@ -26,6 +26,8 @@ def write_report(report: TrustReport, out_dir: str | os.PathLike[str]) -> tuple[
     failure never leaves a half-written report. Returns ``(html_path, json_path)``.
     """
     out = Path(out_dir)
+    for name in ("report.json", "report.html"):
+        check_writable(out / name)  # fail before the (slower) rendering, with a one-line message
     html_text, json_text = render_html(report), render_json(report)
     json_path = atomic_write_text(out / "report.json", json_text)
     html_path = atomic_write_text(out / "report.html", html_text)

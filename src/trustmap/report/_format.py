@@ -9,22 +9,16 @@ from typing import Any
 from trustmap.audit.model import Grade, TrustReport
 from trustmap.probes.base import DIMENSIONS, ProbeResult
 
-# The metric a one-line summary shows for a probe: the first of these that the probe reports, else the
-# probe's first metric. Kept in one place so the terminal and the HTML table of contents agree.
-HEADLINE_METRICS = (
-    "robust_accuracy",
-    "auc",
-    "tpr_at_1pct_fpr",
-    "advantage",
-    "clone_accuracy",
-    "fidelity",
-    "attack_success_rate",
-    "demographic_parity_difference",
-    "equalized_odds_difference",
-    "worst_class_gap",
-    "worst_class_accuracy",
-    "accuracy",
-)
+# The metric a one-line summary shows for a probe: the first of its dimension's list that the probe
+# reports, else the first of the others, else the probe's first numeric metric. Kept in one place so the
+# terminal summary and the HTML report agree.
+HEADLINE_METRICS: dict[str, tuple[str, ...]] = {
+    "robustness": ("robust_accuracy", "corrupted_accuracy", "mean_robust_accuracy", "accuracy"),
+    "privacy": ("auc", "tpr_at_1fpr", "advantage", "attack_accuracy"),
+    "security": ("thief_accuracy", "fidelity", "agreement", "attack_success_rate", "accuracy"),
+    "fairness": ("demographic_parity_difference", "equalized_odds_difference", "group_accuracy_gap", "robust_gap",
+                 "worst_class_robust", "worst_group_accuracy", "clean_gap"),
+}  # fmt: skip
 
 
 def fmt_value(v: Any) -> str:
@@ -44,8 +38,8 @@ def fmt_value(v: Any) -> str:
             return f"{v:.2e}"
         if abs(v) >= 1e4:
             return f"{v:,.0f}"
-        if v == int(v) and abs(v) >= 1:
-            return f"{v:.1f}"
+        if v == int(v):
+            return f"{int(v):,}"
         return f"{v:.4g}"
     if isinstance(v, (dict, list, tuple)):
         return json.dumps(v, sort_keys=True, default=str)
@@ -67,14 +61,14 @@ def short_hash(h: Any, n: int = 12) -> str:
 
 
 def headline(probe: ProbeResult) -> tuple[str, float] | None:
-    """The probe's headline metric as ``(name, value)``, or ``None`` when it has no metrics."""
-    if not probe.metrics:
-        return None
-    for name in HEADLINE_METRICS:
-        if name in probe.metrics:
-            return name, probe.metrics[name]
-    name = next(iter(probe.metrics))
-    return name, probe.metrics[name]
+    """The probe's headline metric as ``(name, value)``, or ``None`` when it has no numeric metric."""
+    numeric = {k: v for k, v in probe.metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    own = HEADLINE_METRICS.get(probe.dimension, ())
+    others = tuple(m for dim, names in HEADLINE_METRICS.items() if dim != probe.dimension for m in names)
+    for name in (*own, *others, *numeric):
+        if name in numeric:
+            return name, numeric[name]
+    return None
 
 
 def model_access(model: dict[str, Any]) -> str:

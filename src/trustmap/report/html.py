@@ -14,7 +14,9 @@ bytes. Every piece of text from the report is escaped.
 
 from __future__ import annotations
 
+import functools
 import html
+import importlib.resources
 import io
 import json
 import math
@@ -65,7 +67,7 @@ def render_html(report: TrustReport) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<meta name="color-scheme" content="light">\n'
         f'<meta name="generator" content="trustmap {_e(report.versions.get("trustmap", ""))}">\n'
-        f"<title>{_e(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        f"<title>{_e(title)}</title>\n<style>\n{_css()}</style>\n</head>\n<body>\n"
         '<a class="skip" href="#content">Skip to the report</a>\n'
         f"{body}\n</body>\n</html>\n"
     )
@@ -175,8 +177,9 @@ def _grade_card(g: Grade, probes: list[ProbeResult]) -> str:
                       + ("" if p.status == "ok" else f" ({_e(p.status)})") for p in probes)  # fmt: skip
     probes_line = f'<p class="probes-of">Probes: {links}</p>' if links else ""
     label = f"{g.dimension}: grade {g.grade}" + (f", score {fmt_value(g.score)}" if g.score is not None else "")
+    grade = f'<span class="grade-letter grade-bg-{letter}">{_e(g.grade)}</span>'
     return f"""<article class="grade-card grade-{letter}" data-dimension="{_e(g.dimension)}" aria-label="{_e(label)}">
-<div class="grade-top"><h3>{_e(g.dimension.capitalize())}</h3><span class="grade-letter grade-bg-{letter}">{_e(g.grade)}</span></div>
+<div class="grade-top"><h3>{_e(g.dimension.capitalize())}</h3>{grade}</div>
 {score}
 <ul class="evidence">{evidence}</ul>
 {probes_line}
@@ -190,7 +193,8 @@ def _weaknesses(report: TrustReport) -> str:
         body = '<p class="empty">No weakness crossed a threshold; nothing to mend.</p>'
     return f"""<section id="weaknesses" aria-labelledby="h-weaknesses">
 <h2 id="h-weaknesses">Weaknesses → defences</h2>
-<p class="lede">Each finding that crossed a threshold, the trustmap defence that addresses it, and the command that applies it.</p>
+<p class="lede">Each finding that crossed a threshold, the trustmap defence that addresses it,
+and the command that applies it.</p>
 {body}
 </section>"""
 
@@ -237,13 +241,16 @@ def _probe(p: ProbeResult, seconds: float | None) -> str:
             for k, v in p.metrics.items()
         )
         side.append(f'<table class="kv metrics"><caption>Metrics</caption><tbody>{rows}</tbody></table>')
+    wide = []  # tables too wide for the side column go full width, below the plots
     for name, table in p.tables.items():
-        side.append(_data_table(table, caption=_label(name), cls="data"))
+        (wide if _table_chars(table) > _SIDE_CHARS else side).append(_data_table(table, caption=_label(name),
+                                                                                 cls="data"))  # fmt: skip
     figures = _figures(p)
     if side or figures:
         body = f'<div class="probe-side">{"".join(side)}</div>' if side else ""
         body += f'<div class="figures">{"".join(figures)}</div>' if figures else ""
         parts.append(f'<div class="probe-body{" with-figures" if side and figures else ""}">{body}</div>')
+    parts += wide
     if p.options:
         rows = "".join(f'<tr><th scope="row">{_e(k)}</th><td>{_e(fmt_value(v))}</td></tr>'
                        for k, v in sorted(p.options.items()))  # fmt: skip
@@ -255,7 +262,7 @@ def _probe(p: ProbeResult, seconds: float | None) -> str:
 
 def _metadata(report: TrustReport) -> str:
     versions = "".join(f'<tr><th scope="row">{_e(k)}</th><td>{_e(v)}</td></tr>'
-                       for k, v in sorted(report.versions.items()))  # fmt: skip
+                       for k, v in sorted(report.versions.items())) or "<tr><td>not recorded</td></tr>"  # fmt: skip
     facts = [
         ("Schema version", _e(report.schema_version)),
         ("Seed", _e(report.seed)),
@@ -275,7 +282,7 @@ def _metadata(report: TrustReport) -> str:
 <h2 id="h-metadata">Run metadata</h2>
 <div class="meta-grid">
 <table class="kv"><caption>Run</caption><tbody>{fact_rows}</tbody></table>
-<table class="kv"><caption>Library versions</caption><tbody>{versions or '<tr><td>not recorded</td></tr>'}</tbody></table>
+<table class="kv"><caption>Library versions</caption><tbody>{versions}</tbody></table>
 </div>
 {timings}
 {config}
@@ -292,19 +299,21 @@ def _timings(report: TrustReport) -> str:
         pct = 100 * max(secs, 0.0) / longest
         rows.append(f'<tr><th scope="row">{_e(titles.get(pid, pid))} <code>{_e(pid)}</code></th>'
                     f'<td class="num">{_e(fmt_seconds(secs))}</td>'
-                    f'<td class="bar-cell"><span class="tbar" style="width:{pct:.1f}%"></span></td></tr>')  # fmt: skip
+                    f'<td class="bar-cell"><span class="tbar" style="width:{pct:.1f}%"></span></td>'
+                    "</tr>")  # fmt: skip
     total = sum(report.timings.values())
     return (f'<table class="timings"><caption>Time per probe</caption>'
             f'<thead><tr><th scope="col">Probe</th><th scope="col" class="num">Time</th><th scope="col">'
             f'<span class="sr-only">Share</span></th></tr></thead><tbody>{"".join(rows)}</tbody>'
-            f'<tfoot><tr><th scope="row">Total</th><td class="num">{_e(fmt_seconds(total))}</td><td></td></tr>'
-            f"</tfoot></table>")  # fmt: skip
+            f'<tfoot><tr><th scope="row">Total</th><td class="num">{_e(fmt_seconds(total))}</td>'
+            f"<td></td></tr></tfoot></table>")  # fmt: skip
 
 
 def _footer(report: TrustReport) -> str:
     version = report.versions.get("trustmap", "")
     return (f'<footer class="foot"><div class="wrap">Generated by trustmap {_e(version)} · report schema '
-            f"{_e(report.schema_version)} · this file is self-contained and works offline.</div></footer>")  # fmt: skip
+            f"{_e(report.schema_version)} · this file is self-contained and works offline.</div>"
+            "</footer>")  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -333,9 +342,10 @@ def _sizes(d: dict[str, Any]) -> str:
     nested = d.pop("sizes", None)
     if isinstance(nested, dict):
         sizes.update(nested)
-    for k in _SIZE_KEYS:
-        if isinstance(d.get(k), int) and not isinstance(d.get(k), bool):
-            sizes[k] = d.pop(k)
+    for k in list(d):
+        name = k[2:] if k.startswith("n_") else k
+        if name in _SIZE_KEYS and isinstance(d[k], int) and not isinstance(d[k], bool):
+            sizes[name] = d.pop(k)
     return " · ".join(f"{_e(k)} <strong>{_e(fmt_value(v))}</strong>" for k, v in sizes.items())
 
 
@@ -364,6 +374,9 @@ def _data_table(rows: list[dict[str, Any]], *, caption: str, cls: str) -> str:
     cols: list[str] = []
     for r in rows:
         cols += [k for k in r if k not in cols]
+    # label columns (class, group, corruption, ...) first, whatever order the keys came in (JSON sorts them)
+    text = {c for c in cols if any(isinstance(r.get(c), str) for r in rows)}
+    cols = [c for c in cols if c in text] + [c for c in cols if c not in text]
     head = "".join(f'<th scope="col">{_e(_label(c))}</th>' for c in cols)
     body = "".join(
         "<tr>" + "".join(f'<td class="{"num" if _is_num(r.get(c)) else "txt"}">{_e(fmt_value(r.get(c)))}</td>'
@@ -372,6 +385,19 @@ def _data_table(rows: list[dict[str, Any]], *, caption: str, cls: str) -> str:
     )  # fmt: skip
     return (f'<div class="table-wrap"><table class="{cls}"><caption>{_e(caption)}</caption>'
             f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")  # fmt: skip
+
+
+_SIDE_CHARS = 42  # about what the side column shows without scrolling
+
+
+def _table_chars(rows: list[dict[str, Any]]) -> int:
+    """A rough width of a table in characters: per column, its longest header word or cell, plus padding."""
+    cols: dict[str, int] = {}
+    for r in rows:
+        for k, v in r.items():
+            word = max((len(w) for w in _label(k).split()), default=0)
+            cols[k] = max(cols.get(k, 0), word, len(fmt_value(v)))
+    return sum(cols.values()) + 3 * len(cols)
 
 
 def _is_num(v: Any) -> bool:
@@ -411,12 +437,13 @@ def _group_curves(curves: Iterable[Curve]) -> list[tuple[str, list[Curve]]]:
 
 
 def _caption(kind: str, curves: list[Curve]) -> str:
-    names = ", ".join(c.name for c in curves)
     if kind == "roc":
+        names = ", ".join(re.sub(r"\s*ROC$", "", c.name) for c in curves)
         return f"ROC curve{'s' if len(curves) > 1 else ''} (log-log): {names}"
-    if kind == "bar":
-        return f"{names} by {curves[0].x_label}"
-    return f"{names} vs {curves[0].x_label}"
+    names = ", ".join(c.name for c in curves)
+    if any(w in names for w in (" vs ", " by ", " per ")):
+        return names  # the name already says what is plotted against what
+    return f"{names} {'by' if kind == 'bar' else 'vs'} {curves[0].x_label}"
 
 
 def _curve_data(curves: list[Curve]) -> str:
@@ -580,150 +607,8 @@ def _inline_svg(svg: str, *, prefix: str, title: str) -> str:
 # ---------------------------------------------------------------------------------------------------
 # style
 
-_CSS = """
-:root{
-  --ink:#1f2428;--muted:#5b6570;--line:#dde2e7;--bg:#f5f7f9;--card:#fff;--accent:#0b5cad;
-  --privacy:#7c3aed;--security:#b45309;--fairness:#0e7490;--robustness:#1d4ed8;
-  --A:#1b7f3b;--B:#4d7c0f;--C:#a16207;--D:#c2410c;--E:#b42318;--F:#b91c1c;--na:#6b7280;
-}
-*{box-sizing:border-box}
-html{-webkit-text-size-adjust:100%}
-body{margin:0;background:var(--bg);color:var(--ink);
-  font:15px/1.55 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue","Noto Sans","DejaVu Sans",Arial,sans-serif}
-code,pre{font-family:ui-monospace,"SFMono-Regular",Menlo,Consolas,"DejaVu Sans Mono",monospace;font-size:.88em}
-a{color:var(--accent)}
-a:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
-h1,h2,h3,h4{line-height:1.25;margin:0}
-.skip{position:absolute;left:-999px;top:0;background:#fff;padding:.5em 1em}
-.skip:focus{left:8px;z-index:10}
-.sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
-.wrap{max-width:1240px;margin:0 auto;padding:0 24px}
-.top{background:linear-gradient(135deg,#0f2942,#16426b);color:#fff;padding:22px 0 26px}
-.brand{margin:0 0 6px;font-size:.82rem;letter-spacing:.08em;text-transform:uppercase;opacity:.8}
-.logo{color:#7dd3fc}
-.top h1{font-size:1.75rem;font-weight:650}
-.verdict{margin:.35em 0 1.1em;opacity:.92}
-.facts{display:grid;grid-template-columns:repeat(auto-fit,minmax(260px,1fr));gap:14px}
-.fact{background:rgba(255,255,255,.08);border:1px solid rgba(255,255,255,.16);border-radius:10px;padding:12px 14px}
-.fact h2{font-size:.78rem;text-transform:uppercase;letter-spacing:.08em;opacity:.75;margin-bottom:6px}
-.fact dl{display:grid;grid-template-columns:max-content 1fr;gap:3px 12px;margin:0;font-size:.9rem}
-.fact dt{opacity:.72}
-.fact dd{margin:0;overflow-wrap:anywhere}
-.fact code{background:rgba(255,255,255,.12);padding:0 .3em;border-radius:4px}
-.access{display:inline-block;padding:0 .5em;border-radius:99px;font-size:.85em;font-weight:600}
-.access-white-box{background:#dcfce7;color:#14532d}
-.access-black-box{background:#e5e7eb;color:#111827}
-.access-unknown{background:#fef3c7;color:#78350f}
-.layout{max-width:1240px;margin:0 auto;padding:24px;display:grid;grid-template-columns:220px minmax(0,1fr);gap:28px;align-items:start}
-.toc{position:sticky;top:16px;background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 16px;font-size:.9rem}
-.toc h2{font-size:.78rem;text-transform:uppercase;letter-spacing:.08em;color:var(--muted);margin-bottom:6px}
-.toc ol{list-style:none;margin:0;padding:0}
-.toc li{margin:.3em 0}
-.toc a{text-decoration:none;color:var(--ink)}
-.toc a:hover{color:var(--accent);text-decoration:underline}
-.toc-probes{margin-top:.2em!important;padding-left:.6em!important;border-left:2px solid var(--line)}
-.toc-probes li{font-size:.86rem}
-.toc-skipped a,.toc-failed a{color:var(--muted)}
-.toc-status{font-size:.75rem;color:var(--muted)}
-.count{display:inline-block;min-width:1.6em;text-align:center;font-size:.75rem;background:var(--bg);border:1px solid var(--line);border-radius:99px}
-.dot{display:inline-block;width:.6em;height:.6em;border-radius:50%;margin-right:.45em;vertical-align:.05em;background:var(--muted)}
-main > section{margin-bottom:34px}
-main h2{font-size:1.35rem;margin-bottom:.2em}
-.lede{color:var(--muted);margin:.1em 0 1em}
-.empty{color:var(--muted);font-style:italic}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(220px,1fr));gap:14px}
-.grade-card{background:var(--card);border:1px solid var(--line);border-top:5px solid var(--na);border-radius:10px;padding:14px 16px;display:flex;flex-direction:column;gap:8px}
-.grade-card.grade-A{border-top-color:var(--A)}.grade-card.grade-B{border-top-color:var(--B)}
-.grade-card.grade-C{border-top-color:var(--C)}.grade-card.grade-D{border-top-color:var(--D)}
-.grade-card.grade-E{border-top-color:var(--E)}.grade-card.grade-F{border-top-color:var(--F)}
-.grade-top{display:flex;justify-content:space-between;align-items:center}
-.grade-top h3{font-size:1.1rem}
-.grade-letter{display:inline-grid;place-items:center;min-width:2.4rem;height:2.4rem;padding:0 .4rem;border-radius:10px;color:#fff;font-size:1.45rem;font-weight:750}
-.grade-bg-A{background:var(--A)}.grade-bg-B{background:var(--B)}.grade-bg-C{background:var(--C)}
-.grade-bg-D{background:var(--D)}.grade-bg-E{background:var(--E)}.grade-bg-F{background:var(--F)}.grade-bg-na{background:var(--na);font-size:1rem}
-.score{font-size:.9rem;color:var(--muted)}
-.score strong{color:var(--ink)}
-.meter{height:6px;background:#edf0f3;border-radius:99px;overflow:hidden;margin-top:4px}
-.meter .fill{display:block;height:100%;border-radius:99px}
-.evidence{margin:0;padding-left:1.1em;font-size:.9rem}
-.evidence li{margin:.15em 0}
-.probes-of{margin:auto 0 0;font-size:.8rem;color:var(--muted)}
-.tag{display:inline-block;padding:.05em .6em;border-radius:99px;font-size:.78rem;font-weight:600;color:#fff;background:var(--muted)}
-.dim-privacy{background:var(--privacy)}.dim-security{background:var(--security)}
-.dim-fairness{background:var(--fairness)}.dim-robustness{background:var(--robustness)}
-.weaknesses{list-style:none;margin:0;padding:0;display:grid;gap:12px}
-.weakness{background:var(--card);border:1px solid var(--line);border-left:5px solid var(--F);border-radius:10px;padding:12px 16px}
-.w-head{display:flex;gap:10px;align-items:center}
-.w-probe{font-family:ui-monospace,Menlo,Consolas,"DejaVu Sans Mono",monospace;font-size:.85rem}
-.finding{margin:.4em 0 .2em;font-weight:550}
-.defence{margin:.2em 0;color:var(--muted)}
-.defence strong{color:var(--ink)}
-pre{margin:.4em 0 0;padding:10px 12px;background:#0f1720;color:#e6edf3;border-radius:8px;overflow-x:auto;white-space:pre-wrap;overflow-wrap:anywhere}
-.probe{background:var(--card);border:1px solid var(--line);border-radius:12px;padding:16px 18px;margin-bottom:16px}
-.probe-head{display:flex;flex-wrap:wrap;gap:6px 14px;align-items:baseline;justify-content:space-between;border-bottom:1px solid var(--line);padding-bottom:8px;margin-bottom:12px}
-.probe-head h3{font-size:1.12rem}
-.probe-tags{display:flex;gap:8px;align-items:center;flex-wrap:wrap}
-.pid{color:var(--muted)}
-.status{font-size:.75rem;font-weight:700;text-transform:uppercase;letter-spacing:.05em;padding:.1em .55em;border-radius:5px}
-.status-ok{background:#dcfce7;color:#14532d}
-.status-skipped{background:#f1f5f9;color:#475569;border:1px dashed #94a3b8}
-.status-failed{background:#fee2e2;color:#7f1d1d}
-.secs{font-size:.8rem;color:var(--muted)}
-.probe.probe-skipped{background:#fbfcfd;border-style:dashed}
-.reason{margin:.2em 0;padding:8px 12px;background:#f8fafc;border-left:4px solid #94a3b8;border-radius:6px}
-.probe.probe-failed .reason{background:#fef2f2;border-left-color:var(--F)}
-.note{color:var(--muted)}
-table{border-collapse:collapse;font-size:.9rem}
-caption{text-align:left;font-weight:650;padding:0 0 4px;font-size:.85rem;color:var(--muted);text-transform:uppercase;letter-spacing:.05em}
-th,td{padding:4px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
-thead th{border-bottom:2px solid var(--line);font-weight:650}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-td.txt{white-space:nowrap}
-.kv th{font-weight:500;color:var(--muted);white-space:nowrap}
-.kv td{font-variant-numeric:tabular-nums;font-weight:600}
-.metrics{margin-bottom:12px;width:100%}
-.probe-side table.data{width:100%}
-.metrics tr.headline td,.metrics tr.headline th{background:#eff6ff;color:var(--ink)}
-.probe-body{display:grid;gap:18px}
-.probe-body.with-figures{grid-template-columns:minmax(280px,380px) minmax(0,1fr)}
-.probe-side > :first-child{margin-top:0}
-.figures{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(330px,100%),1fr));gap:14px;align-content:start}
-figure{margin:0;border:1px solid var(--line);border-radius:10px;padding:8px 10px 6px;background:#fff;break-inside:avoid}
-svg.chart{display:block;width:100%;height:auto;max-height:360px}
-figcaption{font-size:.85rem;color:var(--muted);margin-top:2px}
-details summary{cursor:pointer;color:var(--accent);font-size:.85rem}
-.plot-data table{margin-top:4px}
-.data-note{font-size:.8rem;color:var(--muted);margin:.2em 0}
-.table-wrap{overflow-x:auto;margin:10px 0}
-table.data tbody tr:nth-child(even){background:#f8fafc}
-table.compact{font-size:.8rem}
-details.options{margin-top:8px}
-.meta-grid{display:grid;align-items:start;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:18px;background:var(--card);border:1px solid var(--line);border-radius:12px;padding:14px 18px}
-.meta-grid td{overflow-wrap:anywhere}
-.timings{margin-top:16px;background:var(--card);border:1px solid var(--line);border-radius:12px;width:100%}
-.timings caption{padding:10px 12px 4px}
-.bar-cell{width:45%}
-.tbar{display:block;height:.7em;margin-top:.35em;background:#93c5fd;border-radius:3px;min-width:2px}
-details.config{margin-top:12px}
-.foot{color:var(--muted);font-size:.82rem;padding:18px 0 30px;border-top:1px solid var(--line)}
-@media (max-width:900px){
-  .layout{grid-template-columns:1fr}
-  .toc{position:static}
-  .probe-body.with-figures{grid-template-columns:1fr}
-}
-@media print{
-  body{background:#fff;font-size:11pt}
-  .top{background:#fff;color:#000;border-bottom:2px solid #000;padding:0 0 10px}
-  .fact{border-color:#999;background:#fff}
-  .fact code{background:none}
-  .layout{display:block;padding:0}
-  .toc,.skip{display:none}
-  .wrap{padding:0}
-  .grade-card,.weakness,figure,.meta-grid,table{break-inside:avoid}
-  .probe{border-color:#999}
-  h2,h3,.probe-head{break-after:avoid}
-  pre{background:#f3f4f6;color:#000;border:1px solid #999}
-  a{color:inherit;text-decoration:none}
-  *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
-}
-"""
+
+@functools.cache
+def _css() -> str:
+    """The stylesheet (``report.css`` beside this module), inlined into every report."""
+    return importlib.resources.files("trustmap.report").joinpath("report.css").read_text(encoding="utf-8")

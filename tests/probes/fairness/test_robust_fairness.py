@@ -38,8 +38,9 @@ def test_per_class_table_and_gaps(rf_result, fashion):
     assert m["clean_accuracy"] == pytest.approx(np.mean(clean))  # equal class sizes
     assert m["robust_accuracy"] == pytest.approx(np.mean(robust))
     assert m["robust_accuracy"] < m["clean_accuracy"]  # the attack works
-    worst = int(m["worst_class"])
-    assert robust[worst] == min(robust) and r.tables["worst_class"][0]["class"] == fashion.classes[worst]
+    worst = r.tables["worst_class"][0]["index"]
+    assert m["worst_class"] == fashion.classes[worst] == r.tables["worst_class"][0]["class"]
+    assert robust[worst] == min(robust)
     assert r.options["eps"] == 0.05 and r.options["clip"] == [0.0, 1.0] and r.options["steps"] == 5
     assert [c.kind for c in r.curves] == ["bar", "bar"]
     assert r.curves[1].labels == list(fashion.classes) and r.curves[1].y == robust
@@ -55,6 +56,13 @@ def test_default_eps_and_budgets(fashion):
     probe = make_probe("robust-fairness", budget="thorough")
     assert probe.steps == 50 and probe.eps is None
     assert probe.resolved_eps(AuditData(fashion, eval=fashion.test)) == pytest.approx(0.1)
+    assert make_probe("robust-fairness", norm="l2").resolved_eps(AuditData(fashion, eval=fashion.test)) == 1.5
+
+
+def test_bad_options_are_skipped_with_a_reason(small_cnn, fashion, fashion_eval):
+    data = AuditData(fashion, eval=fashion_eval)
+    assert "norm must be" in make_probe("robust-fairness", norm="l1").run(small_cnn, data).reason
+    assert "steps must be" in make_probe("robust-fairness", steps=0).run(small_cnn, data).reason
 
 
 def test_black_box_model_is_skipped(small_cnn, fashion, fashion_eval):

@@ -42,6 +42,7 @@ from trustmap.probes.evasion.geometry import (
     Model,
     Scalar,
     check_budget,
+    check_logits,
     check_norm,
     clip as clip_to,
     cross_entropy,
@@ -61,7 +62,7 @@ def checkpoint_lengths(steps: int) -> tuple[int, int, int]:
 def _loss_grad(model: Model, x: torch.Tensor, y: torch.Tensor, loss_fn: LossFn) -> tuple[torch.Tensor, ...]:
     xa = x.detach().requires_grad_(True)
     with torch.enable_grad():
-        logits = model(xa)
+        logits = check_logits(model(xa))
         loss = loss_fn(logits, y)
         (grad,) = torch.autograd.grad(loss.sum(), xa)
     return logits.detach(), loss.detach(), grad

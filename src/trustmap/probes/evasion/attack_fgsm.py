@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 
 from trustmap.probes.evasion.geometry import Clip, LossFn, Model, Scalar, check_budget, clip as clip_to
-from trustmap.probes.evasion.geometry import cross_entropy, per_row
+from trustmap.probes.evasion.geometry import check_logits, cross_entropy, per_row
 
 
 def fgsm(
@@ -40,7 +40,7 @@ def fgsm(
     eps = check_budget(eps, len(x))
     xa = x.detach().clone().requires_grad_(True)
     with torch.enable_grad():
-        loss = (loss_fn or cross_entropy)(model(xa), y.detach())
+        loss = (loss_fn or cross_entropy)(check_logits(model(xa)), y.detach())
         (grad,) = torch.autograd.grad(loss.sum(), xa)
     with torch.no_grad():
         return clip_to(x.detach() + per_row(eps, x) * grad.sign(), clip)

@@ -41,10 +41,12 @@ from trustmap.probes.evasion.geometry import (
     Model,
     Scalar,
     check_budget,
+    check_logits,
     check_norm,
     clip as clip_to,
     cross_entropy,
     default_generator,
+    linf_box,
     per_row,
     project,
     random_in_ball,
@@ -85,12 +87,13 @@ def pgd(
     else:
         x_adv = x.clone()
 
+    box = linf_box(x, eps, clip) if p == "linf" else None  # L∞: project and clip with one clamp
     active: torch.Tensor | None = None  # indices of the examples still attacked; None = all of them
     with torch.enable_grad():
         for _ in range(steps):
             xa = (x_adv if active is None else x_adv[active]).detach().requires_grad_(True)
             ya = y if active is None else y[active]
-            logits = model(xa)
+            logits = check_logits(model(xa))
             if early_stop:
                 keep = logits.detach().argmax(1) == ya
                 if not bool(keep.all()):
@@ -110,9 +113,12 @@ def pgd(
             with torch.no_grad():
                 if keep is not None:
                     grad, xa = grad[keep], xa[keep]
-                x0 = x if active is None else x[active]
-                step = per_row(take(alpha, active), x0)
-                new = clip_to(project(xa.detach() + step * unit_step(grad, p), x0, take(eps, active), p), clip)
+                moved = xa.detach() + per_row(take(alpha, active), xa) * unit_step(grad, p)
+                if box is not None:
+                    new = moved.clamp(*(box if active is None else (box[0][active], box[1][active])))
+                else:
+                    x0 = x if active is None else x[active]
+                    new = clip_to(project(moved, x0, take(eps, active), p), clip)
                 if active is None:
                     x_adv = new
                 else:

@@ -37,9 +37,10 @@ NORM_LABEL = {"linf": "L∞", "l2": "L2"}
 
 def input_bounds(data: AuditData) -> Clip:
     """The valid range to clip adversarial inputs to: the image value range, ``None`` for tables."""
-    if data.dataset.kind != "image":
+    vr = data.dataset.value_range
+    if data.dataset.kind != "image" or not vr:
         return None
-    return tuple(map(float, data.dataset.value_range)) if data.dataset.value_range else None  # type: ignore[return-value]
+    return float(vr[0]), float(vr[1])
 
 
 def default_eps(data: AuditData, norm: str) -> float:
@@ -65,7 +66,7 @@ class AttackProbe(Probe):
     kinds: ClassVar[tuple[str, ...]] = ("image", "table")
 
     eps: float | None = None
-    batch_size: int = 500
+    batch_size: int = 256
 
     def attack_norm(self) -> str:
         return "linf"

@@ -85,6 +85,16 @@ def project(x_adv: torch.Tensor, x: torch.Tensor, eps: Scalar, norm: Norm) -> to
     return x + delta
 
 
+def linf_box(x: torch.Tensor, eps: Scalar, bounds: Clip) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-coordinate bounds of the L∞ ball intersected with the valid range: ``clamp(v, *box)`` projects
+    and clips in one pass (equal to ``clip(project(v))``; where the two ranges miss, both give ``hi``)."""
+    e = per_row(eps, x)
+    lower, upper = x - e, x + e
+    if bounds is not None:
+        lower, upper = lower.clamp(min=bounds[0]), upper.clamp(max=bounds[1])
+    return lower, upper
+
+
 def clip(x: torch.Tensor, bounds: Clip) -> torch.Tensor:
     """Clamp to the valid input range ``(lo, hi)``; ``None`` leaves ``x`` unbounded (standardised tables)."""
     return x if bounds is None else x.clamp(bounds[0], bounds[1])
@@ -116,6 +126,13 @@ def random_on_sphere(x: torch.Tensor, eps: Scalar, norm: Norm, generator: torch.
     """A perturbation of norm exactly ``eps`` (APGD's starting point): a uniform draw rescaled to the sphere."""
     t = 2 * _draw("uniform", x, generator) - 1 if norm == "linf" else _draw("normal", x, generator)
     return t / (row_norm(t, norm) + TINY).view(-1, *([1] * (x.ndim - 1))) * per_row(eps, x)
+
+
+def check_logits(logits: torch.Tensor) -> torch.Tensor:
+    """Fail with a clear message when the model gives no gradients (a black-box handle)."""
+    if not logits.requires_grad:
+        raise ValueError("the model returned logits without gradients; gradient attacks need a white-box model")
+    return logits
 
 
 def cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

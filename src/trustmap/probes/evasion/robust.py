@@ -60,7 +60,9 @@ class RobustEval:
         return per_class_rows(self.y, self.clean, self.robust, classes)
 
 
-def per_class_rows(y: np.ndarray, clean: np.ndarray, robust: np.ndarray, classes: Sequence[str]) -> list[dict[str, Any]]:
+def per_class_rows(
+    y: np.ndarray, clean: np.ndarray, robust: np.ndarray, classes: Sequence[str]
+) -> list[dict[str, Any]]:
     """One row per class: ``{"class", "n", "clean", "robust"}``; accuracies are ``None`` for absent classes."""
     rows = []
     for c, name in enumerate(classes):

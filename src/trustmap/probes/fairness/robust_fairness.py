@@ -7,9 +7,10 @@ the mean robust accuracy hides a weak class. This probe attacks ``data.eval`` wi
 and the best-minus-worst gap for both. An example counts as robust only when it is classified correctly
 both clean and under attack, so robust accuracy never exceeds clean accuracy, class by class.
 
-Defaults *(ours)*: L∞ budget ``eps`` = 0.1 of the value range for images (the usual Fashion-MNIST budget)
-and 0.1 standard deviations for tables (no clipping: table features have no value range); PGD-10/20/50
-for the quick/standard/thorough budgets; step ``alpha`` chosen by PGD when ``None``.
+Defaults *(ours)*, the same as the evasion probes' (:mod:`trustmap.probes.evasion.common`): L∞ ``eps``
+0.1 of the value range for images (the usual Fashion-MNIST budget) and 0.1 standard deviations for tables
+(L2: 1.5 and 0.5); images are clipped to their value range, tables are not; PGD-10/20/50 for the
+quick/standard/thorough budgets; step ``alpha`` ``2.5 * eps / steps`` (PGD's default) when ``None``.
 
 Shapes: ``data.eval.x`` ``(N, C, H, W)`` or ``(N, F)``, ``data.eval.y`` ``(N,)``.
 
@@ -31,15 +32,12 @@ from trustmap.probes.base import AuditData, Curve, Dimension, Probe, ProbeResult
 from trustmap.utils.progress import progress_bar
 from trustmap.utils.seed import torch_generator
 
-DEFAULT_EPS_FRACTION = 0.1  # of the image value range, or in standard deviations for tables (ours)
-
-
 @register_probe
 @dataclass
 class RobustFairness(Probe):
     """Per-class clean and PGD accuracy, worst class and best-worst gaps.
 
-    ``eps``: attack budget in input units (``None``: 0.1 of the image value range, 0.1 for tables).
+    ``eps``: attack budget in input units (``None``: the evasion probes' default for the data and norm).
     ``alpha``: PGD step (``None``: PGD's default). ``steps``: PGD iterations. ``norm``: ``linf`` or ``l2``.
     ``random_start``: start PGD from a random point in the ball. ``batch_size``: examples per attack batch.
     """
@@ -62,21 +60,30 @@ class RobustFairness(Probe):
     random_start: bool = True
     batch_size: int = 256
 
+    def skip_reason(self, model: ModelHandle, data: AuditData) -> str | None:
+        if self.norm not in ("linf", "l2"):
+            return f"norm must be linf or l2, not {self.norm!r}"
+        if self.steps < 1 or (self.eps is not None and not self.eps >= 0):
+            return f"steps must be at least 1 and eps non-negative, got steps={self.steps}, eps={self.eps}"
+        return super().skip_reason(model, data)
+
     def resolved_eps(self, data: AuditData) -> float:
-        if self.eps is not None:
-            return float(self.eps)
-        lo, hi = data.dataset.value_range or (0.0, 1.0)
-        return DEFAULT_EPS_FRACTION * (hi - lo) if data.dataset.kind == "image" else DEFAULT_EPS_FRACTION
+        """``eps``, or the evasion probes' default for this data and norm."""
+        from trustmap.probes.evasion.common import default_eps
+
+        return float(self.eps) if self.eps is not None else default_eps(data, self.norm)
 
     def run(self, model: ModelHandle, data: AuditData, *, seed: int = 0, progress: bool | None = None) -> ProbeResult:
-        from trustmap.probes.evasion import pgd  # imported here: the evasion package is optional at import time
+        # imported here: the evasion package is optional at import time
+        from trustmap.probes.evasion import pgd
+        from trustmap.probes.evasion.common import input_bounds
 
         reason = self.skip_reason(model, data)
         if reason:
             return self.result(status="skipped", reason=reason)
         assert model.module is not None
         eps = self.resolved_eps(data)
-        clip = (data.dataset.value_range or (0.0, 1.0)) if data.dataset.kind == "image" else None
+        clip = input_bounds(data)
         generator = torch_generator(seed)
         x_all = np.asarray(data.eval.x, dtype=np.float32)
         y_all = np.asarray(data.eval.y, dtype=np.int64)
@@ -102,12 +109,14 @@ class RobustFairness(Probe):
         return result
 
 
-def summarise(y: np.ndarray, clean_ok: np.ndarray, robust_ok: np.ndarray, *, classes: tuple[str, ...]) -> dict[str, Any]:
+def summarise(
+    y: np.ndarray, clean_ok: np.ndarray, robust_ok: np.ndarray, *, classes: tuple[str, ...]
+) -> dict[str, Any]:
     """Metrics, the ``per_class`` table and the bar curves from per-example correctness.
 
     Classes without examples appear in the table with ``None`` accuracies and are left out of the worst
-    class and the gaps. ``worst_class`` is the index of the class with the lowest robust accuracy (ties:
-    lowest clean accuracy, then lowest index); its name is in ``tables["worst_class"]``.
+    class and the gaps. ``worst_class`` is the name of the class with the lowest robust accuracy (ties:
+    lowest clean accuracy, then lowest index); ``tables["worst_class"]`` repeats it with its index.
     """
     rows, clean_acc, robust_acc, present = [], [], [], []
     for c, name in enumerate(classes):
@@ -125,14 +134,14 @@ def summarise(y: np.ndarray, clean_ok: np.ndarray, robust_ok: np.ndarray, *, cla
                 "reason": "robust fairness needs at least one labelled evaluation example"}  # fmt: skip
     ca_arr, ra_arr = np.asarray(clean_acc), np.asarray(robust_acc)
     worst = min(range(len(present)), key=lambda i: (ra_arr[i], ca_arr[i], present[i]))
-    metrics = {
+    metrics: dict[str, Any] = {
         "clean_accuracy": float(clean_ok.mean()),
         "robust_accuracy": float(robust_ok.mean()),
         "worst_class_clean": float(ca_arr.min()),
         "worst_class_robust": float(ra_arr.min()),
         "clean_gap": float(ca_arr.max() - ca_arr.min()),
         "robust_gap": float(ra_arr.max() - ra_arr.min()),
-        "worst_class": float(present[worst]),
+        "worst_class": classes[present[worst]],  # a name: the one non-numeric metric (gate and store skip it)
     }
     x = [float(c) for c in present]
     labels = [classes[c] for c in present]

@@ -64,7 +64,11 @@ class MembershipProbe(Probe):
 
     dimension: ClassVar[Dimension] = "privacy"
     needs_gradients: ClassVar[bool] = False
-    BUDGETS: ClassVar[dict[str, dict[str, Any]]] = {"quick": {"n": 500}, "standard": {"n": 2000}, "thorough": {"n": 10000}}
+    BUDGETS: ClassVar[dict[str, dict[str, Any]]] = {
+        "quick": {"n": 500},
+        "standard": {"n": 2000},
+        "thorough": {"n": 10000},
+    }
 
     n: int = 2000
 

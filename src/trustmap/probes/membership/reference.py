@@ -80,14 +80,17 @@ class ReferenceModels:
             out.append(torch.cat([m(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]).double().numpy())
         return np.stack(out)
 
-    def true_class_probs(self, split: Split, *, models: list[int] | None = None) -> np.ndarray:
-        """``p_k(y | x)`` for each model ``k``: ``(len(split), len(models))`` float64."""
-        return stacked_true_class_probs(self.logits(split, models=models), split.y)
+    def true_class_probs(
+        self, split: Split, *, models: list[int] | None = None, temperature: float = 1.0
+    ) -> np.ndarray:
+        """``p_k(y | x)`` (softmax of logits / ``temperature``) per model ``k``: ``(len(split), len(models))``."""
+        return stacked_true_class_probs(self.logits(split, models=models), split.y, temperature=temperature)
 
 
-def stacked_true_class_probs(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
+def stacked_true_class_probs(logits: np.ndarray, y: np.ndarray, *, temperature: float = 1.0) -> np.ndarray:
     """``(K, N, classes)`` logits of ``K`` models and labels ``(N,)`` -> ``p_k(y | x)`` as ``(N, K)``."""
-    z = logits - logits.max(axis=2, keepdims=True)
+    z = logits / temperature
+    z = z - z.max(axis=2, keepdims=True)
     logp = z - np.log(np.exp(z).sum(axis=2, keepdims=True))
     return np.exp(logp[:, np.arange(len(y)), np.asarray(y, dtype=np.int64)]).T
 

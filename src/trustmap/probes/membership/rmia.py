@@ -7,10 +7,13 @@ fraction of ``z`` with ``LR(x) / LR(z) > gamma``. Offline, the reference models 
 ``z``), so ``p(x)`` (the average over IN and OUT models) is approximated from the OUT average:
 ``p(x) = (1 + a) / 2 * mean_k p_k(x) + (1 - a) / 2``. The same formula normalises ``p(z)``.
 
-``a`` (``offline_a``) is tuned as in the authors' code (privacytrustlab/ml_privacy_meter): reference
-model 0 plays the target, its complementary partner (model 1, trained on the other half of the pool)
-plays the only reference, and the ``a`` in ``0, 0.1, ..., 1`` with the best AUC on model 0's known
-members versus held-out examples wins. With a single reference model, ``a = 0.3``.
+``a`` (``offline_a``) defaults to 0.3, the authors' default. ``offline_a=None`` tunes it as their code
+(privacytrustlab/ml_privacy_meter) does: reference model 0 plays the target, its complementary partner
+(model 1, trained on the other half of the pool) plays the only reference, and the ``a`` in
+``0, 0.1, ..., 1`` with the best AUC on model 0's known members versus held-out examples wins. That is
+only as good as the reference models are like the target: a target overfit far more than the
+reference recipe wants a smaller ``a`` than the tuning finds. ``temperature`` divides all logits
+before the softmax (as the authors' ``get_softmax``); above 1 it helps against over-confident targets.
 
 Data: the pool is split into a held-out population ``Z`` (``population`` examples, never trained on)
 and a reference set (at most ``reference_pool`` examples; each model trains on half). Equal scores
@@ -18,9 +21,11 @@ and a reference set (at most ``reference_pool`` examples; each model trains on h
 non-decreasing function of, so the ROC curve is not flattened at low FPR by ties.
 
 Shapes: target signals ``(n,)``, reference signals ``(n, K)``; population ``(m,)`` and ``(m, K)``.
-Defaults (quick / standard / thorough): ``reference_models`` 2 / 2 / 4, ``reference_pool`` 2,000 / 5,000
-/ 20,000, ``reference_epochs`` 2 / 3 / 10 (never more than the architecture's recipe), ``population``
-500 / 1,000 / 5,000, ``n`` 500 / 2,000 / 10,000, ``gamma = 1``.
+Reference models use the target's architecture when trustmap can train it (else ``cnn-s`` / ``mlp``),
+with that architecture's recipe, but at most ``reference_epochs`` epochs.
+Defaults (quick / standard / thorough): ``reference_models`` 2 / 2 / 4, ``reference_pool`` 2,000 / 4,000
+/ 20,000, ``reference_epochs`` 2 / 3 / 20, ``population`` 500 / 1,000 / 5,000, ``n`` 500 / 2,000 /
+10,000; ``offline_a = 0.3``, ``gamma = 1``, ``temperature = 1``.
 
 >>> probe = make_probe("mia-rmia", budget="standard")
 >>> result = probe.run(handle, AuditData(ds, eval=ds.test, members=m, nonmembers=nm, pool=p), seed=0)
@@ -109,27 +114,30 @@ class RMIA(MembershipProbe):
     kinds: ClassVar[tuple[str, ...]] = ("image", "table")
     BUDGETS: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {"n": 500, "reference_models": 2, "reference_pool": 2000, "reference_epochs": 2, "population": 500},
-        "standard": {"n": 2000, "reference_models": 2, "reference_pool": 5000, "reference_epochs": 3,
+        "standard": {"n": 2000, "reference_models": 2, "reference_pool": 4000, "reference_epochs": 3,
                      "population": 1000},
-        "thorough": {"n": 10000, "reference_models": 4, "reference_pool": 20000, "reference_epochs": 10,
+        "thorough": {"n": 10000, "reference_models": 4, "reference_pool": 20000, "reference_epochs": 20,
                      "population": 5000},
     }  # fmt: skip
 
     reference_models: int = 2
-    reference_pool: int = 5000
+    reference_pool: int = 4000
     reference_epochs: int = 3
     reference_arch: str | None = None
     population: int = 1000
-    offline_a: float | None = None
+    offline_a: float | None = DEFAULT_A
     gamma: float = 1.0
+    temperature: float = 1.0
 
     def __post_init__(self) -> None:
         if self.reference_models < 1 or self.reference_pool < 2 or self.reference_epochs < 1 or self.population < 1:
-            raise TrustmapError("mia-rmia needs reference_models, reference_epochs, population >= 1 and reference_pool >= 2")
+            raise TrustmapError(
+                "mia-rmia needs reference_models, reference_epochs and population >= 1 and reference_pool >= 2"
+            )
         if self.offline_a is not None and not 0.0 <= self.offline_a <= 1.0:
             raise TrustmapError(f"mia-rmia offline_a must be between 0 and 1, got {self.offline_a}")
-        if self.gamma <= 0:
-            raise TrustmapError(f"mia-rmia gamma must be positive, got {self.gamma}")
+        if self.gamma <= 0 or self.temperature <= 0:
+            raise TrustmapError(f"mia-rmia gamma and temperature must be positive: {self.gamma}, {self.temperature}")
 
     def skip_reason(self, model: ModelHandle, data: AuditData) -> str | None:
         reason = super().skip_reason(model, data)
@@ -149,18 +157,19 @@ class RMIA(MembershipProbe):
         population, ref_pool = self.split_pool(data.pool, seed=seed)
         kind = data.dataset.kind
         arch = reference_arch(model, kind, self.reference_arch)
-        input_shape = tuple(model.meta.input_shape or data.dataset.input_shape)
         refs = train_reference_models(
-            ref_pool, kind=kind, arch=arch, input_shape=input_shape, num_classes=model.predict(members.x[:1]).shape[1],
-            count=self.reference_models, max_epochs=self.reference_epochs, seed=derived_seed(seed, 0x726D6961),
-            progress=progress,
+            ref_pool, kind=kind, arch=arch, input_shape=tuple(model.meta.input_shape or data.dataset.input_shape),
+            num_classes=model.meta.num_classes or data.dataset.num_classes, count=self.reference_models,
+            max_epochs=self.reference_epochs, seed=derived_seed(seed, 0x726D6961), progress=progress,
         )  # fmt: skip
-        target = {name: np.exp(true_class_log_prob(model.predict(s.x), s.y))
+        t = self.temperature
+        target = {name: np.exp(true_class_log_prob(model.predict(s.x) / t, s.y))
                   for name, s in (("in", members), ("out", nonmembers), ("z", population))}  # fmt: skip
         z_logits = refs.logits(population)  # (K, m, classes)
         ref_acc = [float(v) for v in (z_logits.argmax(axis=2) == population.y).mean(axis=1)]
-        ref = {"in": refs.true_class_probs(members), "out": refs.true_class_probs(nonmembers),
-               "z": stacked_true_class_probs(z_logits, population.y)}  # fmt: skip
+        ref = {"in": refs.true_class_probs(members, temperature=t),
+               "out": refs.true_class_probs(nonmembers, temperature=t),
+               "z": stacked_true_class_probs(z_logits, population.y, temperature=t)}  # fmt: skip
         a, tuning = self.choose_a(refs, ref_pool, population, ref["z"], seed=seed)
         s_in = rmia_scores(target["in"], ref["in"], target["z"], ref["z"], offline_a=a, gamma=self.gamma)
         s_out = rmia_scores(target["out"], ref["out"], target["z"], ref["z"], offline_a=a, gamma=self.gamma)
@@ -188,7 +197,7 @@ class RMIA(MembershipProbe):
         half = len(population) // 2
         stand_in_out, stand_in_z = np.arange(half), np.arange(half, len(population))
         members0 = ref_pool.subset(refs.halves[0][seeded_subset(len(refs.halves[0]), half, rng)])
-        p_members0 = refs.true_class_probs(members0, models=[0, 1])  # model 0 saw them, model 1 did not
+        p_members0 = refs.true_class_probs(members0, models=[0, 1], temperature=self.temperature)  # 0 saw them, 1 not
         return tune_offline_a(
             p_members0[:, 0], ref_z[stand_in_out, 0], p_members0[:, 1:2], ref_z[stand_in_out, 1:2],
             ref_z[stand_in_z, 0], ref_z[stand_in_z, 1:2], gamma=self.gamma,

@@ -1,0 +1,126 @@
+"""Library workflow behind ``trustmap adapt``: adapt MiniLM on a text dataset, evaluate, save.
+
+LoRA-family, ZO/FG and full fine-tuning results are merged into plain ``minilm`` weights, so
+``trustmap eval`` and audits load them like any trained model. Prefix methods (``prefix``, ``apt``)
+cannot be merged; their file keeps the adapters and names them in the metadata
+(``extra["adapter"]``): load it with :func:`load_adapted`.
+
+>>> res = adapt_and_save(method="lora-sp", data="rotten-tomatoes", out=Path("m.safetensors"), train_size=2000)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from torch import nn
+
+from trustmap.errors import TrustmapError
+
+PREFIX_METHODS = ("prefix", "apt")
+
+
+@dataclass(frozen=True)
+class AdaptOutcome:
+    method: str
+    dataset: str
+    dataset_sha256: str
+    model_sha256: str
+    test_accuracy: float
+    trainable: int
+    total: int
+    optimizer_state_bytes: int
+    train_seconds: float
+    merged: bool
+    density: float | None = None
+
+
+def _check(method: str, deft: float | None, out: Path, train_size: int | None, test_size: int | None, epochs: int,
+           batch_size: int, rank: int, prefix_length: int, max_len: int) -> None:  # fmt: skip
+    from trustmap.adapt.methods import method_info
+
+    info = method_info(method)
+    if deft is not None and (info.family != "fo" or method == "full"):
+        raise TrustmapError(f"--deft adds DEFT's density loss to a first-order PEFT method, not to {method}")
+    if deft is not None and deft < 0:
+        raise TrustmapError(f"--deft must be >= 0, got {deft}")
+    if out.suffix.lower() != ".safetensors":
+        raise TrustmapError(f"adapted models are saved as .safetensors, not {out.name!r}")
+    for name, value, low in (("--epochs", epochs, 1), ("--batch-size", batch_size, 1), ("--rank", rank, 1),
+                             ("--prefix-length", prefix_length, 1), ("--max-len", max_len, 2)):  # fmt: skip
+        if value < low:
+            raise TrustmapError(f"{name} must be >= {low}, got {value}")
+    for name, size in (("--train-size", train_size), ("--test-size", test_size)):
+        if size is not None and size < 2:
+            raise TrustmapError(f"{name} must be >= 2, got {size}")
+
+
+def adapt_and_save(
+    *, method: str, data: str, out: Path, deft: float | None = None, train_size: int | None = None,
+    epochs: int = 1, lr: float | None = None, batch_size: int = 32, rank: int = 8, prefix_length: int = 8,
+    max_len: int = 64, seed: int = 0, test_size: int | None = None, progress: bool | None = None,
+) -> AdaptOutcome:  # fmt: skip
+    from trustmap.adapt.deft import token_density
+    from trustmap.adapt.experiment import encode, fresh_minilm
+    from trustmap.adapt.lora import merge_lora
+    from trustmap.adapt.methods import AdaptConfig
+    from trustmap.adapt.textdata import stratified_subset
+    from trustmap.adapt.train import accuracy, adapt
+    from trustmap.data import load_dataset
+    from trustmap.models.io import save_model
+    from trustmap.models.workflows import meta_for
+    from trustmap.utils.files import check_writable, sha256_file
+
+    out = Path(out)
+    _check(method, deft, out, train_size, test_size, epochs, batch_size, rank, prefix_length, max_len)
+    check_writable(out)
+    ds = load_dataset(data)
+    if ds.kind != "text":
+        raise TrustmapError(f"trustmap adapt fine-tunes the MiniLM text model; {ds.name} is {ds.kind} data")
+    train = stratified_subset(ds.train, train_size, seed=seed) if train_size else ds.train
+    test = stratified_subset(ds.test, test_size, seed=0) if test_size else ds.test
+    train, test = encode(train, max_len=max_len), encode(test, max_len=max_len)
+    model = fresh_minilm(seed=seed, max_len=max_len, num_classes=ds.num_classes)
+    config = AdaptConfig(method=method, deft_weight=deft or 0.0, r=rank, alpha=2.0 * rank, prefix_length=prefix_length,
+                         epochs=epochs, batch_size=batch_size, lr=lr)  # fmt: skip
+    run = adapt(model, train, config=config, seed=seed, progress=progress, description=f"adapt {method}")
+    acc = accuracy(model, test)
+    density = token_density(model, test.x[:1000]).density if deft is not None else None
+    merged = method not in PREFIX_METHODS
+    extra: dict[str, object] = {"adapted_with": method, "deft": deft, "seed": seed}
+    if merged:
+        merge_lora(model)
+    else:
+        extra.update(adapter=method, prefix_length=prefix_length)
+    # input_shape () (not None): load_model needs it to rebuild the text model
+    meta = replace(meta_for(ds, "minilm", **extra), input_shape=(), arch_options={"max_len": max_len})
+    save_model(model, out, meta=meta)
+    return AdaptOutcome(method, ds.name, ds.sha256(), sha256_file(out), acc, run.trainable, run.total,
+                        run.optimizer_state_bytes, run.seconds, merged, density)  # fmt: skip
+
+
+def load_adapted(path: str | Path) -> nn.Module:
+    """Load a file written by :func:`adapt_and_save`, prefix adapters included; returns the classifier."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    from trustmap.adapt.apt import apply_apt
+    from trustmap.adapt.experiment import fresh_minilm
+    from trustmap.adapt.prefix import apply_prefix
+    from trustmap.models.io import META_FILE
+    from trustmap.models.meta import ModelMeta
+
+    with safe_open(str(path), framework="pt") as f:
+        meta = ModelMeta.from_json((f.metadata() or {}).get(META_FILE, "{}"))
+    model = fresh_minilm(seed=0, max_len=int(meta.arch_options.get("max_len", 64)), num_classes=meta.num_classes or 2)
+    adapter = meta.extra.get("adapter")
+    if adapter in PREFIX_METHODS:
+        (apply_apt if adapter == "apt" else apply_prefix)(model.encoder, length=int(meta.extra["prefix_length"]))
+    missing, unexpected = model.load_state_dict(load_file(str(path)), strict=False)
+    if missing or unexpected:
+        raise TrustmapError(f"{Path(path).name} is not an adapted minilm ({len(missing)} missing, "
+                            f"{len(unexpected)} unexpected tensors)")  # fmt: skip
+    return model.eval()
+
+
+__all__ = ["AdaptOutcome", "adapt_and_save", "load_adapted"]

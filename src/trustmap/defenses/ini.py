@@ -1,0 +1,184 @@
+"""InI: Isolation and Induction (Guo et al., "Isolation and Induction: Training Robust Deep Neural
+Networks against Model Stealing Attacks", ACM MM 2023, arXiv 2308.00958).
+
+A training-time defence against model stealing that adds nothing at inference: the victim ``V`` trains
+jointly with a simulated clone ``S`` (same architecture). Every step the clone distils from ``V`` on
+stealing-like (out-of-distribution) queries ``x_ood`` (``KL(V || S)``, as a KnockoffNets thief does),
+then ``V`` minimises (after the official ``INI.train_V``)::
+
+    CE(V(x_id), y)                                          benign accuracy
+    + beta    * (-dist(V, S))            on x_id             push V's answers away from the clone's
+    + gamma   * dist(V, S)  [or -H(V)]   on x_ood            uninformative answers to stealing queries
+    + delta   * cos(grad_S KL(S||V), grad_S CE(S, y)) on x_id    isolation: distilling V moves S away
+                                                                 from the true labels
+    + epsilon * mean |grad_S KL(S||V)|   on x_ood            induction: stealing queries teach S little
+
+``dist`` is the official ``l1`` distance between the clone's logits and V's centred log-probabilities
+(:func:`logit_l1`); the two gradient terms differentiate through the clone's parameter gradient (double
+backward), so ``V`` is trained on how its answers would move a thief. Weights ``beta = 0.01``,
+``gamma = 0.1``, ``delta = 0.1``, ``epsilon = 0.1`` (official); clone SGD lr 0.1 (official); one clone step
+per victim step *(ours; the official default keeps the clone fixed)*.
+
+Defender's OOD set (:func:`defender_ood`, methods.md): pixel-permuted training images plus the
+scikit-learn digits upsampled to 28×28. Shapes: ``x_id (B, C, H, W)``, ``y (B,)``, ``x_ood (B', C, H, W)``.
+
+>>> out = ini(model, train_split, ood=defender_ood(train_split.x, seed=0), config=INIConfig(epochs=6), seed=0)
+>>> out.model  # same architecture, same inference cost
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from trustmap.data.dataset import Split
+from trustmap.defenses.base import DefenceResult, Defended, fresh_copy, seeded_generator
+from trustmap.models.train import TrainConfig, fit
+
+OOD_LOSSES = ("dist", "entropy")
+
+
+@dataclass(frozen=True)
+class INIConfig:
+    beta: float = 0.01
+    gamma: float = 0.1
+    delta: float = 0.1
+    epsilon: float = 0.1
+    ood_loss: str = "dist"  # dist | entropy
+    epochs: int = 6
+    lr: float = 0.1
+    momentum: float = 0.5
+    weight_decay: float = 1e-3
+    batch_size: int = 128
+    clone_lr: float = 0.1
+    clone_steps: int = 1
+
+    def __post_init__(self) -> None:
+        if self.ood_loss not in OOD_LOSSES:
+            raise ValueError(f"ood_loss must be one of {OOD_LOSSES}, not {self.ood_loss!r}")
+        if min(self.beta, self.gamma, self.delta, self.epsilon) < 0 or self.epochs < 1 or self.clone_steps < 0:
+            raise ValueError("InI needs non-negative loss weights, epochs >= 1 and clone_steps >= 0")
+
+    def train_config(self) -> TrainConfig:
+        """The victim's schedule; the undefended baseline trains with exactly this one."""
+        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, optimizer="sgd",
+                           momentum=self.momentum, weight_decay=self.weight_decay)  # fmt: skip
+
+
+def logit_l1(victim_logits: torch.Tensor, clone_logits: torch.Tensor) -> torch.Tensor:
+    """``dist(V, S)``: mean ``|S - (log softmax V - its mean)|`` (the official ``l1`` loss), a scalar."""
+    v = F.log_softmax(victim_logits, dim=-1)
+    return (clone_logits - (v - v.mean(dim=-1, keepdim=True))).abs().mean()
+
+
+def kl(p_logits: torch.Tensor, q_logits: torch.Tensor) -> torch.Tensor:
+    """``KL(softmax(p) || softmax(q))`` averaged over the batch, a scalar."""
+    log_p = F.log_softmax(p_logits, dim=-1)
+    return (log_p.exp() * (log_p - F.log_softmax(q_logits, dim=-1))).sum(-1).mean()
+
+
+def _flat_grad(loss: torch.Tensor, params: list[torch.Tensor], *, create_graph: bool) -> torch.Tensor:
+    grads = torch.autograd.grad(loss, params, create_graph=create_graph, retain_graph=True)
+    return torch.cat([g.flatten() for g in grads])
+
+
+def ini_terms(
+    victim: nn.Module, clone: nn.Module, x_id: torch.Tensor, y: torch.Tensor, x_ood: torch.Tensor, *, ood_loss: str = "dist"
+) -> dict[str, torch.Tensor]:
+    """The five victim loss terms (scalars, differentiable w.r.t. the victim's parameters).
+
+    ``benign`` = CE; ``id`` = -dist on ``x_id``; ``ood`` = dist (or -entropy) on ``x_ood``; ``isolation``
+    = cosine of the clone's distillation and true-label gradients; ``induction`` = mean absolute clone
+    distillation gradient on ``x_ood``.
+    """
+    params = [p for p in clone.parameters() if p.requires_grad]
+    v_id, v_ood = victim(x_id), victim(x_ood)
+    s_id, s_ood = clone(x_id), clone(x_ood)
+    if ood_loss == "entropy":
+        log_p = F.log_softmax(v_ood, dim=-1)
+        ood = (log_p.exp() * log_p).sum(-1).mean()  # = -H(V(x_ood))
+    else:
+        ood = logit_l1(v_ood, s_ood.detach())
+    g_distil = _flat_grad(kl(s_id, v_id), params, create_graph=True)
+    g_true = _flat_grad(F.cross_entropy(s_id, y), params, create_graph=False).detach()
+    g_ood = _flat_grad(kl(s_ood, v_ood), params, create_graph=True)
+    return {
+        "benign": F.cross_entropy(v_id, y),
+        "id": -logit_l1(v_id, s_id.detach()),
+        "ood": ood,
+        "isolation": F.cosine_similarity(g_distil, g_true, dim=0),
+        "induction": g_ood.abs().mean(),
+    }
+
+
+def defender_ood(train_x: np.ndarray, *, n_permuted: int = 2000, digits: bool = True, seed: int = 0) -> np.ndarray:
+    """The defender's OOD queries ``(M, 1, 28, 28)``: pixel-permuted training images (+ upsampled sklearn digits)."""
+    rng = np.random.default_rng([seed, 0x6F6F64])
+    pick = train_x[rng.choice(len(train_x), size=min(n_permuted, len(train_x)), replace=False)]
+    flat = pick.reshape(len(pick), -1)
+    permuted = np.take_along_axis(flat, rng.permuted(np.tile(np.arange(flat.shape[1]), (len(flat), 1)), axis=1), 1)
+    parts = [permuted.reshape(pick.shape).astype(np.float32)]
+    if digits:
+        from trustmap.data import load_dataset
+
+        d = load_dataset("digits")
+        x = torch.from_numpy(np.concatenate([d.train.x, d.test.x]))
+        up = F.interpolate(x, size=tuple(train_x.shape[2:]), mode="bilinear", align_corners=False).clamp(0, 1)
+        parts.append(up.numpy().astype(np.float32))
+    return np.ascontiguousarray(np.concatenate(parts))
+
+
+def ini(
+    model: nn.Module, data: Split, *, ood: np.ndarray, config: INIConfig = INIConfig(), seed: int = 0,
+    progress: bool | None = None,
+) -> Defended:  # fmt: skip
+    """Train a copy of ``model`` with InI on ``data``, the defender's ``ood`` inputs and a simulated clone.
+
+    The clone starts from the victim's initial weights' architecture with its own seeded initialisation.
+    """
+    if len(ood) == 0:
+        raise ValueError("InI needs out-of-distribution inputs for the defender (ood is empty)")
+    victim = fresh_copy(model)
+    clone = copy.deepcopy(model)
+    with torch.random.fork_rng(devices=[]):  # the clone's own initial weights, from the seed
+        torch.manual_seed(int(seeded_generator(seed, 0x636C6E).initial_seed() & 0x7FFFFFFF))
+        for layer in clone.modules():
+            if hasattr(layer, "reset_parameters") and layer is not clone:
+                layer.reset_parameters()
+    clone_opt = torch.optim.SGD(clone.parameters(), lr=config.clone_lr, momentum=0.5)
+    ood_t = torch.from_numpy(np.ascontiguousarray(ood, dtype=np.float32))
+    gen = seeded_generator(seed, 0x696E69)
+    sums: dict[str, float] = {}
+    count = [0]
+
+    def ood_batch() -> torch.Tensor:
+        return ood_t[torch.randint(len(ood_t), (config.batch_size,), generator=gen)]
+
+    def loss(v: nn.Module, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        for _ in range(config.clone_steps):  # the simulated thief distils from V on stealing-like queries
+            xq = ood_batch()
+            with torch.no_grad():
+                target = v(xq)
+            clone_opt.zero_grad(set_to_none=True)
+            kl(target, clone(xq)).backward()
+            clone_opt.step()
+        clone.zero_grad(set_to_none=True)
+        terms = ini_terms(v, clone, xb, yb, ood_batch(), ood_loss=config.ood_loss)
+        for k, t in terms.items():
+            sums[k] = sums.get(k, 0.0) + float(t.detach())
+        count[0] += 1
+        return (terms["benign"] + config.beta * terms["id"] + config.gamma * terms["ood"]
+                + config.delta * terms["isolation"] + config.epsilon * terms["induction"])  # fmt: skip
+
+    start = time.perf_counter()
+    fit(victim, data, config=config.train_config(), seed=seed, loss_fn=loss, progress=progress, description="ini")
+    for p in clone.parameters():
+        p.grad = None
+    metrics = {f"mean_{k}": v / max(count[0], 1) for k, v in sums.items()}
+    return Defended(victim.eval(), DefenceResult("ini", time.perf_counter() - start, 0, metrics))

@@ -1,0 +1,145 @@
+"""``trustmap repro refiner``: Refiner (arXiv 2212.02042) against inverting-gradients leakage, FedSGD.
+
+Setup (methods.md, scaled): FM14 (2×2-pooled Fashion-MNIST, for CPU), CNN-S, FedSGD with 5 clients ×
+2,000 images, one batch-32 gradient per client per round, lr 0.1. The attacker inverts single uploads
+(batch 1 with iDLG labels, batch 4 with given labels) at round 0 and at a late round, for each defence's
+own training run. Baselines: none; Gaussian noise and top-k pruning, each tuned to the *strongest*
+setting whose final accuracy is at least Refiner's (equal accuracy).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from trustmap.data import load_dataset, stratified_indices
+from trustmap.federated.federation import pool2
+from trustmap.federated.leakage import idlg_label, invert_gradients, match_scores
+from trustmap.federated.refiner import Defence, train_encoder, tune_lambda
+from trustmap.federated.sim import fl_model
+from trustmap.repro.base import Check, ReproResult, register_repro
+from trustmap.utils.progress import progress_bar
+
+SIZES = {
+    "default": dict(seeds=2, rounds=150, attack_round=100, n1=8, n4=8, inv_steps=300, ref_steps=10, ref_attack_steps=100,
+                    clients=5, per_client=2000, public=5000, noise_grid=(1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3),
+                    topk_grid=(0.5, 0.2, 0.1, 0.05, 0.02, 0.01)),
+    "quick": dict(seeds=1, rounds=12, attack_round=8, n1=1, n4=1, inv_steps=30, ref_steps=3, ref_attack_steps=5,
+                  clients=3, per_client=200, public=500, noise_grid=(1e-2,), topk_grid=(0.1,)),
+}  # fmt: skip
+
+
+def _data(cfg: dict, seed: int):  # noqa: ANN202
+    ds = load_dataset("fashion-mnist")
+    idx = stratified_indices(ds.train.y, cfg["clients"] * cfg["per_client"] + cfg["public"], seed=seed)
+    idx = np.random.default_rng(seed).permutation(idx)
+    x, y = torch.from_numpy(pool2(ds.train.x[idx])), torch.from_numpy(ds.train.y[idx])
+    pub = cfg["public"]
+    clients = [(x[pub + k * cfg["per_client"] : pub + (k + 1) * cfg["per_client"]],
+                y[pub + k * cfg["per_client"] : pub + (k + 1) * cfg["per_client"]]) for k in range(cfg["clients"])]  # fmt: skip
+    test = (torch.from_numpy(pool2(ds.test.x)), torch.from_numpy(ds.test.y))
+    return clients, (x[:pub], y[:pub]), test
+
+
+def _accuracy(model: torch.nn.Module, test: tuple[torch.Tensor, torch.Tensor]) -> float:
+    with torch.no_grad():
+        return float((model(test[0]).argmax(1) == test[1]).float().mean())
+
+
+def _attack(model, defence: Defence, clients, cfg: dict, gen: torch.Generator) -> dict[str, float]:  # noqa: ANN001
+    scores: dict[str, list[float]] = {"psnr1": [], "ssim1": [], "psnr4": [], "ssim4": []}
+    for bs, n in ((1, cfg["n1"]), (4, cfg["n4"])):
+        for _ in range(n):
+            cx, cy = clients[int(torch.randint(len(clients), (1,), generator=gen))]
+            idx = torch.randperm(len(cy), generator=gen)[:bs]
+            up = defence(model, cx[idx], cy[idx], generator=gen, steps=cfg["ref_attack_steps"])
+            labels = idlg_label(up) if bs == 1 else cy[idx]
+            x_hat = invert_gradients(model, up, labels=labels, shape=tuple(cx[idx].shape), steps=cfg["inv_steps"],
+                                     generator=gen)  # fmt: skip
+            p, s = match_scores(x_hat, cx[idx])
+            scores[f"psnr{bs}"].append(p)
+            scores[f"ssim{bs}"].append(s)
+    out = {k: float(np.mean(v)) for k, v in scores.items()}
+    out["psnr"] = (out["psnr1"] + out["psnr4"]) / 2
+    out["ssim"] = (out["ssim1"] + out["ssim4"]) / 2
+    return out
+
+
+def fedsgd(defence: Defence, clients, test, cfg: dict, *, seed: int, attack: bool, tick=None) -> dict[str, float]:  # noqa: ANN001
+    """Train with FedSGD under ``defence``; optionally attack at round 0 and ``attack_round``."""
+    model = fl_model("cnn-s", input_shape=(1, 14, 14), seed=seed)
+    gen = torch.Generator().manual_seed(seed + 17)
+    attack_gen = torch.Generator().manual_seed(seed + 29)
+    attacks = []
+    for r in range(cfg["rounds"]):
+        if attack and r in (0, cfg["attack_round"]):
+            attacks.append(_attack(model, defence, clients, cfg, attack_gen))
+        grads = None
+        for cx, cy in clients:
+            idx = torch.randperm(len(cy), generator=gen)[:32]
+            up = defence(model, cx[idx], cy[idx], generator=gen)
+            grads = up if grads is None else [a + b for a, b in zip(grads, up)]
+        with torch.no_grad():
+            for p, g in zip(model.parameters(), grads):
+                p.sub_(0.1 * g / len(clients))
+        if tick:
+            tick()
+    out = {"accuracy": _accuracy(model, test)}
+    if attacks:
+        out.update({k: float(np.mean([a[k] for a in attacks])) for k in attacks[0]})
+        out.update({f"{k}_r0": attacks[0][k] for k in ("psnr", "ssim")})
+    return out
+
+
+def _tuned(kind: str, grid, target_acc: float, clients, test, cfg, seed) -> tuple[float, list]:  # noqa: ANN001
+    """Strongest strength in ``grid`` whose accuracy ≥ ``target_acc`` (else the weakest one)."""
+    trials = [(s, fedsgd(Defence(kind, s), clients, test, cfg, seed=seed, attack=False)["accuracy"]) for s in grid]
+    ok = [s for s, a in trials if a >= target_acc]
+    strongest = (max(ok) if kind == "noise" else min(ok)) if ok else (min(grid) if kind == "noise" else max(grid))
+    return strongest, trials
+
+
+@register_repro("refiner", title="Refiner: data refining against gradient leakage", arxiv="2212.02042")
+def refiner_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResult:
+    cfg = SIZES[size]
+    runs = []
+    seeds = [seed + i for i in range(cfg["seeds"])]
+    with progress_bar("refiner", total=len(seeds) * 4 * cfg["rounds"], enabled=progress) as tick:
+        for s in seeds:
+            clients, public, test = _data(cfg, s)
+            encoder = train_encoder(public[0], seed=s)
+            lam = tune_lambda(fl_model("cnn-s", input_shape=(1, 14, 14), seed=s), encoder, public[0], public[1],
+                              seed=s, steps=cfg["ref_steps"])  # fmt: skip
+            refiner = Defence("refiner", lam, encoder, steps=cfg["ref_steps"])
+            res = {"refiner": fedsgd(refiner, clients, test, cfg, seed=s, attack=True, tick=tick)}
+            res["none"] = fedsgd(Defence("none"), clients, test, cfg, seed=s, attack=True, tick=tick)
+            sigma, noise_trials = _tuned("noise", cfg["noise_grid"], res["refiner"]["accuracy"], clients, test, cfg, s)
+            keep, topk_trials = _tuned("topk", cfg["topk_grid"], res["refiner"]["accuracy"], clients, test, cfg, s)
+            res["noise"] = fedsgd(Defence("noise", sigma), clients, test, cfg, seed=s, attack=True, tick=tick)
+            res["topk"] = fedsgd(Defence("topk", keep), clients, test, cfg, seed=s, attack=True, tick=tick)
+            runs.append({"seed": s, "lambda": lam, "sigma": sigma, "topk_keep": keep, "noise_trials": noise_trials,
+                         "topk_trials": topk_trials, **{f"{m}.{k}": v for m, r in res.items() for k, v in r.items()}})  # fmt: skip
+    names = {"none": "no defence", "noise": "Gaussian noise (tuned)", "topk": "top-k pruning (tuned)", "refiner": "Refiner"}
+    metrics = ("psnr", "ssim", "psnr1", "psnr4", "psnr_r0", "accuracy")
+    rows = [{"method": names[m], **{k: float(np.mean([r[f"{m}.{k}"] for r in runs])) for k in metrics}}
+            for m in ("none", "noise", "topk", "refiner")]  # fmt: skip
+    by = {m: rows[i] for i, m in enumerate(("none", "noise", "topk", "refiner"))}
+    best_baseline = min(by["noise"]["psnr"], by["topk"]["psnr"])
+    checks = [
+        Check("PSNR drop vs undefended (dB)", by["none"]["psnr"] - by["refiner"]["psnr"], ">= 5", False),
+        Check("PSNR drop vs best tuned baseline (dB)", best_baseline - by["refiner"]["psnr"], ">= 2", False),
+        Check("accuracy gap vs undefended (points)", 100 * (by["none"]["accuracy"] - by["refiner"]["accuracy"]), "<= 2", False),
+    ]  # fmt: skip
+    checks[0].passed = checks[0].value >= 5
+    checks[1].passed = checks[1].value >= 2
+    checks[2].passed = checks[2].value <= 2
+    return ReproResult(
+        method="refiner",
+        claim="Uploading gradients of refined data lowers inverting-gradients PSNR by >= 5 dB versus no defence "
+        "and >= 2 dB versus equal-accuracy noise/pruning, at <= 2 points accuracy cost.",
+        held=all(c.passed for c in checks) and size == "default",
+        rows=rows, checks=checks, runs=runs, size=size, seeds=seeds,
+        notes=f"FM14, CNN-S, FedSGD {cfg['clients']} clients, {cfg['rounds']} rounds; attacks at rounds 0 and "
+        f"{cfg['attack_round']} ({cfg['n1']}×batch-1 + {cfg['n4']}×batch-4, {cfg['inv_steps']} steps); "
+        "baselines tuned to the strongest setting with accuracy >= Refiner's.",
+    )  # fmt: skip
