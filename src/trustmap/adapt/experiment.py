@@ -37,16 +37,21 @@ def _base(max_len: int) -> nn.Module:
     return build_model("minilm", input_shape=(), num_classes=2, max_len=max_len)
 
 
-def fresh_minilm(*, seed: int, max_len: int = 64, num_classes: int = 2) -> nn.Module:
-    """A deep copy of the pretrained MiniLM classifier with a new head drawn from ``seed``."""
-    model = copy.deepcopy(_base(max_len))
+def fresh_head(*, seed: int, in_features: int = 384, num_classes: int = 2) -> nn.Linear:
+    """A linear head initialised like ``nn.Linear`` (uniform +-1/sqrt(in)) from a private generator."""
     gen = torch_generator(seed)
-    head = nn.Linear(model.head.in_features, num_classes)
-    bound = 1.0 / model.head.in_features**0.5
+    head = nn.Linear(in_features, num_classes)
+    bound = 1.0 / in_features**0.5
     with torch.no_grad():
         head.weight.uniform_(-bound, bound, generator=gen)
         head.bias.uniform_(-bound, bound, generator=gen)
-    model.head = head
+    return head
+
+
+def fresh_minilm(*, seed: int, max_len: int = 64, num_classes: int = 2) -> nn.Module:
+    """A deep copy of the pretrained MiniLM classifier with a new head drawn from ``seed``."""
+    model = copy.deepcopy(_base(max_len))
+    model.head = fresh_head(seed=seed, in_features=model.head.in_features, num_classes=num_classes)
     for p in model.parameters():
         p.requires_grad_(True)
     return model.train()
@@ -110,4 +115,7 @@ def row(rows: list[dict[str, Any]], name: str, key: str = "method") -> dict[str,
     return next(r for r in rows if r[key] == name)
 
 
-__all__ = ["embeddings", "encode", "fresh_minilm", "probe_accuracy", "row", "rt_splits", "set_threads", "summarise"]
+__all__ = [
+    "embeddings", "encode", "fresh_head", "fresh_minilm", "probe_accuracy", "row", "rt_splits", "set_threads",
+    "summarise",
+]  # fmt: skip

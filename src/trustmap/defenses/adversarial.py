@@ -56,8 +56,16 @@ class AdvConfig:
     clip: tuple[float, float] = (0.0, 1.0)
 
     def __post_init__(self) -> None:
-        if not self.eps > 0 or self.steps < 1 or self.epochs < 1 or not self.lr > 0 or self.batch_size < 1:
-            raise ValueError("adversarial training needs eps > 0, steps >= 1, epochs >= 1, lr > 0, batch_size >= 1")
+        if (
+            not self.eps > 0
+            or self.steps < 1
+            or self.epochs < 1
+            or not self.lr > 0
+            or self.batch_size < 1
+        ):
+            raise ValueError(
+                "adversarial training needs eps > 0, steps >= 1, epochs >= 1, lr > 0, batch_size >= 1"
+            )
 
     @property
     def step_size(self) -> float:
@@ -83,7 +91,7 @@ class AttackState:
         self.reset()
 
     @classmethod
-    def uniform(cls, num_classes: int, config: AdvConfig) -> "AttackState":
+    def uniform(cls, num_classes: int, config: AdvConfig) -> AttackState:
         return cls(torch.full((num_classes,), float(config.eps)), torch.full((num_classes,), config.steps, dtype=torch.long),
                    torch.ones(num_classes))  # fmt: skip
 
@@ -116,7 +124,9 @@ def per_class_pgd(
     return x_adv
 
 
-EpochUpdate = Callable[[AttackState, torch.Tensor], dict[str, float]]  # (state, rates) -> logged values
+EpochUpdate = Callable[
+    [AttackState, torch.Tensor], dict[str, float]
+]  # (state, rates) -> logged values
 
 
 def adversarial_fit(
@@ -141,7 +151,11 @@ def adversarial_fit(
 
     def on_epoch_end(m: nn.Module, epoch: int) -> None:
         rates = state.rates()
-        row = {"epoch": float(epoch + 1), "robust_error": float(rates.mean()), "worst_class_error": float(rates.max())}
+        row = {
+            "epoch": float(epoch + 1),
+            "robust_error": float(rates.mean()),
+            "worst_class_error": float(rates.max()),
+        }
         if update is not None:
             row.update(update(state, rates))
         history.append(row)
@@ -152,7 +166,10 @@ def adversarial_fit(
         progress=progress, description=method)  # fmt: skip
     metrics = {"train_robust_error": history[-1]["robust_error"], "eps": config.eps, "steps": float(config.steps),
                "eps_min": float(state.eps_c.min()), "eps_max": float(state.eps_c.max())}  # fmt: skip
-    return Defended(net.eval(), DefenceResult(method, time.perf_counter() - start, 0, metrics, history))
+    return Defended(
+        net.eval(),
+        DefenceResult(method, time.perf_counter() - start, 0, metrics, history),
+    )
 
 
 def pgd_at(model: nn.Module, data: Split, *, config: AdvConfig = AdvConfig(), num_classes: int = 10, seed: int = 0,
@@ -174,7 +191,10 @@ def frl_lite(model: nn.Module, data: Split, *, config: AdvConfig = AdvConfig(), 
 
     def update(state: AttackState, rates: torch.Tensor) -> dict[str, float]:
         state.class_weight = frl_weights(rates)
-        return {"weight_max": float(state.class_weight.max()), "weight_min": float(state.class_weight.min())}
+        return {
+            "weight_max": float(state.class_weight.max()),
+            "weight_min": float(state.class_weight.min()),
+        }
 
     return adversarial_fit(model, data, method="frl-lite", config=config, num_classes=num_classes, seed=seed,
                            update=update, progress=progress)  # fmt: skip
@@ -192,17 +212,30 @@ def trades(model: nn.Module, data: Split, *, config: AdvConfig = AdvConfig(), be
             p_clean = F.softmax(m(xb), dim=1)
 
         def kl_to_clean(logits: torch.Tensor, _y: torch.Tensor) -> torch.Tensor:
-            return F.kl_div(F.log_softmax(logits, dim=1), p_clean, reduction="none").sum(1)
+            return F.kl_div(
+                F.log_softmax(logits, dim=1), p_clean, reduction="none"
+            ).sum(1)
 
         x_adv = pgd(m, xb, yb, eps=config.eps, alpha=config.step_size, steps=config.steps, generator=gen,
                     early_stop=False, loss_fn=kl_to_clean, clip=config.clip)  # fmt: skip
         m.train()
         logits = m(xb)
-        robust = F.kl_div(F.log_softmax(m(x_adv), dim=1), F.softmax(logits, dim=1), reduction="batchmean")
+        robust = F.kl_div(
+            F.log_softmax(m(x_adv), dim=1),
+            F.softmax(logits, dim=1),
+            reduction="batchmean",
+        )
         return F.cross_entropy(logits, yb) + beta * robust
 
     start = time.perf_counter()
     fit(net, data, config=replace(config.train_config()), seed=seed, loss_fn=loss, progress=progress,
         description="trades")  # fmt: skip
-    return Defended(net.eval(), DefenceResult("trades", time.perf_counter() - start, 0,
-                                              {"beta": beta, "eps": config.eps, "steps": float(config.steps)}))
+    return Defended(
+        net.eval(),
+        DefenceResult(
+            "trades",
+            time.perf_counter() - start,
+            0,
+            {"beta": beta, "eps": config.eps, "steps": float(config.steps)},
+        ),
+    )

@@ -61,9 +61,17 @@ class INIConfig:
 
     def __post_init__(self) -> None:
         if self.ood_loss not in OOD_LOSSES:
-            raise ValueError(f"ood_loss must be one of {OOD_LOSSES}, not {self.ood_loss!r}")
-        if min(self.beta, self.gamma, self.delta, self.epsilon) < 0 or self.epochs < 1 or self.clone_steps < 0:
-            raise ValueError("InI needs non-negative loss weights, epochs >= 1 and clone_steps >= 0")
+            raise ValueError(
+                f"ood_loss must be one of {OOD_LOSSES}, not {self.ood_loss!r}"
+            )
+        if (
+            min(self.beta, self.gamma, self.delta, self.epsilon) < 0
+            or self.epochs < 1
+            or self.clone_steps < 0
+        ):
+            raise ValueError(
+                "InI needs non-negative loss weights, epochs >= 1 and clone_steps >= 0"
+            )
 
     def train_config(self) -> TrainConfig:
         """The victim's schedule; the undefended baseline trains with exactly this one."""
@@ -83,13 +91,23 @@ def kl(p_logits: torch.Tensor, q_logits: torch.Tensor) -> torch.Tensor:
     return (log_p.exp() * (log_p - F.log_softmax(q_logits, dim=-1))).sum(-1).mean()
 
 
-def _flat_grad(loss: torch.Tensor, params: list[torch.Tensor], *, create_graph: bool) -> torch.Tensor:
-    grads = torch.autograd.grad(loss, params, create_graph=create_graph, retain_graph=True)
+def _flat_grad(
+    loss: torch.Tensor, params: list[torch.Tensor], *, create_graph: bool
+) -> torch.Tensor:
+    grads = torch.autograd.grad(
+        loss, params, create_graph=create_graph, retain_graph=True
+    )
     return torch.cat([g.flatten() for g in grads])
 
 
 def ini_terms(
-    victim: nn.Module, clone: nn.Module, x_id: torch.Tensor, y: torch.Tensor, x_ood: torch.Tensor, *, ood_loss: str = "dist"
+    victim: nn.Module,
+    clone: nn.Module,
+    x_id: torch.Tensor,
+    y: torch.Tensor,
+    x_ood: torch.Tensor,
+    *,
+    ood_loss: str = "dist",
 ) -> dict[str, torch.Tensor]:
     """The five victim loss terms (scalars, differentiable w.r.t. the victim's parameters).
 
@@ -117,19 +135,27 @@ def ini_terms(
     }
 
 
-def defender_ood(train_x: np.ndarray, *, n_permuted: int = 2000, digits: bool = True, seed: int = 0) -> np.ndarray:
+def defender_ood(
+    train_x: np.ndarray, *, n_permuted: int = 2000, digits: bool = True, seed: int = 0
+) -> np.ndarray:
     """The defender's OOD queries ``(M, 1, 28, 28)``: pixel-permuted training images (+ upsampled sklearn digits)."""
     rng = np.random.default_rng([seed, 0x6F6F64])
-    pick = train_x[rng.choice(len(train_x), size=min(n_permuted, len(train_x)), replace=False)]
+    pick = train_x[
+        rng.choice(len(train_x), size=min(n_permuted, len(train_x)), replace=False)
+    ]
     flat = pick.reshape(len(pick), -1)
-    permuted = np.take_along_axis(flat, rng.permuted(np.tile(np.arange(flat.shape[1]), (len(flat), 1)), axis=1), 1)
+    permuted = np.take_along_axis(
+        flat, rng.permuted(np.tile(np.arange(flat.shape[1]), (len(flat), 1)), axis=1), 1
+    )
     parts = [permuted.reshape(pick.shape).astype(np.float32)]
     if digits:
         from trustmap.data import load_dataset
 
         d = load_dataset("digits")
         x = torch.from_numpy(np.concatenate([d.train.x, d.test.x]))
-        up = F.interpolate(x, size=tuple(train_x.shape[2:]), mode="bilinear", align_corners=False).clamp(0, 1)
+        up = F.interpolate(
+            x, size=tuple(train_x.shape[2:]), mode="bilinear", align_corners=False
+        ).clamp(0, 1)
         parts.append(up.numpy().astype(np.float32))
     return np.ascontiguousarray(np.concatenate(parts))
 
@@ -143,11 +169,17 @@ def ini(
     The clone starts from the victim's initial weights' architecture with its own seeded initialisation.
     """
     if len(ood) == 0:
-        raise ValueError("InI needs out-of-distribution inputs for the defender (ood is empty)")
+        raise ValueError(
+            "InI needs out-of-distribution inputs for the defender (ood is empty)"
+        )
     victim = fresh_copy(model)
     clone = copy.deepcopy(model)
-    with torch.random.fork_rng(devices=[]):  # the clone's own initial weights, from the seed
-        torch.manual_seed(int(seeded_generator(seed, 0x636C6E).initial_seed() & 0x7FFFFFFF))
+    with torch.random.fork_rng(
+        devices=[]
+    ):  # the clone's own initial weights, from the seed
+        torch.manual_seed(
+            int(seeded_generator(seed, 0x636C6E).initial_seed() & 0x7FFFFFFF)
+        )
         for layer in clone.modules():
             if hasattr(layer, "reset_parameters") and layer is not clone:
                 layer.reset_parameters()
@@ -161,7 +193,9 @@ def ini(
         return ood_t[torch.randint(len(ood_t), (config.batch_size,), generator=gen)]
 
     def loss(v: nn.Module, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-        for _ in range(config.clone_steps):  # the simulated thief distils from V on stealing-like queries
+        for _ in range(
+            config.clone_steps
+        ):  # the simulated thief distils from V on stealing-like queries
             xq = ood_batch()
             with torch.no_grad():
                 target = v(xq)
@@ -177,8 +211,18 @@ def ini(
                 + config.delta * terms["isolation"] + config.epsilon * terms["induction"])  # fmt: skip
 
     start = time.perf_counter()
-    fit(victim, data, config=config.train_config(), seed=seed, loss_fn=loss, progress=progress, description="ini")
+    fit(
+        victim,
+        data,
+        config=config.train_config(),
+        seed=seed,
+        loss_fn=loss,
+        progress=progress,
+        description="ini",
+    )
     for p in clone.parameters():
         p.grad = None
     metrics = {f"mean_{k}": v / max(count[0], 1) for k, v in sums.items()}
-    return Defended(victim.eval(), DefenceResult("ini", time.perf_counter() - start, 0, metrics))
+    return Defended(
+        victim.eval(), DefenceResult("ini", time.perf_counter() - start, 0, metrics)
+    )

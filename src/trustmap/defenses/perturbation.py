@@ -24,7 +24,9 @@ BETA_GRID = (1.0, 0.7, 0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01)
 TINY = 1e-12
 
 
-def reverse_sigmoid_probs(p: torch.Tensor, *, beta: float, gamma: float) -> torch.Tensor:
+def reverse_sigmoid_probs(
+    p: torch.Tensor, *, beta: float, gamma: float
+) -> torch.Tensor:
     """The reverse-sigmoid perturbation of probabilities ``p (N, K)``, renormalised ``(N, K)``."""
     p = p.clamp(1e-7, 1 - 1e-7)
     r = beta * (torch.sigmoid(gamma * torch.log(p / (1 - p))) - 0.5)
@@ -35,15 +37,21 @@ def reverse_sigmoid_probs(p: torch.Tensor, *, beta: float, gamma: float) -> torc
 class ReverseSigmoid(nn.Module):
     """``model`` with reverse-sigmoid perturbed outputs (log-probabilities)."""
 
-    def __init__(self, model: nn.Module, *, beta: float = 0.3, gamma: float = 0.2) -> None:
+    def __init__(
+        self, model: nn.Module, *, beta: float = 0.3, gamma: float = 0.2
+    ) -> None:
         super().__init__()
         if not beta >= 0 or not gamma > 0:
-            raise ValueError(f"reverse sigmoid needs beta >= 0 and gamma > 0, got {beta}, {gamma}")
+            raise ValueError(
+                f"reverse sigmoid needs beta >= 0 and gamma > 0, got {beta}, {gamma}"
+            )
         self.model, self.beta, self.gamma = model, float(beta), float(gamma)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         p = F.softmax(self.model(x), dim=1)
-        return torch.log(reverse_sigmoid_probs(p, beta=self.beta, gamma=self.gamma) + TINY)
+        return torch.log(
+            reverse_sigmoid_probs(p, beta=self.beta, gamma=self.gamma) + TINY
+        )
 
 
 class TopOne(nn.Module):
@@ -55,15 +63,28 @@ class TopOne(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         logits = self.model(x)
-        return torch.log(F.one_hot(logits.argmax(1), logits.shape[1]).to(logits.dtype) + TINY)
+        return torch.log(
+            F.one_hot(logits.argmax(1), logits.shape[1]).to(logits.dtype) + TINY
+        )
 
 
 @torch.no_grad()
-def tune_reverse_sigmoid(model: nn.Module, x: torch.Tensor, *, gamma: float = 0.2, grid: tuple[float, ...] = BETA_GRID) -> float:
+def tune_reverse_sigmoid(
+    model: nn.Module,
+    x: torch.Tensor,
+    *,
+    gamma: float = 0.2,
+    grid: tuple[float, ...] = BETA_GRID,
+) -> float:
     """The largest ``beta`` of ``grid`` whose perturbation keeps every top-1 label on ``x`` (0.0 if none)."""
     model.eval()
     p = F.softmax(model(x), dim=1)
     for beta in sorted(grid, reverse=True):
-        if bool((reverse_sigmoid_probs(p, beta=beta, gamma=gamma).argmax(1) == p.argmax(1)).all()):
+        if bool(
+            (
+                reverse_sigmoid_probs(p, beta=beta, gamma=gamma).argmax(1)
+                == p.argmax(1)
+            ).all()
+        ):
             return float(beta)
     return 0.0

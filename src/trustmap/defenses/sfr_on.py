@@ -56,8 +56,15 @@ class SFROnConfig:
     mask: bool = True
 
     def __post_init__(self) -> None:
-        if self.steps < 1 or self.forget_every < 1 or self.batch_size < 1 or not self.retain_lr > 0:
-            raise ValueError("SFR-on needs steps, forget_every, batch_size >= 1 and retain_lr > 0")
+        if (
+            self.steps < 1
+            or self.forget_every < 1
+            or self.batch_size < 1
+            or not self.retain_lr > 0
+        ):
+            raise ValueError(
+                "SFR-on needs steps, forget_every, batch_size >= 1 and retain_lr > 0"
+            )
         if not 0 <= self.ema_beta <= 1:
             raise ValueError(f"ema_beta must be in [0, 1], got {self.ema_beta}")
 
@@ -67,7 +74,9 @@ def tensors(split: Split) -> tuple[torch.Tensor, torch.Tensor]:
     return x, torch.from_numpy(np.asarray(split.y, dtype=np.int64))
 
 
-def cycle_batches(split: Split, batch_size: int, generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def cycle_batches(
+    split: Split, batch_size: int, generator: torch.Generator
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Endless seeded shuffled batches of ``split``."""
     x, y = tensors(split)
     while True:
@@ -75,11 +84,15 @@ def cycle_batches(split: Split, batch_size: int, generator: torch.Generator) -> 
             yield x[idx], y[idx]
 
 
-def fisher_diagonal(model: nn.Module, split: Split, *, batch_size: int = 128) -> dict[str, torch.Tensor]:
+def fisher_diagonal(
+    model: nn.Module, split: Split, *, batch_size: int = 128
+) -> dict[str, torch.Tensor]:
     """Diagonal empirical Fisher: the mean over batches of the squared mean-loss gradient, per parameter."""
     x, y = tensors(split)
     model.eval()
-    out = {n: torch.zeros_like(p) for n, p in model.named_parameters() if p.requires_grad}
+    out = {
+        n: torch.zeros_like(p) for n, p in model.named_parameters() if p.requires_grad
+    }
     n_batches = max(1, math.ceil(len(y) / batch_size))
     for i in range(0, len(y), batch_size):
         model.zero_grad(set_to_none=True)
@@ -92,13 +105,21 @@ def fisher_diagonal(model: nn.Module, split: Split, *, batch_size: int = 128) ->
 
 
 def saliency_mask(
-    forget_fisher: dict[str, torch.Tensor], remain_fisher: dict[str, torch.Tensor], *, threshold: float = 1.0
+    forget_fisher: dict[str, torch.Tensor],
+    remain_fisher: dict[str, torch.Tensor],
+    *,
+    threshold: float = 1.0,
 ) -> dict[str, torch.Tensor]:
     """Boolean masks: ``(F_forget + 1e-15) / (F_remain + 1e-15) >= threshold`` per weight."""
-    return {n: (f + 1e-15) / (remain_fisher[n] + 1e-15) >= threshold for n, f in forget_fisher.items()}
+    return {
+        n: (f + 1e-15) / (remain_fisher[n] + 1e-15) >= threshold
+        for n, f in forget_fisher.items()
+    }
 
 
-def adaptive_ascent_loss(logits: torch.Tensor, y: torch.Tensor, *, lambd: float) -> torch.Tensor:
+def adaptive_ascent_loss(
+    logits: torch.Tensor, y: torch.Tensor, *, lambd: float
+) -> torch.Tensor:
     """Weighted mean cross-entropy with weights ``∝ loss^-lambda`` summing to ``N`` (to be *ascended*)."""
     loss = F.cross_entropy(logits, y, reduction="none")
     coef = 1.0 / (loss.detach() ** lambd + 1e-15)
@@ -118,23 +139,38 @@ def sfr_on(
 ) -> Defended:  # fmt: skip
     """Unlearn ``forget`` from a copy of ``model`` while keeping ``remain`` (see the module docstring)."""
     if len(forget) == 0 or len(remain) == 0:
-        raise ValueError("SFR-on needs a non-empty forget set and a non-empty remaining set")
+        raise ValueError(
+            "SFR-on needs a non-empty forget set and a non-empty remaining set"
+        )
     start = time.perf_counter()
     net = fresh_copy(model)
     mask = None
     if config.mask:
         mask = saliency_mask(fisher_diagonal(net, forget, batch_size=config.batch_size),
                              fisher_diagonal(net, remain, batch_size=config.batch_size), threshold=config.threshold)  # fmt: skip
-    opt = torch.optim.SGD(net.parameters(), lr=config.retain_lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    opt = torch.optim.SGD(
+        net.parameters(),
+        lr=config.retain_lr,
+        momentum=config.momentum,
+        weight_decay=config.weight_decay,
+    )
     f_iter = cycle_batches(forget, config.batch_size, seeded_generator(seed, 0x66))
     r_iter = cycle_batches(remain, config.batch_size, seeded_generator(seed, 0x72))
     history = []
     for step in range(config.steps):
         for group in opt.param_groups:  # cosine decay of the shared learning rate
-            group["lr"] = config.retain_lr * (1 + math.cos(math.pi * step / config.steps)) / 2
-        prev = [p.detach().clone() for p in net.parameters()] if config.ema_beta < 1 else None
+            group["lr"] = (
+                config.retain_lr * (1 + math.cos(math.pi * step / config.steps)) / 2
+            )
+        prev = (
+            [p.detach().clone() for p in net.parameters()]
+            if config.ema_beta < 1
+            else None
+        )
         net.train()
-        scale = forget_schedule(step, steps=config.steps, alpha=config.alpha, every=config.forget_every)
+        scale = forget_schedule(
+            step, steps=config.steps, alpha=config.alpha, every=config.forget_every
+        )
         row: dict[str, float] = {"step": float(step)}
         if scale is not None:  # fast: masked adaptive gradient ascent on a forget batch
             xf, yf = next(f_iter)
@@ -159,7 +195,16 @@ def sfr_on(
                 for p, q in zip(net.parameters(), prev):
                     p.copy_((1 - config.ema_beta) * q + config.ema_beta * p)
         history.append(row)
-    density = float(sum(m.sum() for m in mask.values()) / sum(m.numel() for m in mask.values())) if mask else 1.0
+    density = (
+        float(
+            sum(m.sum() for m in mask.values()) / sum(m.numel() for m in mask.values())
+        )
+        if mask
+        else 1.0
+    )
     metrics = {"steps": float(config.steps), "forget_steps": float(len(range(0, config.steps, config.forget_every))),
                "mask_density": density}  # fmt: skip
-    return Defended(net.eval(), DefenceResult("sfr-on", time.perf_counter() - start, 0, metrics, history))
+    return Defended(
+        net.eval(),
+        DefenceResult("sfr-on", time.perf_counter() - start, 0, metrics, history),
+    )

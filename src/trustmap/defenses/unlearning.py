@@ -36,38 +36,70 @@ def gradient_ascent(model: nn.Module, *, forget: Split, steps: int = 50, lr: flo
                     seed: int = 0) -> Defended:  # fmt: skip
     """Maximise the cross-entropy on the forget set for ``steps`` SGD steps."""
     start, net = time.perf_counter(), fresh_copy(model)
-    opt, it = _sgd(net, lr), cycle_batches(forget, batch_size, seeded_generator(seed, 0x66))
+    opt, it = (
+        _sgd(net, lr),
+        cycle_batches(forget, batch_size, seeded_generator(seed, 0x66)),
+    )
     for _ in range(steps):
         xf, yf = next(it)
         opt.zero_grad(set_to_none=True)
         (-F.cross_entropy(net(xf), yf)).backward()
         opt.step()
-    return Defended(net.eval(), DefenceResult("gradient-ascent", time.perf_counter() - start, 0, {"lr": lr, "steps": float(steps)}))
+    return Defended(
+        net.eval(),
+        DefenceResult(
+            "gradient-ascent",
+            time.perf_counter() - start,
+            0,
+            {"lr": lr, "steps": float(steps)},
+        ),
+    )
 
 
 def finetune(model: nn.Module, *, remain: Split, steps: int = 50, lr: float = 0.01, batch_size: int = 128,
              seed: int = 0) -> Defended:  # fmt: skip
     """Keep training on the remaining set only (catastrophic forgetting of the rest)."""
     start, net = time.perf_counter(), fresh_copy(model)
-    opt, it = _sgd(net, lr), cycle_batches(remain, batch_size, seeded_generator(seed, 0x72))
+    opt, it = (
+        _sgd(net, lr),
+        cycle_batches(remain, batch_size, seeded_generator(seed, 0x72)),
+    )
     for _ in range(steps):
         xr, yr = next(it)
         opt.zero_grad(set_to_none=True)
         F.cross_entropy(net(xr), yr).backward()
         opt.step()
-    return Defended(net.eval(), DefenceResult("finetune", time.perf_counter() - start, 0, {"lr": lr, "steps": float(steps)}))
+    return Defended(
+        net.eval(),
+        DefenceResult(
+            "finetune",
+            time.perf_counter() - start,
+            0,
+            {"lr": lr, "steps": float(steps)},
+        ),
+    )
 
 
-def gradient_mask(model: nn.Module, forget: Split, *, keep: float = 0.5) -> dict[str, torch.Tensor]:
+def gradient_mask(
+    model: nn.Module, forget: Split, *, keep: float = 0.5
+) -> dict[str, torch.Tensor]:
     """SalUn's mask: weights whose ``|grad|`` of the forget loss is in the top ``keep`` fraction (global)."""
     x, y = tensors(forget)
     model.zero_grad(set_to_none=True)
     model.eval()
     F.cross_entropy(model(x), y).backward()
-    grads = {n: p.grad.detach().abs() for n, p in model.named_parameters() if p.grad is not None}
+    grads = {
+        n: p.grad.detach().abs()
+        for n, p in model.named_parameters()
+        if p.grad is not None
+    }
     model.zero_grad(set_to_none=True)
     flat = torch.cat([g.flatten() for g in grads.values()])
-    cut = torch.quantile(flat, 1 - keep) if flat.numel() <= 16_000_000 else flat.kthvalue(int((1 - keep) * flat.numel())).values
+    cut = (
+        torch.quantile(flat, 1 - keep)
+        if flat.numel() <= 16_000_000
+        else flat.kthvalue(int((1 - keep) * flat.numel())).values
+    )
     return {n: g >= cut for n, g in grads.items()}
 
 
@@ -78,10 +110,15 @@ def salun_lite(model: nn.Module, *, forget: Split, remain: Split, num_classes: i
     mask = gradient_mask(net, forget)
     opt = _sgd(net, lr)
     gen = seeded_generator(seed, 0x736C)
-    f_it, r_it = cycle_batches(forget, batch_size, gen), cycle_batches(remain, batch_size, seeded_generator(seed, 0x72))
+    f_it, r_it = (
+        cycle_batches(forget, batch_size, gen),
+        cycle_batches(remain, batch_size, seeded_generator(seed, 0x72)),
+    )
     for _ in range(steps):
         (xf, yf), (xr, yr) = next(f_it), next(r_it)
-        wrong = (yf + torch.randint(1, num_classes, yf.shape, generator=gen)) % num_classes  # never the true label
+        wrong = (
+            yf + torch.randint(1, num_classes, yf.shape, generator=gen)
+        ) % num_classes  # never the true label
         net.train()
         opt.zero_grad(set_to_none=True)
         (F.cross_entropy(net(xf), wrong) + F.cross_entropy(net(xr), yr)).backward()
@@ -89,4 +126,12 @@ def salun_lite(model: nn.Module, *, forget: Split, remain: Split, num_classes: i
             if p.grad is not None:
                 p.grad.mul_(mask[n])
         opt.step()
-    return Defended(net.eval(), DefenceResult("salun-lite", time.perf_counter() - start, 0, {"lr": lr, "steps": float(steps)}))
+    return Defended(
+        net.eval(),
+        DefenceResult(
+            "salun-lite",
+            time.perf_counter() - start,
+            0,
+            {"lr": lr, "steps": float(steps)},
+        ),
+    )

@@ -58,8 +58,19 @@ def arch_info(name: str) -> ArchInfo:
     return _ARCHS[name]
 
 
-def build_model(name: str, *, input_shape: tuple[int, ...], num_classes: int, **options: object) -> nn.Module:
-    return arch_info(name).builder(input_shape=tuple(input_shape), num_classes=num_classes, **options)
+def build_model(
+    name: str, *, input_shape: tuple[int, ...], num_classes: int, seed: int | None = None, **options: object
+) -> nn.Module:
+    """Build a registered architecture. With ``seed``, its initial weights come from that seed alone and
+    the global torch random state is left untouched."""
+    info = arch_info(name)
+    if seed is None:
+        return info.builder(input_shape=tuple(input_shape), num_classes=num_classes, **options)
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return info.builder(input_shape=tuple(input_shape), num_classes=num_classes, **options)
 
 
 def _ensure_builtins() -> None:

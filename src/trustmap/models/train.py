@@ -43,7 +43,6 @@ class TrainResult:
     epochs: int
     seconds: float
     train_loss: list[float] = field(default_factory=list)
-    train_accuracy: list[float] = field(default_factory=list)
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -97,7 +96,7 @@ def fit(
     with progress_bar(description, total=config.epochs * steps_per_epoch, enabled=progress) as tick:
         for epoch in range(config.epochs):
             model.train()
-            total, correct, loss_sum = 0, 0, 0.0
+            total, loss_sum = 0, 0.0
             for idx in batches(len(y), config.batch_size, gen):
                 xb, yb = x[idx], y[idx]
                 opt.zero_grad(set_to_none=True)

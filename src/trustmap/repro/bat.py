@@ -25,15 +25,25 @@ from trustmap.utils.progress import progress_bar
 from trustmap.utils.seed import torch_generator
 
 SIZES = {
-    "default": dict(seeds=3, train=10000, epochs=5, test=2000, eval_steps=20),
-    "quick": dict(seeds=1, train=500, epochs=2, test=200, eval_steps=5),
+    "default": {
+        "seeds": 3,
+        "train": 10000,
+        "epochs": 5,
+        "test": 2000,
+        "eval_steps": 20,
+    },
+    "quick": {"seeds": 1, "train": 500, "epochs": 2, "test": 200, "eval_steps": 5},
 }
 EPS = 0.1
 METHODS = ("bat", "pgd-at", "frl-lite", "trades")
 
 
-def _evaluate(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, *, steps: int, seed: int) -> dict[str, float]:
-    attack = functools.partial(pgd, eps=EPS, alpha=0.01, steps=steps, generator=torch_generator(seed))
+def _evaluate(
+    model: torch.nn.Module, x: np.ndarray, y: np.ndarray, *, steps: int, seed: int
+) -> dict[str, float]:
+    attack = functools.partial(
+        pgd, eps=EPS, alpha=0.01, steps=steps, generator=torch_generator(seed)
+    )
     ev = robust_accuracy(model, x, y, attack=attack, batch_size=500, progress=False)
     per_class = [r["robust"] for r in ev.per_class([str(c) for c in range(10)])]
     return {"clean": ev.clean_accuracy, "robust": ev.robust_accuracy, "worst_class_robust": float(min(per_class)),
@@ -49,7 +59,9 @@ def bat_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResul
     ds = load_dataset("fashion-mnist")
     train = ds.train.subset(stratified_indices(ds.train.y, cfg["train"], seed=0))
     test = ds.test.subset(stratified_indices(ds.test.y, cfg["test"], seed=0))
-    config = AdvConfig(eps=EPS, steps=5, alpha=0.025, epochs=cfg["epochs"], lr=0.05, momentum=0.9)
+    config = AdvConfig(
+        eps=EPS, steps=5, alpha=0.025, epochs=cfg["epochs"], lr=0.05, momentum=0.9
+    )
     seeds = [seed + i for i in range(cfg["seeds"])]
     runs: list[dict[str, float]] = []
     with progress_bar("bat", total=len(seeds) * len(METHODS), enabled=progress) as tick:
@@ -68,14 +80,29 @@ def bat_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResul
                 runs.append({"seed": s, "method": "trades", "train_seconds": out.result.seconds,
                              **_evaluate(out.model, test.x, test.y, steps=cfg["eval_steps"], seed=s)})  # fmt: skip
             tick()
-    keys = ("clean", "robust", "worst_class_robust", "best_class_robust", "train_seconds")
-    mean = {m: {k: float(np.mean([r[k] for r in runs if r["method"] == m])) for k in keys} for m in METHODS}
-    rows = [{"method": m + (" (report-only, run 1)" if m == "trades" else ""), **mean[m]} for m in METHODS]
-    b, p, f = mean["bat"], mean["pgd-at"], mean["frl-lite"]
+    keys = (
+        "clean",
+        "robust",
+        "worst_class_robust",
+        "best_class_robust",
+        "train_seconds",
+    )
+    mean = {
+        m: {k: float(np.mean([r[k] for r in runs if r["method"] == m])) for k in keys}
+        for m in METHODS
+    }
+    rows = [
+        {"method": m + (" (report-only, run 1)" if m == "trades" else ""), **mean[m]}
+        for m in METHODS
+    ]
+    b, p = mean["bat"], mean["pgd-at"]
     d_worst = 100 * (b["worst_class_robust"] - p["worst_class_robust"])
     d_mean = 100 * (b["robust"] - p["robust"])
     d_clean = 100 * (b["clean"] - p["clean"])
-    best_loss = {m: 100 * (p["best_class_robust"] - mean[m]["best_class_robust"]) for m in ("bat", "frl-lite")}
+    best_loss = {
+        m: 100 * (p["best_class_robust"] - mean[m]["best_class_robust"])
+        for m in ("bat", "frl-lite")
+    }
     checks = [
         Check("worst-class PGD-20 accuracy, BAT minus PGD-AT (points)", d_worst, ">= 3", d_worst >= 3),
         Check("mean robust accuracy, BAT minus PGD-AT (points)", d_mean, ">= -1", d_mean >= -1),

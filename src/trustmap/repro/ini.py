@@ -18,7 +18,14 @@ import numpy as np
 import torch
 
 from trustmap.data import load_dataset, stratified_indices
-from trustmap.defenses import INIConfig, ReverseSigmoid, TopOne, defender_ood, ini, tune_reverse_sigmoid
+from trustmap.defenses import (
+    INIConfig,
+    ReverseSigmoid,
+    TopOne,
+    defender_ood,
+    ini,
+    tune_reverse_sigmoid,
+)
 from trustmap.models import build_model
 from trustmap.models.train import TrainConfig, fit
 from trustmap.probes.extraction import train_thief
@@ -27,8 +34,26 @@ from trustmap.repro.base import Check, ReproResult, register_repro
 from trustmap.utils.progress import progress_bar
 
 SIZES = {
-    "default": dict(seeds=3, train=10000, epochs=6, ood_permuted=2000, queries=5000, thief_epochs=15, timing_reps=30, test=10000),
-    "quick": dict(seeds=1, train=1000, epochs=1, ood_permuted=300, queries=500, thief_epochs=2, timing_reps=5, test=2000),
+    "default": {
+        "seeds": 3,
+        "train": 10000,
+        "epochs": 6,
+        "ood_permuted": 2000,
+        "queries": 5000,
+        "thief_epochs": 15,
+        "timing_reps": 30,
+        "test": 10000,
+    },
+    "quick": {
+        "seeds": 1,
+        "train": 1000,
+        "epochs": 1,
+        "ood_permuted": 300,
+        "queries": 500,
+        "thief_epochs": 2,
+        "timing_reps": 5,
+        "test": 2000,
+    },
 }
 VICTIMS = ("undefended", "ini", "reverse-sigmoid", "top1")
 
@@ -40,7 +65,9 @@ def _seeded_cnn(seed: int) -> torch.nn.Module:
 
 
 @torch.no_grad()
-def _latency(models: dict[str, torch.nn.Module], batch: torch.Tensor, *, reps: int) -> dict[str, float]:
+def _latency(
+    models: dict[str, torch.nn.Module], batch: torch.Tensor, *, reps: int
+) -> dict[str, float]:
     """Seconds per batch: the minimum over ``reps`` interleaved timings (robust to a busy machine)."""
     best = {k: float("inf") for k in models}
     for m in models.values():
@@ -54,7 +81,9 @@ def _latency(models: dict[str, torch.nn.Module], batch: torch.Tensor, *, reps: i
     return best
 
 
-def _one_run(test, train, queries: np.ndarray, ood: np.ndarray, cfg: dict, s: int) -> dict[str, float]:
+def _one_run(
+    test, train, queries: np.ndarray, ood: np.ndarray, cfg: dict, s: int
+) -> dict[str, float]:
     init = _seeded_cnn(s)
     config = INIConfig(epochs=cfg["epochs"])
     undefended = _seeded_cnn(s)
@@ -65,13 +94,30 @@ def _one_run(test, train, queries: np.ndarray, ood: np.ndarray, cfg: dict, s: in
     beta = tune_reverse_sigmoid(undefended.eval(), check)
     victims = {"undefended": undefended.eval(), "ini": defended.model, "reverse-sigmoid": ReverseSigmoid(undefended, beta=beta),
                "top1": TopOne(undefended)}  # fmt: skip
-    row: dict[str, float] = {"seed": s, "rs_beta": beta, "ini_train_seconds": defended.result.seconds}
-    thief_cfg = TrainConfig(epochs=cfg["thief_epochs"], batch_size=64, lr=2e-3, optimizer="adam")
+    row: dict[str, float] = {
+        "seed": s,
+        "rs_beta": beta,
+        "ini_train_seconds": defended.result.seconds,
+    }
+    thief_cfg = TrainConfig(
+        epochs=cfg["thief_epochs"], batch_size=64, lr=2e-3, optimizer="adam"
+    )
     for name, victim in victims.items():
         with torch.no_grad():
-            answers = softmax(torch.cat([victim(torch.from_numpy(queries[i : i + 1000])) for i in range(0, len(queries), 1000)]).numpy())
-        row[f"{name}.benign"] = float((predict_classes(victim, test.x) == test.y).mean())
-        thief = train_thief(_seeded_cnn(s + 1000), queries, answers, soft=True, config=thief_cfg, seed=s)
+            answers = softmax(
+                torch.cat(
+                    [
+                        victim(torch.from_numpy(queries[i : i + 1000]))
+                        for i in range(0, len(queries), 1000)
+                    ]
+                ).numpy()
+            )
+        row[f"{name}.benign"] = float(
+            (predict_classes(victim, test.x) == test.y).mean()
+        )
+        thief = train_thief(
+            _seeded_cnn(s + 1000), queries, answers, soft=True, config=thief_cfg, seed=s
+        )
         row[f"{name}.thief"] = float((predict_classes(thief, test.x) == test.y).mean())
     lat = _latency(victims, torch.from_numpy(test.x[:256]), reps=cfg["timing_reps"])
     for name in VICTIMS:
@@ -80,7 +126,11 @@ def _one_run(test, train, queries: np.ndarray, ood: np.ndarray, cfg: dict, s: in
     return row
 
 
-@register_repro("ini", title="InI: Isolation and Induction against model stealing", arxiv="2308.00958")
+@register_repro(
+    "ini",
+    title="InI: Isolation and Induction against model stealing",
+    arxiv="2308.00958",
+)
 def ini_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResult:
     torch.set_num_threads(int(os.environ.get("TRUSTMAP_THREADS", "2")))
     cfg = SIZES[size]
@@ -91,7 +141,9 @@ def ini_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResul
     ood = defender_ood(train.x, n_permuted=cfg["ood_permuted"], seed=0)
     mnist = load_dataset("mnist-5k")
     pool = np.concatenate([mnist.train.x, mnist.test.x])
-    queries = np.ascontiguousarray(pool[np.random.default_rng(0).permutation(len(pool))[: cfg["queries"]]])
+    queries = np.ascontiguousarray(
+        pool[np.random.default_rng(0).permutation(len(pool))[: cfg["queries"]]]
+    )
     seeds = [seed + i for i in range(cfg["seeds"])]
     runs = []
     with progress_bar("ini", total=len(seeds), enabled=progress) as tick:
@@ -105,9 +157,24 @@ def ini_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResul
     d_thief = 100 * (mean["undefended.thief"] - mean["ini.thief"])
     d_benign = 100 * (mean["ini.benign"] - mean["undefended.benign"])
     checks = [
-        Check("thief accuracy drop, undefended minus InI (points)", d_thief, ">= 20", d_thief >= 20),
-        Check("benign accuracy, InI minus undefended (points)", d_benign, ">= -2", d_benign >= -2),
-        Check("InI inference time / undefended", mean["ini.latency_ratio"], "<= 1.05", mean["ini.latency_ratio"] <= 1.05),
+        Check(
+            "thief accuracy drop, undefended minus InI (points)",
+            d_thief,
+            ">= 20",
+            d_thief >= 20,
+        ),
+        Check(
+            "benign accuracy, InI minus undefended (points)",
+            d_benign,
+            ">= -2",
+            d_benign >= -2,
+        ),
+        Check(
+            "InI inference time / undefended",
+            mean["ini.latency_ratio"],
+            "<= 1.05",
+            mean["ini.latency_ratio"] <= 1.05,
+        ),
     ]
     return ReproResult(
         method="ini",

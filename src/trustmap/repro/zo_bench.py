@@ -36,7 +36,7 @@ def zo_bench_experiment(*, size: str, seed: int, progress: bool | None) -> Repro
     import torch
 
     from trustmap.adapt.cache import TopLayers, cache_lower
-    from trustmap.adapt.experiment import encode, fresh_minilm, row, rt_splits, set_threads, summarise
+    from trustmap.adapt.experiment import encode, fresh_head, fresh_minilm, row, rt_splits, set_threads, summarise
     from trustmap.adapt.methods import AdaptConfig
     from trustmap.adapt.profile import profile_step
     from trustmap.adapt.textdata import stratified_subset
@@ -56,9 +56,7 @@ def zo_bench_experiment(*, size: str, seed: int, progress: bool | None) -> Repro
 
     def build(s: int, method: str, *, align: bool = False) -> torch.nn.Module:
         model = copy.deepcopy(base)
-        torch.manual_seed(s)  # no global draws below; kept for third-party layers
-        head = fresh_minilm(seed=s, max_len=40).head
-        model.head = head
+        head = model.head = fresh_head(seed=s)
         if align:
             with torch.no_grad():
                 head.weight.copy_(aligned / aligned.norm(dim=1, keepdim=True) * 10.0)

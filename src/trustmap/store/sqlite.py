@@ -16,7 +16,6 @@ import os
 import platform
 import signal
 import sqlite3
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field

@@ -8,6 +8,7 @@ Metrics: ``clean_accuracy``, ``robust_accuracy``, ``attack_success_rate``; ``tab
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from trustmap.probes.base import register_probe
@@ -24,7 +25,4 @@ class FGSMProbe(AttackProbe):
     title = "FGSM evasion (L∞)"
 
     def make_attack(self, *, eps: float, clip: Clip, seed: int) -> Attack:
-        def attack(model, x, y):  # type: ignore[no-untyped-def]
-            return fgsm(model, x, y, eps=eps, clip=clip)
-
-        return attack
+        return functools.partial(fgsm, eps=eps, clip=clip)  # deterministic: no random draws

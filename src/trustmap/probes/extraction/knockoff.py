@@ -49,12 +49,6 @@ def _seed(seed: int, *keys: int) -> int:
     return int(np.random.SeedSequence([seed, *keys]).generate_state(1)[0] & 0x7FFFFFFF)
 
 
-def _seeded_model(arch: str, *, input_shape: tuple[int, ...], num_classes: int, seed: int) -> nn.Module:
-    with torch.random.fork_rng(devices=[]):  # initial weights from ``seed``; global RNG untouched
-        torch.manual_seed(seed)
-        return build_model(arch, input_shape=input_shape, num_classes=num_classes)
-
-
 def softmax(logits: np.ndarray) -> np.ndarray:
     z = np.asarray(logits, dtype=np.float64)
     e = np.exp(z - z.max(axis=1, keepdims=True))
@@ -176,7 +170,7 @@ class KnockoffNets(Probe):
         for b in budgets:
             config = self.config_for(b)
             for label in labels:
-                thief = _seeded_model(arch, input_shape=shape, num_classes=probs.shape[1], seed=_seed(seed, 1, b))
+                thief = build_model(arch, input_shape=shape, num_classes=probs.shape[1], seed=_seed(seed, 1, b))
                 targets = probs[:b] if label == "soft" else probs[:b].argmax(1)
                 train_thief(thief, queries[:b], targets, soft=label == "soft", config=config, seed=_seed(seed, 2, b),
                             progress=progress, description=f"knockoff {label} labels, {b} queries")  # fmt: skip

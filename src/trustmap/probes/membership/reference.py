@@ -54,13 +54,6 @@ def reference_arch(model: ModelHandle, kind: str, override: str | None = None) -
     return FAST_ARCH[kind]
 
 
-def build_seeded(arch: str, *, input_shape: tuple[int, ...], num_classes: int, seed: int) -> nn.Module:
-    """``build_model`` with initial weights from ``seed``, leaving the global torch RNG as it was."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return build_model(arch, input_shape=input_shape, num_classes=num_classes)
-
-
 @dataclass
 class ReferenceModels:
     """Trained reference models (eval mode), the architecture and the pool indices each trained on."""
@@ -123,7 +116,7 @@ def train_reference_models(
     models = []
     for k, idx in enumerate(halves):
         s = derived_seed(seed, 2, k)
-        model = build_seeded(arch, input_shape=input_shape, num_classes=num_classes, seed=s)
+        model = build_model(arch, input_shape=input_shape, num_classes=num_classes, seed=s)
         fit(model, pool.subset(idx), config=config, seed=s, progress=progress,
             description=f"reference model {k + 1}/{count} ({arch})")  # fmt: skip
         models.append(model.eval())
