@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from tests.cli.helpers import run_cli
-from trustmap.models import ModelMeta, build_model, save_model
+from trustmap.models import build_model
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,7 @@
-import numpy as np
 import pytest
 import torch
 
-from trustmap.federated import ClientConfig, FederationSpec, build_federation, fl_model, get_weights, make_strategy, run_inprocess
+from trustmap.federated import ClientConfig, FederationSpec, build_federation, fl_model, make_strategy, run_inprocess
 from trustmap.federated.client import proximal_loss
 
 SPEC = FederationSpec(num_clients=4, partition="dirichlet:1.0", train_per_client=150, test_per_client=50,
