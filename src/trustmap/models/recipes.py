@@ -1,6 +1,6 @@
 """Default training recipes per (data kind, architecture), and the member split used for audits.
 
-The reference Fashion-MNIST model (``cnn``) reaches about 92.5% test accuracy in 3 epochs (about 3 min on 2 cores).
+The reference Fashion-MNIST model (``cnn``) reached 93.1% test accuracy in 4 epochs (62 s per epoch on 2 idle cores).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from trustmap.data.splits import stratified_two_way
 from trustmap.models.train import TrainConfig
 
 RECIPES: dict[tuple[str, str], TrainConfig] = {
-    ("image", "cnn"): TrainConfig(epochs=3, lr=2e-3, batch_size=128),
+    ("image", "cnn"): TrainConfig(epochs=4, lr=2e-3, batch_size=128),
     ("image", "cnn-s"): TrainConfig(epochs=5, lr=2e-3, batch_size=128),
     ("image", "mlp"): TrainConfig(epochs=10, lr=1e-3, batch_size=128),
     ("image", "logreg"): TrainConfig(epochs=10, lr=1e-2, batch_size=256),
