@@ -63,9 +63,12 @@ RULES: tuple[Rule, ...] = (
          lambda m: f"a KnockoffNets thief reaches {m.get('thief_accuracy', 0):.1%} accuracy, "
                    f"{m.get('fidelity', 0):.1%} agreement with the model",
          "ini", "trustmap harden --method ini --data DATA --arch ARCH --out guarded.pt2"),
-    Rule("robust-fairness", "fairness", lambda m: _clip(1 - m["robust_gap"]) if "robust_gap" in m else None,
-         lambda m: f"worst class {m.get('worst_class', '?')}: robust accuracy {m.get('worst_class_robust', 0):.1%}, "
-                   f"gap to the best class {m.get('robust_gap', 0):.1%}",
+    # the clean gap counts too: when no class is robust, the robust gap is small but says nothing
+    Rule("robust-fairness", "fairness",
+         lambda m: _clip(1 - max(m["robust_gap"], m.get("clean_gap", 0.0))) if "robust_gap" in m else None,
+         lambda m: f"worst class {m.get('worst_class', '?')}: clean accuracy {m.get('worst_class_clean', 0):.1%} "
+                   f"(gap {m.get('clean_gap', 0):.1%}), robust {m.get('worst_class_robust', 0):.1%} "
+                   f"(gap {m.get('robust_gap', 0):.1%})",
          "bat", HARDEN_BAT),
     Rule("group-fairness", "fairness",
          lambda m: _clip(1 - 4 * max(m.get("demographic_parity_difference", 0), m.get("equalized_odds_difference", 0)))
