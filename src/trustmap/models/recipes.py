@@ -20,6 +20,7 @@ RECIPES: dict[tuple[str, str], TrainConfig] = {
     ("image", "logreg"): TrainConfig(epochs=10, lr=1e-2, batch_size=256),
     ("table", "mlp"): TrainConfig(epochs=10, lr=1e-3, batch_size=256, weight_decay=1e-4, optimizer="adamw"),
     ("table", "logreg"): TrainConfig(epochs=10, lr=1e-2, batch_size=256),
+    # minilm: 82.5% on Rotten Tomatoes in about 4-6 minutes of training on 2 cores
     ("text", "minilm"): TrainConfig(epochs=1, lr=5e-5, batch_size=32, optimizer="adamw", weight_decay=0.01),
 }
 

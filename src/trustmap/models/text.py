@@ -15,6 +15,10 @@ Output: logits ``(N, num_classes)``.
 >>> fit(model, train, config=recipe("text", "minilm"))
 >>> ModelHandle.from_module(model, meta).predict(ds.test.x)   # strings in, logits out
 
+Reference: the recipe (1 epoch of full fine-tuning, AdamW lr 5e-5 one-cycle, batch 32, max_len 64)
+reaches 0.825 Rotten Tomatoes test accuracy (seed 0; 0.821 with seed 1) in about 250 s of training
+on 2 idle CPU cores.
+
 transformers is imported only when a model is built, so importing this module stays cheap.
 """
 
