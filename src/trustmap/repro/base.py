@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +49,15 @@ class ReproResult:
 
 
 Experiment = Callable[..., ReproResult]
+
+
+def mean_runs(runs: list[dict[str, Any]], *, keys: Iterable[str] | None = None) -> dict[str, float]:
+    """The mean over runs of each numeric entry (all but ``seed`` unless ``keys`` names them)."""
+    if not runs:
+        raise ValueError("mean_runs needs at least one run")
+    if keys is None:
+        keys = [k for k, v in runs[0].items() if k != "seed" and isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return {k: sum(float(r[k]) for r in runs) / len(runs) for k in keys}
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from trustmap.federated.distfl import DistFL
 from trustmap.federated.federation import FederationSpec, build_federation
 from trustmap.federated.sim import run_inprocess
 from trustmap.federated.strategy import FedAvg
-from trustmap.repro.base import Check, ReproResult, register_repro
+from trustmap.repro.base import Check, ReproResult, mean_runs, register_repro
 from trustmap.utils.progress import progress_bar
 
 SIZES = {
@@ -51,7 +51,7 @@ def distfl_experiment(*, size: str, seed: int, progress: bool | None) -> ReproRe
                          "assignment": method.assignment.tolist(), "groups": fed.groups.tolist(),
                          "distfl": float(np.mean(h_m.client_accuracy)), "oracle": float(np.mean(h_o.client_accuracy)),
                          "fedavg": float(np.mean(h_f.client_accuracy)), "seconds": h_m.seconds + h_o.seconds + h_f.seconds})  # fmt: skip
-    mean = {k: float(np.mean([r[k] for r in runs])) for k in ("ari", "distfl", "oracle", "fedavg")}
+    mean = mean_runs(runs, keys=("ari", "distfl", "oracle", "fedavg"))
     rows = [
         {"method": "DistFL (probe + KL clustering)", "client_accuracy": mean["distfl"], "ari": mean["ari"]},
         {"method": "oracle clustering", "client_accuracy": mean["oracle"], "ari": 1.0},

@@ -30,7 +30,7 @@ from trustmap.models import build_model
 from trustmap.models.train import TrainConfig, fit
 from trustmap.probes.extraction import train_thief
 from trustmap.probes.extraction.knockoff import predict_classes, softmax
-from trustmap.repro.base import Check, ReproResult, register_repro
+from trustmap.repro.base import Check, ReproResult, mean_runs, register_repro
 from trustmap.utils.progress import progress_bar
 
 SIZES = {
@@ -150,7 +150,7 @@ def ini_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResul
         for s in seeds:
             runs.append(_one_run(test, train, queries, ood, cfg, s))
             tick()
-    mean = {k: float(np.mean([r[k] for r in runs])) for k in runs[0] if k != "seed"}
+    mean = mean_runs(runs)
     rows = [{"method": name, "benign_accuracy": mean[f"{name}.benign"], "thief_accuracy": mean[f"{name}.thief"],
              "latency_ms_per_256": mean[f"{name}.latency_ms"], "latency_vs_undefended": mean[f"{name}.latency_ratio"]}
             for name in VICTIMS]  # fmt: skip

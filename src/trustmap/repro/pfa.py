@@ -17,7 +17,7 @@ from trustmap.federated.partition import apply_shift
 from trustmap.federated.pfa import PFA, activation_stats, loo_r2, purity
 from trustmap.federated.sim import fl_model, run_inprocess
 from trustmap.federated.strategy import FedAvg
-from trustmap.repro.base import Check, ReproResult, register_repro
+from trustmap.repro.base import Check, ReproResult, mean_runs, register_repro
 from trustmap.utils.progress import progress_bar
 
 SIZES = {
@@ -83,7 +83,7 @@ def pfa_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResul
                          "pfa": acc(h_m.client_accuracy), "oracle": acc(h_o.client_accuracy), "fedavg": acc(h_f.client_accuracy),
                          "local_ft": acc(local), "pfa_all": float(np.mean(h_m.client_accuracy)),
                          "r2_sparsity": r2_sp, "r2_features": r2_feat})  # fmt: skip
-    mean = {k: float(np.mean([r[k] for r in runs])) for k in runs[0] if k not in ("seed", "assignment")}
+    mean = mean_runs(runs)
     rows = [
         {"method": "PFA (sparsity grouping)", "shifted_client_accuracy": mean["pfa"], "purity": mean["purity"]},
         {"method": "oracle grouping", "shifted_client_accuracy": mean["oracle"], "purity": 1.0},

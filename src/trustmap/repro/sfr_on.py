@@ -26,7 +26,7 @@ from trustmap.probes.membership.reference import (
     stacked_true_class_probs,
     train_reference_models,
 )
-from trustmap.repro.base import Check, ReproResult, register_repro
+from trustmap.repro.base import Check, ReproResult, mean_runs, register_repro
 from trustmap.utils.progress import progress_bar
 
 SIZES = {
@@ -190,7 +190,7 @@ def sfr_on_experiment(*, size: str, seed: int, progress: bool | None) -> ReproRe
         for s in seeds:
             runs.append(_one_run(ds, train_idx, cfg, s))
             tick()
-    mean = {k: float(np.mean([r[k] for r in runs])) for k in runs[0] if k != "seed"}
+    mean = mean_runs(runs)
     rows = []
     for name in (
         "sfr-on",

@@ -24,7 +24,7 @@ from trustmap.federated.split.spadv import (
 )
 from trustmap.models import build_model
 from trustmap.models.train import TrainConfig, fit
-from trustmap.repro.base import Check, ReproResult, register_repro
+from trustmap.repro.base import Check, ReproResult, mean_runs, register_repro
 from trustmap.utils.progress import progress_bar
 
 SIZES = {
@@ -76,7 +76,7 @@ def spadv_experiment(*, size: str, seed: int, progress: bool | None) -> ReproRes
                 clean = float((model(xt).argmax(1) == yt).float().mean())
             runs.append({"seed": s, "clean_accuracy": clean, **asr})
             tick()
-    mean = {k: float(np.mean([r[k] for r in runs])) for k in ("spadv", "noise", "transfer_pgd", "whitebox_pgd", "clean_accuracy")}
+    mean = mean_runs(runs, keys=("spadv", "noise", "transfer_pgd", "whitebox_pgd", "clean_accuracy"))
     rows = [{"method": "SPADV (shadow head/tail + feature PGD)", "asr": mean["spadv"]},
             {"method": "uniform noise", "asr": mean["noise"]},
             {"method": "transfer PGD (pseudo-label surrogate)", "asr": mean["transfer_pgd"]},
