@@ -94,17 +94,18 @@ def cluster_distance(distance: np.ndarray, *, n_clusters: int) -> np.ndarray:
 class DistFL(Strategy):
     """FedAvg warm-up, one clustering round on uploaded models, then per-cluster FedAvg.
 
-    ``oracle`` (true groups) skips the probes: the oracle-clustering baseline of the paper's experiment.
+    ``fixed_groups`` replaces the probe clustering with a given assignment: the true groups give the
+    oracle-clustering baseline, ``np.arange(num_clients)`` with ``warmup=0`` local-only training.
     """
 
     name = "distfl"
 
     def __init__(self, *, client_config: ClientConfig = ClientConfig(), n_clusters: int = 3, warmup: int = 5,
                  local_epochs: int = 2, probes: int = 64, probe_steps: int = 200, seed: int = 0,
-                 oracle: np.ndarray | None = None) -> None:  # fmt: skip
+                 fixed_groups: np.ndarray | None = None) -> None:  # fmt: skip
         super().__init__(client_config=client_config)
         self.n_clusters, self.warmup, self.local_epochs = n_clusters, warmup, local_epochs
-        self.probes, self.probe_steps, self.seed, self.oracle = probes, probe_steps, seed, oracle
+        self.probes, self.probe_steps, self.seed, self.fixed_groups = probes, probe_steps, seed, fixed_groups
         self.distance: np.ndarray | None = None
 
     @property
@@ -127,8 +128,8 @@ class DistFL(Strategy):
         if server_round != self.cluster_round:
             return
         uploaded = {u.cid: u.weights for u in updates}
-        if self.oracle is not None:
-            labels = np.asarray(self.oracle)
+        if self.fixed_groups is not None:
+            labels = np.asarray(self.fixed_groups)
         else:
             labels = self.cluster(uploaded)
         self.set_clusters(labels, start=uploaded)

@@ -67,14 +67,17 @@ def client_sparsity(model: nn.Module, data: Split, arg: str) -> np.ndarray:
 
 
 class PFA(Strategy):
-    """FedAvg warm-up, one sparsity-sharing round, then group-wise FedAvg (``oracle``: true groups)."""
+    """FedAvg warm-up, one sparsity-sharing round, then group-wise FedAvg.
+
+    ``fixed_groups`` replaces the sparsity grouping with a given assignment: the true groups give the
+    oracle-grouping baseline, a random balanced assignment the random-grouping baseline."""
 
     name = "pfa"
 
     def __init__(self, *, client_config: ClientConfig = ClientConfig(), n_groups: int = 3, warmup: int = 20,
-                 shared: int = 16, channels: int = 32, seed: int = 0, oracle: np.ndarray | None = None) -> None:  # fmt: skip
+                 shared: int = 16, channels: int = 32, seed: int = 0, fixed_groups: np.ndarray | None = None) -> None:  # fmt: skip
         super().__init__(client_config=client_config)
-        self.n_groups, self.warmup, self.oracle = n_groups, warmup, oracle
+        self.n_groups, self.warmup, self.fixed_groups = n_groups, warmup, fixed_groups
         self.channels = shared_channels(channels, shared, seed)
         self.vectors: np.ndarray | None = None
 
@@ -99,8 +102,8 @@ class PFA(Strategy):
             return
         by_cid = {u.cid: u for u in updates}
         self.vectors = np.stack([by_cid[c].extras["pfa-sparsity"] for c in range(self.num_clients)])
-        if self.oracle is not None:
-            labels = np.asarray(self.oracle)
+        if self.fixed_groups is not None:
+            labels = np.asarray(self.fixed_groups)
         else:
             labels = group_by_sparsity(self.vectors, n_groups=self.n_groups)
         self.set_clusters(labels, start={c: u.weights for c, u in by_cid.items()})

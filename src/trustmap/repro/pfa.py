@@ -2,7 +2,8 @@
 
 12 clients = 3 backgrounds (black, grey, stripes) × 4, each Dirichlet(0.5) class-imbalanced; FM14 (for
 CPU), CNN-S. 20 FedAvg rounds, one sparsity round, 10 group-wise rounds. Baselines: FedAvg (31 rounds),
-local fine-tuning (the 21-round FedAvg model fine-tuned 10 local epochs per client), oracle grouping.
+local fine-tuning (the 21-round FedAvg model fine-tuned 10 local epochs per client), random grouping (a
+balanced random assignment into 3 groups, same schedule), oracle grouping.
 Privacy probe: leave-one-out ridge R² of 60 extra clients' class histograms from the shared sparsity
 vector versus from shared mean penultimate features, under the federated model.
 """
@@ -21,7 +22,7 @@ from trustmap.repro.base import Check, ReproResult, mean_runs, register_repro
 from trustmap.utils.progress import progress_bar
 
 SIZES = {
-    "default": dict(seeds=2, train=800, test=200, warmup=20, after=10, probe_clients=60, probe_n=200),
+    "default": dict(seeds=3, train=800, test=200, warmup=20, after=10, probe_clients=60, probe_n=200),
     "quick": dict(seeds=1, train=100, test=50, warmup=1, after=1, probe_clients=12, probe_n=50),
 }
 BACKGROUNDS = ("black", "grey", "stripes")
@@ -49,13 +50,17 @@ def _privacy_probe(weights, cfg: dict, seed: int, channels: np.ndarray) -> tuple
     return loo_r2(np.array(sp), hists), loo_r2(np.array(feats), hists)
 
 
+def _mean_on(mask: np.ndarray, values) -> float:  # noqa: ANN001
+    return float(np.mean(np.asarray(values)[mask]))
+
+
 @register_repro("pfa", title="PFA: privacy-preserving federated adaptation", arxiv="2103.01548")
 def pfa_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResult:
     cfg = SIZES[size]
     rounds = cfg["warmup"] + 1 + cfg["after"]
     seeds = [seed + i for i in range(cfg["seeds"])]
     runs = []
-    with progress_bar("pfa", total=4 * len(seeds), enabled=progress) as tick:
+    with progress_bar("pfa", total=5 * len(seeds), enabled=progress) as tick:
         for s in seeds:
             fed = build_federation(FederationSpec(num_clients=12, partition="dirichlet:0.5", shifts=BACKGROUNDS,
                                                   train_per_client=cfg["train"], test_per_client=cfg["test"],
@@ -65,7 +70,10 @@ def pfa_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResul
             method = PFA(warmup=cfg["warmup"], seed=s)
             h_m = run_inprocess(fed, strategy=method, rounds=rounds, **common)
             tick()
-            h_o = run_inprocess(fed, strategy=PFA(warmup=cfg["warmup"], seed=s, oracle=fed.groups), rounds=rounds, **common)
+            h_o = run_inprocess(fed, strategy=PFA(warmup=cfg["warmup"], seed=s, fixed_groups=fed.groups), rounds=rounds, **common)
+            tick()
+            random_groups = np.random.default_rng([s, 7]).permutation(fed.groups)
+            h_r = run_inprocess(fed, strategy=PFA(warmup=cfg["warmup"], seed=s, fixed_groups=random_groups), rounds=rounds, **common)
             tick()
             h_f = run_inprocess(fed, strategy=FedAvg(), rounds=rounds, **common)
             tick()
@@ -78,15 +86,17 @@ def pfa_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResul
                 local.append(accuracy(net, c.test))
             tick()
             r2_sp, r2_feat = _privacy_probe(warm.model_for(0), cfg, s, method.channels)
-            acc = lambda v: float(np.mean(np.asarray(v)[shifted]))  # noqa: E731
             runs.append({"seed": s, "purity": purity(method.assignment, fed.groups), "assignment": method.assignment.tolist(),
-                         "pfa": acc(h_m.client_accuracy), "oracle": acc(h_o.client_accuracy), "fedavg": acc(h_f.client_accuracy),
-                         "local_ft": acc(local), "pfa_all": float(np.mean(h_m.client_accuracy)),
+                         "pfa": _mean_on(shifted, h_m.client_accuracy), "oracle": _mean_on(shifted, h_o.client_accuracy),
+                         "random_groups": _mean_on(shifted, h_r.client_accuracy),
+                         "fedavg": _mean_on(shifted, h_f.client_accuracy),
+                         "local_ft": _mean_on(shifted, local), "pfa_all": float(np.mean(h_m.client_accuracy)),
                          "r2_sparsity": r2_sp, "r2_features": r2_feat})  # fmt: skip
     mean = mean_runs(runs)
     rows = [
         {"method": "PFA (sparsity grouping)", "shifted_client_accuracy": mean["pfa"], "purity": mean["purity"]},
         {"method": "oracle grouping", "shifted_client_accuracy": mean["oracle"], "purity": 1.0},
+        {"method": "random grouping", "shifted_client_accuracy": mean["random_groups"], "purity": None},
         {"method": "local fine-tuning", "shifted_client_accuracy": mean["local_ft"], "purity": None},
         {"method": "FedAvg", "shifted_client_accuracy": mean["fedavg"], "purity": None},
         {"method": "privacy: R² from sparsity / from mean features", "shifted_client_accuracy": None,
@@ -109,5 +119,5 @@ def pfa_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResul
         held=all(c.passed for c in checks) and size == "default",
         rows=rows, checks=checks, runs=runs, size=size, seeds=seeds,
         notes=f"FM14, CNN-S, 12 clients × {cfg['train']}/{cfg['test']}, backgrounds black/grey/stripes, Dirichlet(0.5) "
-        f"per client; {cfg['warmup']}+1+{cfg['after']} rounds; {len(seeds)} seeds (methods.md asks 3).",
+        f"per client; {cfg['warmup']}+1+{cfg['after']} rounds; {len(seeds)} seeds.",
     )  # fmt: skip
