@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 from trustmap.models.handle import ModelHandle
 from trustmap.probes.base import AuditData, Curve, Dimension, Probe, ProbeResult
-from trustmap.probes.evasion.geometry import Clip
+from trustmap.probes.evasion.geometry import NORMS, Clip
 from trustmap.probes.evasion.robust import Attack, RobustEval, robust_accuracy
 from trustmap.utils.seed import torch_generator
 
@@ -87,6 +87,11 @@ class AttackProbe(Probe):
             return f"batch_size must be at least 1, got {self.batch_size}"
         if len(data.eval) == 0:
             return "no evaluation examples"
+        norm, steps = self.attack_norm(), getattr(self, "steps", 1)
+        if norm not in NORMS:
+            return f"norm must be linf or l2, not {norm!r}"
+        if steps < 1:
+            return f"steps must be at least 1, got {steps}"
         return None
 
     def resolved_eps(self, data: AuditData) -> float:

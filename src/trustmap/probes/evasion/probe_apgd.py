@@ -16,11 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from trustmap.models.handle import ModelHandle
-from trustmap.probes.base import AuditData, register_probe
+from trustmap.probes.base import register_probe
 from trustmap.probes.evasion.attack_apgd import apgd_ce
 from trustmap.probes.evasion.common import AttackProbe, seeded
-from trustmap.probes.evasion.geometry import NORMS, Clip
+from trustmap.probes.evasion.geometry import Clip
 from trustmap.probes.evasion.robust import Attack
 
 
@@ -41,16 +40,6 @@ class APGDProbe(AttackProbe):
 
     def steps_taken(self) -> int:
         return self.steps
-
-    def skip_reason(self, model: ModelHandle, data: AuditData) -> str | None:
-        reason = super().skip_reason(model, data)
-        if reason:
-            return reason
-        if self.norm not in NORMS:
-            return f"norm must be linf or l2, not {self.norm!r}"
-        if self.steps < 1:
-            return f"steps must be at least 1, got {self.steps}"
-        return None
 
     def make_attack(self, *, eps: float, clip: Clip, seed: int) -> Attack:
         return seeded(apgd_ce, seed=seed, eps=eps, steps=self.steps, norm=self.norm, clip=clip)

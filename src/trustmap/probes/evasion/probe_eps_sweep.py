@@ -30,7 +30,6 @@ from trustmap.models.handle import ModelHandle
 from trustmap.probes.base import AuditData, Curve, ProbeResult, register_probe
 from trustmap.probes.evasion.attack_pgd import pgd
 from trustmap.probes.evasion.common import NORM_LABEL, AttackProbe, input_bounds
-from trustmap.probes.evasion.geometry import NORMS
 from trustmap.probes.evasion.robust import as_tensors, correct, per_class_rows, survivors
 from trustmap.utils.progress import progress_bar
 from trustmap.utils.seed import torch_generator
@@ -79,10 +78,6 @@ class EpsSweepProbe(AttackProbe):
         reason = super().skip_reason(model, data)
         if reason:
             return reason
-        if self.norm not in NORMS:
-            return f"norm must be linf or l2, not {self.norm!r}"
-        if self.steps < 1:
-            return f"steps must be at least 1, got {self.steps}"
         if not self.grid or any(not f > 0 for f in self.grid):
             return f"grid must be positive multiples of eps, got {self.grid}"
         return None

@@ -16,8 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from trustmap.models.handle import ModelHandle
-from trustmap.probes.base import AuditData, register_probe
+from trustmap.probes.base import register_probe
 from trustmap.probes.evasion.attack_pgd import pgd
 from trustmap.probes.evasion.common import AttackProbe, seeded
 from trustmap.probes.evasion.geometry import Clip
@@ -43,14 +42,6 @@ class PGDProbe(AttackProbe):
 
     def steps_taken(self) -> int:
         return self.steps
-
-    def skip_reason(self, model: ModelHandle, data: AuditData) -> str | None:
-        reason = super().skip_reason(model, data)
-        if reason:
-            return reason
-        if self.steps < 1:
-            return f"steps must be at least 1, got {self.steps}"
-        return None
 
     def make_attack(self, *, eps: float, clip: Clip, seed: int) -> Attack:
         return seeded(pgd, seed=seed, eps=eps, alpha=self.alpha, steps=self.steps, norm=self.NORM,
