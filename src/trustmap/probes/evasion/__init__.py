@@ -15,14 +15,22 @@ adversarial inputs of the same shape):
 >>> x_adv = pgd(model, x, y, eps=0.1, steps=20, generator=torch.Generator().manual_seed(0))
 """
 
+# the probe modules register themselves on import
+from trustmap.probes.evasion import (  # noqa: F401,E402,I001
+    probe_apgd,
+    probe_corruptions,
+    probe_eps_sweep,
+    probe_fgsm,
+    probe_pgd,
+)
 from trustmap.probes.evasion.attack_apgd import apgd_ce
 from trustmap.probes.evasion.attack_fgsm import fgsm
 from trustmap.probes.evasion.attack_pgd import pgd
-from trustmap.probes.evasion.robust import RobustEval, per_class_rows, robust_accuracy, survivors
-
-# the probe modules register themselves on import
-from trustmap.probes.evasion import (  # noqa: F401,E402,I001
-    probe_apgd, probe_corruptions, probe_eps_sweep, probe_fgsm, probe_pgd,
+from trustmap.probes.evasion.robust import (
+    RobustEval,
+    per_class_rows,
+    robust_accuracy,
+    survivors,
 )
 
 __all__ = ["RobustEval", "apgd_ce", "fgsm", "per_class_rows", "pgd", "robust_accuracy", "survivors"]

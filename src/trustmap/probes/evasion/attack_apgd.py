@@ -41,16 +41,18 @@ from trustmap.probes.evasion.geometry import (
     LossFn,
     Model,
     Scalar,
+    check_attack_inputs,
     check_budget,
     check_logits,
-    check_norm,
-    clip as clip_to,
     cross_entropy,
     default_generator,
     per_row,
     project,
     random_on_sphere,
     unit_step,
+)
+from trustmap.probes.evasion.geometry import (
+    clip as clip_to,
 )
 
 
@@ -84,12 +86,8 @@ def apgd_ce(
     loss_fn: LossFn | None = None,
 ) -> torch.Tensor:
     """Auto-PGD on the cross-entropy loss; see the module docstring."""
-    p = check_norm(norm)
+    p = check_attack_inputs(x, y, norm=norm, steps=steps, min_steps=1)
     n = len(x)
-    if len(y) != n:
-        raise ValueError(f"x has {n} examples but y has {len(y)} labels")
-    if steps < 1:
-        raise ValueError(f"steps must be at least 1, got {steps}")
     eps = check_budget(eps, n)
     loss_fn = loss_fn or cross_entropy
     x, y = x.detach(), y.detach()

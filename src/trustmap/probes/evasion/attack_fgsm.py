@@ -21,8 +21,17 @@ from __future__ import annotations
 
 import torch
 
-from trustmap.probes.evasion.geometry import Clip, LossFn, Model, Scalar, check_budget, clip as clip_to
-from trustmap.probes.evasion.geometry import check_logits, cross_entropy, per_row
+from trustmap.probes.evasion.geometry import (
+    Clip,
+    LossFn,
+    Model,
+    Scalar,
+    check_budget,
+    check_logits,
+    cross_entropy,
+    per_row,
+)
+from trustmap.probes.evasion.geometry import clip as clip_to
 
 
 def fgsm(

@@ -40,10 +40,9 @@ from trustmap.probes.evasion.geometry import (
     LossFn,
     Model,
     Scalar,
+    check_attack_inputs,
     check_budget,
     check_logits,
-    check_norm,
-    clip as clip_to,
     cross_entropy,
     default_generator,
     linf_box,
@@ -52,6 +51,9 @@ from trustmap.probes.evasion.geometry import (
     random_in_ball,
     take,
     unit_step,
+)
+from trustmap.probes.evasion.geometry import (
+    clip as clip_to,
 )
 
 
@@ -71,12 +73,8 @@ def pgd(
     loss_fn: LossFn | None = None,
 ) -> torch.Tensor:
     """Projected gradient descent (untargeted); see the module docstring."""
-    p = check_norm(norm)
+    p = check_attack_inputs(x, y, norm=norm, steps=steps, min_steps=0)
     n = len(x)
-    if len(y) != n:
-        raise ValueError(f"x has {n} examples but y has {len(y)} labels")
-    if steps < 0:
-        raise ValueError(f"steps must be non-negative, got {steps}")
     eps = check_budget(eps, n)
     alpha = check_budget(2.5 * eps / max(steps, 1) if alpha is None else alpha, n, "alpha")
     loss_fn = loss_fn or cross_entropy

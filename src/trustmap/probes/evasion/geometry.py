@@ -29,6 +29,15 @@ def check_norm(norm: str) -> Norm:
     return norm  # type: ignore[return-value]
 
 
+def check_attack_inputs(x: torch.Tensor, y: torch.Tensor, *, norm: str, steps: int, min_steps: int) -> Norm:
+    """The checks every iterative attack makes: a known norm, one label per example, enough steps."""
+    if len(y) != len(x):
+        raise ValueError(f"x has {len(x)} examples but y has {len(y)} labels")
+    if steps < min_steps:
+        raise ValueError(f"steps must be at least {min_steps}, got {steps}")
+    return check_norm(norm)
+
+
 def check_budget(eps: Scalar, n: int, name: str = "eps") -> Scalar:
     """Validate a float or ``(N,)`` tensor budget; floats stay floats (the fast path)."""
     if isinstance(eps, torch.Tensor):

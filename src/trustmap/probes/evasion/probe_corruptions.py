@@ -36,7 +36,14 @@ import torch
 import torch.nn.functional as F
 
 from trustmap.models.handle import ModelHandle
-from trustmap.probes.base import AuditData, Curve, Dimension, Probe, ProbeResult, register_probe
+from trustmap.probes.base import (
+    AuditData,
+    Curve,
+    Dimension,
+    Probe,
+    ProbeResult,
+    register_probe,
+)
 from trustmap.probes.evasion.robust import as_tensors, per_class_rows
 from trustmap.utils.progress import progress_bar
 from trustmap.utils.seed import torch_generator

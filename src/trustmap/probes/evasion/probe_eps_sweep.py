@@ -30,7 +30,12 @@ from trustmap.models.handle import ModelHandle
 from trustmap.probes.base import AuditData, Curve, ProbeResult, register_probe
 from trustmap.probes.evasion.attack_pgd import pgd
 from trustmap.probes.evasion.common import NORM_LABEL, AttackProbe, input_bounds
-from trustmap.probes.evasion.robust import as_tensors, correct, per_class_rows, survivors
+from trustmap.probes.evasion.robust import (
+    as_tensors,
+    correct,
+    per_class_rows,
+    survivors,
+)
 from trustmap.utils.progress import progress_bar
 from trustmap.utils.seed import torch_generator
 
