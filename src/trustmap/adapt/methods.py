@@ -12,9 +12,11 @@ as in ZO-Bench's LoRA setting, unless ``AdaptConfig.scheme == "full"``.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import torch
 from torch import nn
 
 from trustmap.adapt.apt import apply_apt
@@ -127,6 +129,22 @@ def _prefix(model: nn.Module, cfg: AdaptConfig, seed: int) -> None:
 def _apt(model: nn.Module, cfg: AdaptConfig, seed: int) -> None:
     freeze_except(model, trainable=(cfg.head,))
     apply_apt(_encoder(model), length=cfg.prefix_length, seed=seed)
+
+
+@register_method("peft-lora", family="fo", summary="Hugging Face PEFT's LoRA, same settings (cross-check of ours)",
+                 lr=5e-4)  # fmt: skip
+def _peft_lora(model: nn.Module, cfg: AdaptConfig, seed: int) -> None:
+    try:
+        import peft
+    except ModuleNotFoundError as exc:
+        raise TrustmapError("peft-lora needs Hugging Face PEFT: pip install 'trustmap[adapt]'") from exc
+    freeze_except(model, trainable=(cfg.head,))
+    config = peft.LoraConfig(r=cfg.r, lora_alpha=int(cfg.alpha), target_modules=list(cfg.targets), lora_dropout=0.0)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)  # PEFT draws its A factors from the global generator
+        with warnings.catch_warnings():  # a transformers deprecation notice inside PEFT, not ours to act on
+            warnings.simplefilter("ignore", FutureWarning)
+            model.encoder = peft.get_peft_model(_encoder(model), config)
 
 
 def _scheme(model: nn.Module, cfg: AdaptConfig, seed: int) -> None:

@@ -89,6 +89,8 @@ def adapt_and_save(
     merged = method not in PREFIX_METHODS
     extra: dict[str, object] = {"adapted_with": method, "deft": deft, "seed": seed}
     if merged:
+        if method == "peft-lora":
+            model.encoder = model.encoder.merge_and_unload()  # PEFT's own merge back to plain Linear layers
         merge_lora(model)
     else:
         extra.update(adapter=method, prefix_length=prefix_length)

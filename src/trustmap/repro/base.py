@@ -44,6 +44,10 @@ class ReproResult:
     seconds: float = 0.0
     notes: str = ""
 
+    def __post_init__(self) -> None:
+        if self.size != "default":
+            self.held = False  # a smoke-size run proves nothing, whatever its checks say
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 

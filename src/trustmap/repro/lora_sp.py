@@ -3,7 +3,9 @@
 methods.md experiment: MiniLM + new 2-way head; 1,500 training snippets, 1 epoch, batch 32, AdamW (LoRA
 lr 5e-4, full FT 5e-5); r=8, alpha=16 on query/value of all 6 layers; accuracy on 1,000 test snippets;
 retention = 5-fold logistic-regression probe on 600 RT-subj snippets with the adapted encoder's
-mean-pooled embeddings; optimizer-state bytes = the Adam state sizes. 3 runs.
+mean-pooled embeddings; optimizer-state bytes = the Adam state sizes. 3 runs. Cross-check: Hugging Face
+PEFT's LoRA (``peft-lora``) trained the same way must have our LoRA's trainable-parameter count and
+accuracy within 1 point.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def lora_sp_experiment(*, size: str, seed: int, progress: bool | None) -> ReproR
     for k in range(cfg["runs"]):
         s = seed + k
         train, _, test = rt_splits(n_train=cfg["n_train"], n_test=cfg["n_test"], seed=s)
-        for method in ("full", "lora", "lora-sp"):
+        for method in ("full", "lora", "lora-sp", "peft-lora"):
             model = fresh_minilm(seed=s)
             run = adapt(model, train, config=AdaptConfig(method=method, epochs=1, batch_size=32), seed=s,
                         progress=progress, description=f"run {k + 1}: {method}")  # fmt: skip
@@ -48,7 +50,7 @@ def lora_sp_experiment(*, size: str, seed: int, progress: bool | None) -> ReproR
                 "optimizer_state_bytes": run.optimizer_state_bytes, "train_seconds": round(run.seconds, 1),
             })  # fmt: skip
     rows = summarise(runs)
-    lora, sp = row(rows, "lora"), row(rows, "lora-sp")
+    lora, sp, ref = row(rows, "lora"), row(rows, "lora-sp"), row(rows, "peft-lora")
     frac = sp["adapter_params"] / lora["adapter_params"]
     state = sp["optimizer_state_bytes"] / lora["optimizer_state_bytes"]
     checks = [
@@ -58,6 +60,11 @@ def lora_sp_experiment(*, size: str, seed: int, progress: bool | None) -> ReproR
         Check("optimizer state LoRA-SP / LoRA", state, "<= 0.55", state <= 0.55),
         Check("retention probe LoRA-SP - LoRA (points)", 100 * (sp["retention_probe"] - lora["retention_probe"]),
               ">= -1", sp["retention_probe"] >= lora["retention_probe"] - 0.01),
+        Check("cross-check: trainable parameters, ours minus PEFT LoRA", float(lora["trainable"] - ref["trainable"]),
+              "== 0", lora["trainable"] == ref["trainable"]),
+        Check("cross-check: accuracy, our LoRA minus PEFT LoRA (points)",
+              100 * (lora["test_accuracy"] - ref["test_accuracy"]), "within +/- 1",
+              abs(lora["test_accuracy"] - ref["test_accuracy"]) <= 0.01),
     ]  # fmt: skip
     return ReproResult(
         method="lora-sp", claim=CLAIM, held=all(c.passed for c in checks), rows=rows, checks=checks, runs=runs,
