@@ -1,0 +1,47 @@
+"""``trustmap compare A B``: is model B reused from model A? Black-box ModelDiff (arXiv 2106.08890)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from trustmap.cli.context import console, open_store, print_json
+
+
+def compare(
+    a: Annotated[Path, typer.Argument(help="Source model file (.pt, .pt2 or .safetensors).")],
+    b: Annotated[Path, typer.Argument(help="Suspect model file.")],
+    data: Annotated[str | None, typer.Option(help="Seed inputs: dataset name or .npz file (default: model A's dataset).")] = None,
+    pairs: Annotated[int, typer.Option(help="Number of profiling input pairs.")] = 100,
+    mutation: Annotated[str, typer.Option(help="search (gradient-free, black-box) | gradient (white-box) | none.")] = "search",
+    steps: Annotated[int, typer.Option(help="Mutation steps.")] = 200,
+    threshold: Annotated[float | None, typer.Option(help="Similarity at or above which B counts as reused.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same similarity.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as a JSON object.")] = False,
+) -> None:
+    """Measure how alike two models behave (ModelDiff) and say whether B looks reused from A."""
+    from trustmap.provenance.modeldiff import DEFAULT_THRESHOLD
+    from trustmap.provenance.workflow import compare_files
+
+    outcome = compare_files(a, b, store=open_store(), data=data, n_pairs=pairs, mutation=mutation, steps=steps,
+                            threshold=DEFAULT_THRESHOLD if threshold is None else threshold, seed=seed)  # fmt: skip
+    r = outcome.result
+    if as_json:
+        d = r.to_dict()
+        print_json({**d, "a": str(a), "b": str(b), "data": outcome.data, "run_id": outcome.run_id})
+        return
+    verdict = "[bold red]REUSED[/]" if r.reused else "[bold green]independent[/]"
+    weights = f"{r.weight_cosine:.4f}" if r.weight_cosine is not None else f"n/a ({r.weight_cosine_note})"
+    console.print(
+        f"ModelDiff similarity {r.similarity:.4f} ({r.n_pairs} pairs from {outcome.data}, mutation {r.mutation})\n"
+        f"verdict: {verdict}  (reused when similarity >= {r.threshold:g})\n"
+        f"baselines: label agreement {r.label_agreement:.4f}, weight cosine {weights}\n"
+        f"run {outcome.run_id} recorded in the results store",
+        highlight=False, soft_wrap=True,
+    )  # fmt: skip
+
+
+def register(app: typer.Typer) -> None:
+    app.command("compare")(compare)
