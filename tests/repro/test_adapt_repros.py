@@ -1,4 +1,5 @@
-"""``--quick`` smoke runs of the adaptation repros: each runs, fills its table and checks, and serialises."""
+"""``--quick`` smoke runs of the adaptation repros: each runs, fills its table and checks, serialises, and
+never claims the result (only a default-size run can)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ def test_quick_repro_runs(method_id):
     info = repro_info(method_id)
     result = info.run(size="quick", seed=0, progress=False)
     assert result.method == method_id and result.size == "quick"
-    assert isinstance(result.held, bool) and result.held == all(c.passed for c in result.checks)
+    assert result.held is False  # a quick run never claims, whatever its checks say
     assert len(result.rows) >= 3 and result.checks and result.claim.endswith(".")
     assert all("method" in row for row in result.rows)
     json.dumps(result.to_dict())

@@ -46,3 +46,11 @@ def test_repro_json_cli_prints_held(capsys, monkeypatch):
     )
     res = run_cli(capsys, "repro", "bat", "--quick", "--json")
     assert res.code == 0 and json.loads(res.out)["held"] is False
+
+
+def test_a_quick_result_never_claims_even_if_every_check_passes():
+    from trustmap.repro.base import Check, ReproResult
+
+    checks = [Check("k", 5.0, ">= 3", True)]
+    assert ReproResult(method="m", claim="c.", held=True, rows=[], checks=checks, size="quick").held is False
+    assert ReproResult(method="m", claim="c.", held=True, rows=[], checks=checks, size="default").held is True
