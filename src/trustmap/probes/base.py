@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -89,7 +90,8 @@ class ProbeResult:
 
 @dataclass
 class Probe:
-    """Base class. Subclasses set the class variables and override :meth:`run`."""
+    """Base class. Subclasses set the class variables and override :meth:`measure` (and, to add their own
+    option checks, :meth:`skip_reason`); :meth:`run` skips with the reason or measures and times the probe."""
 
     id: ClassVar[str] = ""
     title: ClassVar[str] = ""
@@ -108,6 +110,16 @@ class Probe:
         return None
 
     def run(self, model: ModelHandle, data: AuditData, *, seed: int = 0, progress: bool | None = None) -> ProbeResult:
+        reason = self.skip_reason(model, data)
+        if reason:
+            return self.result(status="skipped", reason=reason)
+        start = time.perf_counter()
+        result = self.measure(model, data, seed=seed, progress=progress)
+        result.seconds = time.perf_counter() - start
+        return result
+
+    def measure(self, model: ModelHandle, data: AuditData, *, seed: int, progress: bool | None) -> ProbeResult:
+        """Run the probe on data it accepts (``skip_reason`` returned ``None``)."""
         raise NotImplementedError
 
     def options(self) -> dict[str, Any]:
@@ -129,8 +141,8 @@ def register_probe(cls: type[Probe]) -> type[Probe]:
         raise ValueError(f"probe {cls.id}: dimension must be one of {DIMENSIONS}, not {cls.dimension!r}")
     if not cls.title:
         raise ValueError(f"probe {cls.id} needs a title")
-    if cls.run is Probe.run:
-        raise ValueError(f"probe {cls.id} must override run()")
+    if cls.measure is Probe.measure and cls.run is Probe.run:
+        raise ValueError(f"probe {cls.id} must override measure()")
     if not dataclasses.is_dataclass(cls):
         raise ValueError(f"probe {cls.id} must be a dataclass (its fields are its options)")
     unknown = {b for b in cls.BUDGETS} - set(BUDGET_NAMES)

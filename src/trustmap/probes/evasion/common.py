@@ -19,7 +19,6 @@ A subclass sets ``id``/``title``, adds its options as dataclass fields and overr
 from __future__ import annotations
 
 import functools
-import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -97,11 +96,7 @@ class AttackProbe(Probe):
     def resolved_eps(self, data: AuditData) -> float:
         return float(self.eps) if self.eps is not None else default_eps(data, self.attack_norm())
 
-    def run(self, model: ModelHandle, data: AuditData, *, seed: int = 0, progress: bool | None = None) -> ProbeResult:
-        reason = self.skip_reason(model, data)
-        if reason:
-            return self.result(status="skipped", reason=reason)
-        start = time.perf_counter()
+    def measure(self, model: ModelHandle, data: AuditData, *, seed: int, progress: bool | None) -> ProbeResult:
         eps, clip = self.resolved_eps(data), input_bounds(data)
         attack = self.make_attack(eps=eps, clip=clip, seed=seed)
         ev = robust_accuracy(model, data.eval.x, data.eval.y, attack=attack, batch_size=self.batch_size,
@@ -111,7 +106,6 @@ class AttackProbe(Probe):
         result = self.result(metrics=metrics, tables={"per_class": ev.per_class(data.dataset.classes)},
                              curves=[per_class_curve(ev, data.dataset.classes, label)])  # fmt: skip
         result.options.update(eps=eps, norm=self.attack_norm(), clip=list(clip) if clip else None)
-        result.seconds = time.perf_counter() - start
         return result
 
 

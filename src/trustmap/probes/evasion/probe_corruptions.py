@@ -26,7 +26,6 @@ accuracy}``) and ``per_class`` (``{class, n, clean, robust}``, robust = mean cor
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -109,11 +108,7 @@ class CorruptionsProbe(Probe):
             return f"batch_size must be at least 1, got {self.batch_size}"
         return None
 
-    def run(self, model: ModelHandle, data: AuditData, *, seed: int = 0, progress: bool | None = None) -> ProbeResult:
-        reason = self.skip_reason(model, data)
-        if reason:
-            return self.result(status="skipped", reason=reason)
-        start = time.perf_counter()
+    def measure(self, model: ModelHandle, data: AuditData, *, seed: int, progress: bool | None) -> ProbeResult:
         vr = data.dataset.value_range
         bounds = (float(vr[0]), float(vr[1])) if vr else (float(data.eval.x.min()), float(data.eval.x.max()))
         x, y = as_tensors(data.eval.x, data.eval.y)
@@ -151,5 +146,4 @@ class CorruptionsProbe(Probe):
             "per_class": per_class_rows(yn, clean, mean_hit, data.dataset.classes),
         }  # fmt: skip
         result = self.result(metrics=metrics, curves=curves, tables=tables)
-        result.seconds = time.perf_counter() - start
         return result

@@ -19,7 +19,6 @@ Curve ``kind="line"``; tables ``sweep`` (``{eps, robust_accuracy}``) and ``per_c
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -87,11 +86,7 @@ class EpsSweepProbe(AttackProbe):
             return f"grid must be positive multiples of eps, got {self.grid}"
         return None
 
-    def run(self, model: ModelHandle, data: AuditData, *, seed: int = 0, progress: bool | None = None) -> ProbeResult:
-        reason = self.skip_reason(model, data)
-        if reason:
-            return self.result(status="skipped", reason=reason)
-        start = time.perf_counter()
+    def measure(self, model: ModelHandle, data: AuditData, *, seed: int, progress: bool | None) -> ProbeResult:
         eps_ref, clip = self.resolved_eps(data), input_bounds(data)
         eps_values = sorted({eps_ref * float(f) for f in self.grid} | {eps_ref})
         x, y = as_tensors(data.eval.x, data.eval.y)
@@ -130,5 +125,4 @@ class EpsSweepProbe(AttackProbe):
         }
         result = self.result(metrics=metrics, curves=[curve], tables=tables)
         result.options.update(eps=eps_ref, clip=list(clip) if clip else None)
-        result.seconds = time.perf_counter() - start
         return result

@@ -149,10 +149,7 @@ class KnockoffNets(Probe):
         epochs = max(self.epochs, math.ceil(self.min_steps / steps_per_epoch))
         return TrainConfig(epochs=epochs, batch_size=self.batch_size, lr=self.lr, optimizer="adam")
 
-    def run(self, model: ModelHandle, data: AuditData, *, seed: int = 0, progress: bool | None = None) -> ProbeResult:
-        reason = self.skip_reason(model, data)
-        if reason:
-            return self.result(status="skipped", reason=reason)
+    def measure(self, model: ModelHandle, data: AuditData, *, seed: int, progress: bool | None) -> ProbeResult:
         kind = data.dataset.kind
         arch = self.thief_arch or THIEF_ARCH[kind]
         if kind not in arch_info(arch).kinds:  # arch_info raises a one-line error for an unknown name

@@ -63,10 +63,7 @@ class GroupFairness(Probe):
                     f"choose one of: {', '.join(available)}")  # fmt: skip
         return None
 
-    def run(self, model: ModelHandle, data: AuditData, *, seed: int = 0, progress: bool | None = None) -> ProbeResult:
-        reason = self.skip_reason(model, data)
-        if reason:
-            return self.result(status="skipped", reason=reason)
+    def measure(self, model: ModelHandle, data: AuditData, *, seed: int, progress: bool | None) -> ProbeResult:
         assert data.sensitive is not None
         y_true = np.asarray(data.eval.y, dtype=np.int64)
         y_pred = model.predict(data.eval.x, batch_size=self.batch_size).argmax(axis=1)

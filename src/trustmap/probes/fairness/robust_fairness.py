@@ -73,14 +73,11 @@ class RobustFairness(Probe):
 
         return float(self.eps) if self.eps is not None else default_eps(data, self.norm)
 
-    def run(self, model: ModelHandle, data: AuditData, *, seed: int = 0, progress: bool | None = None) -> ProbeResult:
+    def measure(self, model: ModelHandle, data: AuditData, *, seed: int, progress: bool | None) -> ProbeResult:
         # imported here: the evasion package is optional at import time
         from trustmap.probes.evasion import pgd
         from trustmap.probes.evasion.common import input_bounds
 
-        reason = self.skip_reason(model, data)
-        if reason:
-            return self.result(status="skipped", reason=reason)
         assert model.module is not None
         eps = self.resolved_eps(data)
         clip = input_bounds(data)

@@ -91,9 +91,6 @@ class MembershipProbe(Probe):
         nonmembers = data.nonmembers.subset(seeded_subset(len(data.nonmembers), k, rng))
         return members, nonmembers
 
-    def skipped(self, reason: str) -> ProbeResult:
-        return self.result(status="skipped", reason=reason)
-
     def finish(
         self,
         member_scores: np.ndarray,

@@ -50,9 +50,6 @@ class ConfidenceAttack(MembershipProbe):
         logits = model.predict(split.x)
         return class_log_prob(logits, logits.argmax(axis=1) if self.signal == "max" else split.y)
 
-    def run(self, model: ModelHandle, data: AuditData, *, seed: int = 0, progress: bool | None = None) -> ProbeResult:
-        reason = self.skip_reason(model, data)
-        if reason:
-            return self.skipped(reason)
+    def measure(self, model: ModelHandle, data: AuditData, *, seed: int, progress: bool | None) -> ProbeResult:
         members, nonmembers = self.balanced(data, seed=seed)
         return self.finish(self.score(model, members), self.score(model, nonmembers))

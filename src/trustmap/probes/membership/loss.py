@@ -32,10 +32,7 @@ class LossAttack(MembershipProbe):
     id: ClassVar[str] = "mia-loss"
     title: ClassVar[str] = "Membership inference (loss threshold)"
 
-    def run(self, model: ModelHandle, data: AuditData, *, seed: int = 0, progress: bool | None = None) -> ProbeResult:
-        reason = self.skip_reason(model, data)
-        if reason:
-            return self.skipped(reason)
+    def measure(self, model: ModelHandle, data: AuditData, *, seed: int, progress: bool | None) -> ProbeResult:
         members, nonmembers = self.balanced(data, seed=seed)
         logits_in, logits_out = model.predict(members.x), model.predict(nonmembers.x)
         extra = {

@@ -148,10 +148,7 @@ class RMIA(MembershipProbe):
             return f"needs at least {MIN_POOL} held-out pool examples to train reference models (has {have})"
         return None
 
-    def run(self, model: ModelHandle, data: AuditData, *, seed: int = 0, progress: bool | None = None) -> ProbeResult:
-        reason = self.skip_reason(model, data)
-        if reason:
-            return self.skipped(reason)
+    def measure(self, model: ModelHandle, data: AuditData, *, seed: int, progress: bool | None) -> ProbeResult:
         assert data.pool is not None
         members, nonmembers = self.balanced(data, seed=seed)
         population, ref_pool = self.split_pool(data.pool, seed=seed)
