@@ -1,7 +1,7 @@
 """The probe protocol: ``run(model, data, *, seed, progress) -> ProbeResult``.
 
 A probe is a dataclass whose fields are its keyword options (with budget-dependent defaults from
-``BUDGETS``), registered under an id. Subclasses override one method, :meth:`Probe.run`, and may
+``BUDGETS``), registered under an id. Subclasses override one method, :meth:`Probe.measure`, and may
 override :meth:`Probe.skip_reason` to decline politely (a white-box probe on a black-box model,
 missing member data, ...). Results are plain dataclasses that serialise to JSON.
 
