@@ -66,9 +66,7 @@ def bat_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResul
     runs: list[dict[str, float]] = []
     with progress_bar("bat", total=len(seeds) * len(METHODS), enabled=progress) as tick:
         for i, s in enumerate(seeds):
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(s)
-                init = build_model("cnn-s", input_shape=(1, 28, 28), num_classes=10)
+            init = build_model("cnn-s", input_shape=(1, 28, 28), num_classes=10, seed=s)
             trainers = {"bat": bat, "pgd-at": pgd_at, "frl-lite": frl_lite}
             for name, fn in trainers.items():
                 out = fn(init, train, config=config, num_classes=10, seed=s)

@@ -59,9 +59,7 @@ VICTIMS = ("undefended", "ini", "reverse-sigmoid", "top1")
 
 
 def _seeded_cnn(seed: int) -> torch.nn.Module:
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return build_model("cnn-s", input_shape=(1, 28, 28), num_classes=10)
+    return build_model("cnn-s", input_shape=(1, 28, 28), num_classes=10, seed=seed)
 
 
 @torch.no_grad()

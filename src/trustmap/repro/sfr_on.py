@@ -58,9 +58,7 @@ def _acc(model: torch.nn.Module, split: Split) -> float:
 
 
 def _train(split: Split, *, epochs: int, seed: int) -> torch.nn.Module:
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = build_model("cnn-s", input_shape=(1, 28, 28), num_classes=10)
+    model = build_model("cnn-s", input_shape=(1, 28, 28), num_classes=10, seed=seed)
     fit(
         model,
         split,
