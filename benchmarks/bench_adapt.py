@@ -6,10 +6,9 @@ warm-up step. Peak memory = bytes saved for backward + optimizer state + paramet
 allocates: the direction ``z`` of the biggest perturbed tensor for ZO, all tangents for FG.
 Targets from the issue: ZO peak memory <= 0.35x full FT + Adam; LoRA-SP optimizer state <= 0.55x LoRA's.
 
-``--peft-accuracy`` also trains our LoRA and Hugging Face PEFT's LoRA (r=8, alpha=16, query/value) on
-the same RT subset with the same seed and batch order, and compares accuracy (target: within 1 point).
+The accuracy cross-check against Hugging Face PEFT's LoRA is part of ``trustmap repro lora-sp``.
 
-    python benchmarks/bench_adapt.py [--batch 16] [--steps 3] [--peft-accuracy --n-train 1500 --n-test 1000] [--json out.json]
+    python benchmarks/bench_adapt.py [--batch 16] [--steps 3] [--json out.json]
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -72,43 +70,10 @@ def measure(batch: int, steps: int) -> list[dict]:
     return out
 
 
-def peft_accuracy(n_train: int, n_test: int, seed: int = 0) -> dict:
-    """Our LoRA versus PEFT's LoRA, trained the same way (AdamW 5e-4, 1 epoch, batch 32)."""
-    import peft
-
-    from trustmap.adapt.lora import count_trainable
-    from trustmap.adapt.train import accuracy, adapt
-    from trustmap.models.train import TrainConfig, fit
-
-    train, _, test = rt_splits(n_train=n_train, n_test=n_test, seed=seed)
-    ours = fresh_minilm(seed=seed)
-    start = time.perf_counter()
-    adapt(ours, train, config=AdaptConfig(method="lora", epochs=1, batch_size=32), seed=seed, progress=False)
-    ours_s = time.perf_counter() - start
-    theirs = fresh_minilm(seed=seed)
-    for p in theirs.parameters():
-        p.requires_grad_(False)
-    theirs.encoder = peft.get_peft_model(
-        theirs.encoder, peft.LoraConfig(r=8, lora_alpha=16, target_modules=["query", "value"], lora_dropout=0.0))
-    for p in theirs.head.parameters():
-        p.requires_grad_(True)
-    start = time.perf_counter()
-    fit(theirs, train, config=TrainConfig(epochs=1, batch_size=32, lr=5e-4, optimizer="adamw"), seed=seed, progress=False)
-    theirs_s = time.perf_counter() - start
-    a, b = accuracy(ours, test), accuracy(theirs, test)
-    return {"n_train": n_train, "n_test": n_test, "ours_trainable": count_trainable(ours),
-            "peft_trainable": count_trainable(theirs), "ours_accuracy": a, "peft_accuracy": b,
-            "difference_points": 100 * (a - b), "within_1_point": abs(a - b) <= 0.01,
-            "ours_seconds": ours_s, "peft_seconds": theirs_s}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--steps", type=int, default=3)
-    ap.add_argument("--peft-accuracy", action="store_true")
-    ap.add_argument("--n-train", type=int, default=1500)
-    ap.add_argument("--n-test", type=int, default=1000)
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
     set_threads()
@@ -128,9 +93,6 @@ def main() -> None:
               "LoRA-SP / LoRA optimizer state (target <= 0.55)": sp["optimizer_MB"] / lora["optimizer_MB"]}
     print("\n" + "\n".join(f"{k}: {v}" for k, v in checks.items()))
     result = {"rows": rows, "checks": checks, "load_average_end": os.getloadavg()}
-    if args.peft_accuracy:
-        result["peft"] = peft_accuracy(args.n_train, args.n_test)
-        print("\nPEFT cross-check:", json.dumps(result["peft"], indent=1))
     print(f"load average at end: {os.getloadavg()}")
     if args.json:
         with open(args.json, "w") as f:
