@@ -42,7 +42,8 @@ def lora_sp_experiment(*, size: str, seed: int, progress: bool | None) -> ReproR
             model = fresh_minilm(seed=s)
             run = adapt(model, train, config=AdaptConfig(method=method, epochs=1, batch_size=32), seed=s,
                         progress=progress, description=f"run {k + 1}: {method}")  # fmt: skip
-            adapter = sum(p.numel() for p in lora_parameters(model))
+            adapter = sum(p.numel() for p in lora_parameters(model)) or sum(  # PEFT's factors are named lora_A/B
+                p.numel() for n, p in model.named_parameters() if "lora_" in n and p.requires_grad)
             runs.append({
                 "method": method, "seed": s, "test_accuracy": accuracy(model, test),
                 "retention_probe": probe_accuracy(embeddings(model, probe.x), probe.y),
