@@ -1,6 +1,6 @@
 """``trustmap repro bat``: Balance Adversarial Training (arXiv 2209.07534) against PGD-AT, FRL-lite, TRADES.
 
-FM-6k, CNN-S, L∞ ``eps = 0.1``; every method trains with PGD-5 (step 0.025, random start), 5 epochs,
+FM-10k, CNN-S, L∞ ``eps = 0.1``; every method trains with PGD-5 (step 0.025, random start), 5 epochs,
 SGD lr 0.05, momentum 0.9, from the same initial weights and batch order within a run. Evaluation:
 clean and PGD-20 (step 0.01) accuracy per class on 2,000 test images (200 per class); worst-class robust
 accuracy is the robust-fairness metric. TRADES (beta = 6) is report-only and trained in the first run
@@ -27,7 +27,7 @@ from trustmap.utils.seed import torch_generator
 SIZES = {
     "default": {
         "seeds": 3,
-        "train": 6000,  # FM-10k took 58 min wall (43 CPU-min) at load 4-6; 6k for the 15-minute budget
+        "train": 10000,
         "epochs": 5,
         "test": 2000,
         "eval_steps": 20,
