@@ -133,7 +133,16 @@ def build_zoo(
     scale: float = 1.0, seed: int = 0, tick=None,
 ) -> Zoo:  # fmt: skip
     """Train the sources, their reused derivatives and the independent models; ``scale`` shrinks every
-    training pool (quick runs). ``tick()`` is called once per trained model."""
+    training pool (quick runs). ``tick()`` is called once per trained model. Dropout masks come from
+    ``seed`` too (the global torch random state is forked, seeded and restored), so a seed fixes the zoo."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return _build_zoo(fmnist, mnist, sources=sources, epochs=epochs, scale=scale, seed=seed, tick=tick)
+
+
+def _build_zoo(
+    fmnist: Dataset, mnist: Dataset, *, sources: tuple[str, ...], epochs: int, scale: float, seed: int, tick=None,
+) -> Zoo:  # fmt: skip
     tick = tick or (lambda *a, **k: None)
     pools = {k: v[: max(200, int(len(v) * scale))] for k, v in _pools(fmnist, seed).items()}
     fm10k, other = fmnist.train.subset(pools["fm10k"]), fmnist.train.subset(pools["other"])
