@@ -17,7 +17,7 @@ gradient steps on the log of the same score (white-box models), ``"none"`` keeps
 a seed and a noisy copy of it (``pairing="noise"``, Gaussian ``noise`` 0.1, the paper's description;
 the default, it separated our benchmark best) or two different seeds (``pairing="seeds"``, the paper's
 code). B counts as reused when the similarity reaches ``threshold`` (default 0.84; on ``repro modeldiff``'s 30
-pairs the AUC was only 0.72, so read the verdict as a hint and look at the similarity).
+pairs the AUC was only 0.75, so read the verdict as a hint and look at the similarity).
 
 Shapes: seeds ``(N, *input_shape)``; profiling inputs ``(2n, *input_shape)``; outputs ``(2n, K_M)``;
 DDV ``(n,)``. Defaults: ``n_pairs`` 100, ``mutation`` "search", ``steps`` 200, ``epsilon`` 0.2.
