@@ -21,7 +21,7 @@ from trustmap.repro.base import Check, ReproResult, register_repro
 from trustmap.utils.progress import progress_bar
 
 SIZES = {
-    "default": dict(seeds=2, rounds=150, attack_round=100, n1=8, n4=8, inv_steps=300, ref_steps=10, ref_attack_steps=100,
+    "default": dict(seeds=3, rounds=150, attack_round=100, n1=8, n4=8, inv_steps=300, ref_steps=10, ref_attack_steps=100,
                     clients=5, per_client=2000, public=5000, noise_grid=(1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3),
                     topk_grid=(0.5, 0.2, 0.1, 0.05, 0.02, 0.01)),
     "quick": dict(seeds=1, rounds=12, attack_round=8, n1=1, n4=1, inv_steps=30, ref_steps=3, ref_attack_steps=5,
