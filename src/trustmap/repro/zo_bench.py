@@ -5,7 +5,7 @@ methods.md experiment: frozen MiniLM layers 1-5 run once and cached (max_len 40)
 Optimizers with a random head: FO-SGD, FO-Adam, ZO-SGD, ZO-SGD-Sign, ZO-Adam, FG, block-wise ZO-SGD
 (LoRA-A, LoRA-B, head cycled); plus ZO-SGD with a task-aligned head (rows = the frozen model's embeddings
 of "a negative review" / "a positive review"). 400 steps, batch 16; learning rates from a small fixed
-grid, tuned on the 500 dev snippets in run 0 with shorter runs (150 steps) to fit the 15-minute budget. Memory = saved-for-backward bytes of one step + optimizer
+grid, tuned on the 500 dev snippets in run 0. Memory = saved-for-backward bytes of one step + optimizer
 state + the parameters of the trained part (layer 6 + head). 3 runs.
 """
 
@@ -25,10 +25,8 @@ GRID = {
 LABELS = {"fo-sgd": "FO-SGD", "lora": "FO-Adam", "zo-sgd": "ZO-SGD", "zo-sgd-sign": "ZO-SGD-Sign",
           "zo-adam": "ZO-Adam", "fg": "FG", "zo-block": "ZO-SGD block-wise"}  # fmt: skip
 SIZES = {
-    "default": {"n_train": 2000, "n_test": 1000, "n_dev": 500, "steps": 400, "tune_steps": 150, "runs": 3,
-                "grid": True},
-    "quick": {"n_train": 64, "n_test": 64, "n_dev": 32, "steps": 10, "tune_steps": 10, "runs": 1,
-              "grid": False},
+    "default": {"n_train": 2000, "n_test": 1000, "n_dev": 500, "steps": 400, "runs": 3, "grid": True},
+    "quick": {"n_train": 64, "n_test": 64, "n_dev": 32, "steps": 10, "runs": 1, "grid": False},
 }
 
 
@@ -67,12 +65,11 @@ def zo_bench_experiment(*, size: str, seed: int, progress: bool | None) -> Repro
         prepare(top, AdaptConfig(method=method, scheme="lora"), seed=s)
         return top
 
-    def train_eval(s: int, method: str, lr: float, train: Split, evals: Split, *, align: bool = False,
-                   steps: int = cfg["steps"]) -> dict:  # fmt: skip
+    def train_eval(s: int, method: str, lr: float, train: Split, evals: Split, *, align: bool = False) -> dict:
         top = build(s, method, align=align)
         start = accuracy(top, evals)
-        conf = AdaptConfig(method=method, lr=lr, batch_size=16, steps=steps, schedule="constant",
-                           epochs=max(1, round(steps * 16 / max(len(train), 1))))  # fmt: skip
+        conf = AdaptConfig(method=method, lr=lr, batch_size=16, steps=cfg["steps"], schedule="constant",
+                           epochs=max(1, round(cfg["steps"] * 16 / max(len(train), 1))))  # fmt: skip
         run = adapt(top, train, config=conf, seed=s, prepared=True, progress=progress,
                     description=f"{method} lr {lr:g}")  # fmt: skip
         return {"start_accuracy": start, "test_accuracy": accuracy(top, evals), "trainable": run.trainable,
@@ -91,8 +88,7 @@ def zo_bench_experiment(*, size: str, seed: int, progress: bool | None) -> Repro
                 if not cfg["grid"]:
                     lrs[method] = grid[1]
                     continue
-                scores = [train_eval(s, method, lr, train, dev, steps=cfg["tune_steps"])["test_accuracy"]
-                          for lr in grid]  # fmt: skip
+                scores = [train_eval(s, method, lr, train, dev)["test_accuracy"] for lr in grid]
                 lrs[method] = grid[int(np.argmax(scores))]
         for method in GRID:
             runs.append({"method": LABELS[method], "seed": s, "lr": lrs[method],
@@ -134,8 +130,7 @@ def _verdict(rows: list, runs: list, size: str, seeds: list[int], cfg: dict) -> 
         method="zo-bench", claim=CLAIM, held=all(c.passed for c in checks), rows=rows, checks=checks, runs=runs,
         size=size, seeds=seeds,
         notes=(f"MiniLM layers 1-5 cached; layer 6 (LoRA q/v) + head trained, {cfg['steps']} steps of 16, "
-               f"{cfg['n_train']} train / {cfg['n_test']} test snippets (max_len 40); learning rates tuned on "
-               f"dev with {cfg['tune_steps']}-step runs. Memory counts the trained part (layer 6 + head), not the "
-               "cached lower layers. ZO gains per variant: "
+               f"{cfg['n_train']} train / {cfg['n_test']} test snippets (max_len 40). Memory counts the trained "
+               "part (layer 6 + head), not the cached lower layers. ZO gains per variant: "
                + ", ".join(f"{k} {v:+.1f}" for k, v in gains.items()) + "."),
     )  # fmt: skip
