@@ -22,10 +22,11 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import torch  # noqa: E402
 
-from trustmap.adapt.experiment import fresh_minilm, rt_splits, set_threads  # noqa: E402
+from trustmap.adapt.experiment import fresh_minilm, rt_splits  # noqa: E402
 from trustmap.adapt.methods import AdaptConfig  # noqa: E402
 from trustmap.adapt.profile import profile_step  # noqa: E402
 from trustmap.adapt.train import prepare, trainable_parameters  # noqa: E402
+from trustmap.utils.threads import set_threads  # noqa: E402
 
 ROWS = [  # (label, config)
     ("full FT + Adam", AdaptConfig(method="full")),

@@ -7,6 +7,7 @@ import os
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TRUSTMAP_PROGRESS", "0")
+os.environ.setdefault("TRUSTMAP_THREADS", "1")  # two pytest workers on 2 cores: one torch thread each
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

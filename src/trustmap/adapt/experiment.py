@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,11 +22,6 @@ from torch import nn
 from trustmap.adapt.textdata import stratified_subset
 from trustmap.data.dataset import Split
 from trustmap.utils.seed import torch_generator
-
-
-def set_threads() -> None:
-    """methods.md convention: 2 threads on CPU (``TRUSTMAP_THREADS`` overrides)."""
-    torch.set_num_threads(int(os.environ.get("TRUSTMAP_THREADS", "2")))
 
 
 @functools.lru_cache(maxsize=2)
@@ -116,6 +110,5 @@ def row(rows: list[dict[str, Any]], name: str, key: str = "method") -> dict[str,
 
 
 __all__ = [
-    "embeddings", "encode", "fresh_head", "fresh_minilm", "probe_accuracy", "row", "rt_splits", "set_threads",
-    "summarise",
+    "embeddings", "encode", "fresh_head", "fresh_minilm", "probe_accuracy", "row", "rt_splits", "summarise",
 ]  # fmt: skip

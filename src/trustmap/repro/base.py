@@ -11,12 +11,14 @@ of ``methods.md``. ``size`` is ``"default"`` (the acceptance run, at most ~15 mi
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from trustmap.errors import TrustmapError
+from trustmap.utils.threads import set_threads
 
 
 @dataclass
@@ -85,7 +87,13 @@ def register_repro(method_id: str, *, title: str, arxiv: str) -> Callable[[Exper
     def deco(fn: Experiment) -> Experiment:
         if method_id in _REPROS:
             raise ValueError(f"repro {method_id!r} is already registered")
-        _REPROS[method_id] = ReproInfo(method_id, title, arxiv, fn)
+
+        @functools.wraps(fn)
+        def run(*, size: str, seed: int, progress: bool | None) -> ReproResult:
+            set_threads()  # every experiment on the same thread count (methods.md: 2)
+            return fn(size=size, seed=seed, progress=progress)
+
+        _REPROS[method_id] = ReproInfo(method_id, title, arxiv, run)
         return fn
 
     return deco

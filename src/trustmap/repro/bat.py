@@ -10,7 +10,6 @@ only, for CPU time. 3 runs.
 from __future__ import annotations
 
 import functools
-import os
 import time
 
 import numpy as np
@@ -53,7 +52,6 @@ def _evaluate(
 
 @register_repro("bat", title="BAT: Balance Adversarial Training", arxiv="2209.07534")
 def bat_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResult:
-    torch.set_num_threads(int(os.environ.get("TRUSTMAP_THREADS", "2")))
     cfg = SIZES[size]
     start = time.perf_counter()
     ds = load_dataset("fashion-mnist")

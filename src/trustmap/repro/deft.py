@@ -30,11 +30,10 @@ def measure_density(model, ids) -> tuple[float, float]:  # noqa: ANN001
 def deft_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResult:
     import torch
 
-    from trustmap.adapt.experiment import fresh_minilm, row, rt_splits, set_threads, summarise
+    from trustmap.adapt.experiment import fresh_minilm, row, rt_splits, summarise
     from trustmap.adapt.methods import AdaptConfig
     from trustmap.adapt.train import accuracy, adapt
 
-    set_threads()
     cfg = SIZES[size]
     runs = []
     plan = [(seed + k, name, w) for k in range(cfg["runs"]) for name, w in (("PEFT (LoRA)", 0.0), ("DEFT", 1.0))]

@@ -11,7 +11,6 @@ Latency: the fastest of 30 interleaved timings of one 256-image batch per model.
 
 from __future__ import annotations
 
-import os
 import time
 
 import numpy as np
@@ -130,7 +129,6 @@ def _one_run(
     arxiv="2308.00958",
 )
 def ini_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResult:
-    torch.set_num_threads(int(os.environ.get("TRUSTMAP_THREADS", "2")))
     cfg = SIZES[size]
     start = time.perf_counter()
     ds = load_dataset("fashion-mnist")

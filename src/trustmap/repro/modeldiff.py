@@ -12,11 +12,9 @@ the other half (both ways round, averaged). One zoo (training it dominates the c
 
 from __future__ import annotations
 
-import os
 import time
 
 import numpy as np
-import torch
 
 from trustmap.data import load_dataset
 from trustmap.probes.membership.metrics import roc_auc
@@ -66,7 +64,6 @@ def _auc(reused: np.ndarray, scores: np.ndarray) -> float:
 
 @register_repro("modeldiff", title="ModelDiff: DNN similarity for model-reuse detection", arxiv="2106.08890")
 def modeldiff_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResult:
-    torch.set_num_threads(int(os.environ.get("TRUSTMAP_THREADS", "2")))
     cfg = SIZES[size]
     start = time.perf_counter()
     fmnist, mnist = load_dataset("fashion-mnist"), load_dataset("mnist-5k")

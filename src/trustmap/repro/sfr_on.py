@@ -11,7 +11,6 @@ training images outside FM-20k, ``a = 0.3``, as the ``mia-rmia`` probe's default
 
 from __future__ import annotations
 
-import os
 import time
 
 import numpy as np
@@ -175,7 +174,6 @@ def _one_run(ds, train_idx: np.ndarray, cfg: dict, s: int) -> dict[str, float]:
     arxiv="2409.19732",
 )
 def sfr_on_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResult:
-    torch.set_num_threads(int(os.environ.get("TRUSTMAP_THREADS", "2")))
     cfg = SIZES[size]
     start = time.perf_counter()
     ds = load_dataset("fashion-mnist")

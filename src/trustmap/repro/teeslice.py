@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import os
 import time
 
 import numpy as np
@@ -160,7 +159,6 @@ def _one_run(d: dict[str, Split], pretrained: torch.nn.Module, cfg: dict, s: int
 
 @register_repro("teeslice", title="TEESlice: TEE-shielded slices vs prior TEE partition schemes", arxiv="2310.07152")
 def teeslice_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResult:
-    torch.set_num_threads(int(os.environ.get("TRUSTMAP_THREADS", "2")))
     cfg = SIZES[size]
     start = time.perf_counter()
     d = _data(cfg)

@@ -36,14 +36,13 @@ def zo_bench_experiment(*, size: str, seed: int, progress: bool | None) -> Repro
     import torch
 
     from trustmap.adapt.cache import TopLayers, cache_lower
-    from trustmap.adapt.experiment import encode, fresh_head, fresh_minilm, row, rt_splits, set_threads, summarise
+    from trustmap.adapt.experiment import encode, fresh_head, fresh_minilm, row, rt_splits, summarise
     from trustmap.adapt.methods import AdaptConfig
     from trustmap.adapt.profile import profile_step
     from trustmap.adapt.textdata import stratified_subset
     from trustmap.adapt.train import accuracy, adapt, prepare
     from trustmap.data.dataset import Split
 
-    set_threads()
     cfg = SIZES[size]
     base = fresh_minilm(seed=seed, max_len=40).eval()
     anchors = encode(Split(np.array(["a negative review", "a positive review"], object), np.array([0, 1])),
