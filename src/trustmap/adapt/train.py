@@ -29,7 +29,9 @@ from trustmap.adapt.zo import ForwardGradient, ZOOptimizer
 from trustmap.data.dataset import Split
 from trustmap.models.train import TrainConfig, batches, fit
 from trustmap.utils.progress import progress_bar
-from trustmap.utils.seed import torch_generator
+from trustmap.utils.seed import derive_seed, seeded_global_rng, torch_generator
+
+_DROPOUT_STREAM = 0xD0
 
 
 @dataclass
@@ -115,8 +117,9 @@ def _train_fo(model: nn.Module, data: Split, cfg: AdaptConfig, info: MethodInfo,
             monitor.clear()
             return F.cross_entropy(m(xb), yb) + deft_penalty(monitor, weight=cfg.deft_weight)
 
-    try:
-        res = fit(model, data, config=tc, seed=seed, loss_fn=loss_fn, progress=progress, description=desc)
+    try:  # dropout masks come from the seed too (MiniLM trains with dropout 0.1)
+        with seeded_global_rng(derive_seed(seed, _DROPOUT_STREAM)):
+            res = fit(model, data, config=tc, seed=seed, loss_fn=loss_fn, progress=progress, description=desc)
     finally:
         if monitor is not None:
             monitor.remove()

@@ -47,10 +47,10 @@ def fresh_copy(model: nn.Module) -> nn.Module:
 
 def seeded_generator(seed: int, *keys: int) -> torch.Generator:
     """A private generator from ``seed`` and stream keys (no global random state)."""
-    import numpy as np
+    from trustmap.utils.seed import derive_seed
 
     g = torch.Generator()
-    g.manual_seed(int(np.random.SeedSequence([seed, *keys]).generate_state(1)[0]))
+    g.manual_seed(derive_seed(seed, *keys))
     return g
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -14,6 +16,20 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def derive_seed(seed: int, *keys: int) -> int:
+    """An independent 32-bit seed for the stream ``keys`` of ``seed`` (numpy's SeedSequence mixing)."""
+    return int(np.random.SeedSequence([seed, *keys]).generate_state(1)[0])
+
+
+@contextlib.contextmanager
+def seeded_global_rng(seed: int) -> Iterator[None]:
+    """Run a block with torch's global RNG seeded (for draws no generator reaches, such as dropout masks)
+    and restore the caller's state afterwards."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
 
 
 def torch_generator(seed: int) -> torch.Generator:
