@@ -66,10 +66,9 @@ def build_model(
     info = arch_info(name)
     if seed is None:
         return info.builder(input_shape=tuple(input_shape), num_classes=num_classes, **options)
-    import torch
+    from trustmap.utils.seed import seeded_global_rng
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded_global_rng(seed):
         return info.builder(input_shape=tuple(input_shape), num_classes=num_classes, **options)
 
 

@@ -34,6 +34,7 @@ from trustmap.data.dataset import Dataset, Split
 from trustmap.models.architectures import build_model
 from trustmap.models.train import TrainConfig, fit
 from trustmap.probes.extraction.knockoff import softmax, train_thief
+from trustmap.utils.seed import seeded_global_rng
 
 SHAPE = (1, 28, 28)
 STUDENT = {"cnn-s": "mlp", "mlp": "cnn-s", "cnn": "cnn-s"}
@@ -135,8 +136,7 @@ def build_zoo(
     """Train the sources, their reused derivatives and the independent models; ``scale`` shrinks every
     training pool (quick runs). ``tick()`` is called once per trained model. Dropout masks come from
     ``seed`` too (the global torch random state is forked, seeded and restored), so a seed fixes the zoo."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded_global_rng(seed):
         return _build_zoo(fmnist, mnist, sources=sources, epochs=epochs, scale=scale, seed=seed, tick=tick)
 
 
