@@ -16,7 +16,6 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import torch
 from torch import nn
 
 from trustmap.adapt.apt import apply_apt
@@ -24,6 +23,7 @@ from trustmap.adapt.lora import apply_lora, freeze_except
 from trustmap.adapt.lora_sp import apply_lora_sp
 from trustmap.adapt.prefix import apply_prefix
 from trustmap.errors import TrustmapError
+from trustmap.utils.seed import seeded_global_rng
 
 
 @dataclass(frozen=True)
@@ -140,8 +140,7 @@ def _peft_lora(model: nn.Module, cfg: AdaptConfig, seed: int) -> None:
         raise TrustmapError("peft-lora needs Hugging Face PEFT: pip install 'trustmap[adapt]'") from exc
     freeze_except(model, trainable=(cfg.head,))
     config = peft.LoraConfig(r=cfg.r, lora_alpha=int(cfg.alpha), target_modules=list(cfg.targets), lora_dropout=0.0)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)  # PEFT draws its A factors from the global generator
+    with seeded_global_rng(seed):  # PEFT draws its A factors from the global generator
         with warnings.catch_warnings():  # a transformers deprecation notice inside PEFT, not ours to act on
             warnings.simplefilter("ignore", FutureWarning)
             model.encoder = peft.get_peft_model(_encoder(model), config)

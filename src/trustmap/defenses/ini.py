@@ -40,6 +40,7 @@ from torch import nn
 from trustmap.data.dataset import Split
 from trustmap.defenses.base import DefenceResult, Defended, fresh_copy, seeded_generator
 from trustmap.models.train import TrainConfig, fit
+from trustmap.utils.seed import derive_seed, seeded_global_rng
 
 OOD_LOSSES = ("dist", "entropy")
 
@@ -174,12 +175,8 @@ def ini(
         )
     victim = fresh_copy(model)
     clone = copy.deepcopy(model)
-    with torch.random.fork_rng(
-        devices=[]
-    ):  # the clone's own initial weights, from the seed
-        torch.manual_seed(
-            int(seeded_generator(seed, 0x636C6E).initial_seed() & 0x7FFFFFFF)
-        )
+    # the clone's own initial weights, from the seed
+    with seeded_global_rng(derive_seed(seed, 0x636C6E) & 0x7FFFFFFF):
         for layer in clone.modules():
             if hasattr(layer, "reset_parameters") and layer is not clone:
                 layer.reset_parameters()

@@ -31,6 +31,7 @@ from trustmap.models.meta import ModelMeta
 from trustmap.models.recipes import member_split, recipe
 from trustmap.models.workflows import meta_for
 from trustmap.utils.files import check_writable, sha256_file
+from trustmap.utils.seed import seeded_global_rng
 
 ADVERSARIAL = ("bat", "pgd-at", "trades", "frl-lite")
 HARDEN_METHODS = (*ADVERSARIAL, "ini", "reverse-sigmoid", "top1")
@@ -65,8 +66,7 @@ def _accuracy(model: nn.Module, split: Split) -> float:
 
 
 def _seeded(arch: str, ds: Dataset, seed: int) -> nn.Module:
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded_global_rng(seed):
         return build_model(arch, input_shape=ds.input_shape, num_classes=ds.num_classes)
 
 

@@ -168,8 +168,7 @@ def _build_zoo(
         tick()
         transfer = copy.deepcopy(src)
         head = [m for m in transfer.modules() if isinstance(m, nn.Linear)][-1]
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(s + 2)
+        with seeded_global_rng(s + 2):
             head.reset_parameters()
         derived["transfer"] = _finetune(transfer, mnist_train, epochs=2, seed=s + 2, lr=1e-3)
         tick()

@@ -47,6 +47,7 @@ from trustmap.tee import (
 )
 from trustmap.tee.attacks import THIEF_CONFIG
 from trustmap.utils.progress import progress_bar
+from trustmap.utils.seed import seeded_global_rng
 
 SIZES = {
     "default": {"seeds": 3, "pretrain": 10000, "pretrain_epochs": 2, "per_class": 1000, "val_per_class": 100,
@@ -91,8 +92,7 @@ def _data(cfg: dict) -> dict[str, Split]:
 
 def _fit(model: torch.nn.Module, data: Split, config: TrainConfig, seed: int) -> None:
     """``fit`` with CNN-4's dropout masks drawn from ``seed`` as well (the global state is left alone)."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded_global_rng(seed):
         fit(model, data, config=config, seed=seed, progress=False)
 
 

@@ -34,6 +34,7 @@ from trustmap.models.train import TrainConfig, fit
 from trustmap.probes.membership.metrics import roc_auc
 from trustmap.tee.partition import ExposedWeights
 from trustmap.tee.teeslice import SlicedModel, train_slices
+from trustmap.utils.seed import seeded_global_rng
 
 THIEF_CONFIG = TrainConfig(epochs=20, batch_size=32, lr=1e-3, optimizer="adam")
 
@@ -61,8 +62,7 @@ def steal_from_exposed(
     assemble_from_exposed(model, exposed, public=public)
     for p in model.parameters():
         p.requires_grad_(True)
-    with torch.random.fork_rng(devices=[]):  # dropout masks come from ``seed`` too
-        torch.manual_seed(seed)
+    with seeded_global_rng(seed):  # dropout masks come from ``seed`` too
         fit(model, queries, config=config, seed=seed, progress=progress, description="stealing")
     return model.eval()
 

@@ -35,6 +35,7 @@ from trustmap.data.dataset import Split
 from trustmap.models.train import TrainConfig, TrainResult, fit
 from trustmap.probes.extraction.knockoff import predict_classes
 from trustmap.tee.partition import NORM_LAYERS, WEIGHT_LAYERS, Partition, layer_flops
+from trustmap.utils.seed import seeded_global_rng
 
 SLICE_CONFIG = TrainConfig(epochs=5, lr=2e-3)
 
@@ -141,8 +142,7 @@ def train_slices(
     """Train the slices and the head on ``data``; the backbone's weights and statistics stay bit-identical."""
     for p in model.blocks.parameters():
         p.requires_grad_(False)
-    with torch.random.fork_rng(devices=[]):  # any dropout in slices comes from ``seed`` too
-        torch.manual_seed(seed)
+    with seeded_global_rng(seed):  # any dropout in slices comes from ``seed`` too
         return fit(model, data, config=config, seed=seed, progress=progress, description="teeslice slices")
 
 
