@@ -31,20 +31,18 @@ def test_quick_repro_runs_and_makes_its_table(method):
     json.dumps(result.to_dict(), allow_nan=False)
 
 
-def test_repro_json_cli_prints_held(capsys, monkeypatch):
+def test_repro_json_cli_prints_held(capsys):
     """``trustmap repro ID --json`` prints the metrics, the claim and a boolean ``held``."""
     from tests.cli.helpers import run_cli
     from trustmap.repro import base
 
     def fake(*, size, seed, progress):
-        return base.ReproResult(method="bat", claim="c.", held=False, rows=[{"method": "bat", "x": 1.0}],
+        return base.ReproResult(method="toy-repro", claim="c.", held=False, rows=[{"method": "toy", "x": 1.0}],
                                 checks=[base.Check("k", 1.0, ">= 3", False)], size=size, seeds=[seed])  # fmt: skip
 
-    info = repro_info("bat")
-    monkeypatch.setitem(
-        base._REPROS, "bat", base.ReproInfo(info.id, info.title, info.arxiv, fake)
-    )
-    res = run_cli(capsys, "repro", "bat", "--quick", "--json")
+    with base.REPROS.scoped():
+        base.register_repro("toy-repro", title="Toy", arxiv="2209.07534")(fake)
+        res = run_cli(capsys, "repro", "toy-repro", "--quick", "--json")
     assert res.code == 0 and json.loads(res.out)["held"] is False
 
 

@@ -38,9 +38,9 @@ def test_every_registered_repro_runs_on_the_configured_threads(monkeypatch, rest
         seen.append(torch.get_num_threads())
         return base.ReproResult(method="probe-threads", claim="c.", held=False, rows=[], size=size)
 
-    monkeypatch.setattr(base, "_REPROS", dict(base._REPROS))  # the registration below does not leak
-    base.register_repro("probe-threads", title="t", arxiv="2209.07534")(experiment)
-    torch.set_num_threads(1)
-    monkeypatch.setenv("TRUSTMAP_THREADS", "2")
-    base.repro_info("probe-threads").run(size="quick", seed=0, progress=False)
+    with base.REPROS.scoped():  # the registration below does not leak
+        base.register_repro("probe-threads", title="t", arxiv="2209.07534")(experiment)
+        torch.set_num_threads(1)
+        monkeypatch.setenv("TRUSTMAP_THREADS", "2")
+        base.repro_info("probe-threads").run(size="quick", seed=0, progress=False)
     assert seen == [2]

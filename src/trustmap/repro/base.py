@@ -1,7 +1,7 @@
 """``trustmap repro <id>``: each method's paper claim, tested against its baselines on real data.
 
-An experiment is a function ``(size, seed, progress) -> ReproResult`` registered under the method id
-of ``methods.md``. ``size`` is ``"default"`` (the acceptance run, at most ~15 minutes on 2 cores) or
+An experiment is a function ``(size, seed, progress) -> ReproResult`` registered under its method id
+(the same id as the method's ``--method`` choice, e.g. ``bat``) in :data:`REPROS`. ``size`` is ``"default"`` (the acceptance run, at most ~15 minutes on 2 cores) or
 ``"quick"`` (a CI smoke run: it checks that the experiment runs and produces its table, not the claim).
 
 >>> @register_repro("bat", title="Balance Adversarial Training", arxiv="2209.07534")
@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from trustmap.errors import TrustmapError
+from trustmap.registry import Registry, check_id
 from trustmap.utils.threads import set_threads
 
 
@@ -74,50 +74,40 @@ class ReproInfo:
     run: Experiment
 
 
-_REPROS: dict[str, ReproInfo] = {}
-
-
-def register_repro(method_id: str, *, title: str, arxiv: str) -> Callable[[Experiment], Experiment]:
-    """Register an experiment; the id must be a method id of methods.md (lower-case, dashes)."""
-    if not re.match(r"^[a-z0-9][a-z0-9-]*$", method_id):
-        raise ValueError(f"repro id {method_id!r} must be lower-case letters, digits and dashes")
+def _check_arxiv(method_id: str, arxiv: str) -> None:
     if not re.match(r"^\d{4}\.\d{4,5}$", arxiv):
         raise ValueError(f"repro {method_id}: arxiv id {arxiv!r} must look like 2209.07534")
 
-    def deco(fn: Experiment) -> Experiment:
-        if method_id in _REPROS:
-            raise ValueError(f"repro {method_id!r} is already registered")
 
+REPROS: Registry[ReproInfo] = Registry(
+    "experiment",
+    builtins=("trustmap.repro.*",),  # one module per method id registers itself
+    check=lambda method_id, info: _check_arxiv(method_id, info.arxiv),
+    hint="See `trustmap repro --list`.",
+    summary=lambda info: f"{info.title} (arXiv {info.arxiv})",
+)
+
+
+def register_repro(method_id: str, *, title: str, arxiv: str) -> Callable[[Experiment], Experiment]:
+    """Register an experiment under a method id (lower-case letters, digits and dashes)."""
+    check_id(REPROS.kind, method_id)
+    _check_arxiv(method_id, arxiv)
+
+    def deco(fn: Experiment) -> Experiment:
         @functools.wraps(fn)
         def run(*, size: str, seed: int, progress: bool | None) -> ReproResult:
-            set_threads()  # every experiment on the same thread count (methods.md: 2)
+            set_threads()  # every experiment on the same thread count (TRUSTMAP_THREADS, default 2)
             return fn(size=size, seed=seed, progress=progress)
 
-        _REPROS[method_id] = ReproInfo(method_id, title, arxiv, run)
+        REPROS.add(method_id, ReproInfo(method_id, title, arxiv, run))
         return fn
 
     return deco
 
 
 def repro_ids() -> list[str]:
-    _ensure_builtins()
-    return sorted(_REPROS)
+    return sorted(REPROS.ids())
 
 
 def repro_info(method_id: str) -> ReproInfo:
-    _ensure_builtins()
-    if method_id not in _REPROS:
-        raise TrustmapError(f"no experiment for {method_id!r}; available: {', '.join(sorted(_REPROS)) or 'none yet'}")
-    return _REPROS[method_id]
-
-
-def _ensure_builtins() -> None:
-    """Import every module in ``trustmap.repro`` so that experiments register themselves."""
-    import importlib
-    import pkgutil
-
-    import trustmap.repro as pkg
-
-    for mod in pkgutil.iter_modules(pkg.__path__):
-        if not mod.name.startswith("_") and mod.name != "base":
-            importlib.import_module(f"trustmap.repro.{mod.name}")
+    return REPROS.get(method_id)
