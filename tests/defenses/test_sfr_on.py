@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from trustmap.data import Split
-from trustmap.defenses.base import seeded_generator
+from trustmap.utils.seed import seeded_generator
 from trustmap.defenses.sfr_on import (
     SFROnConfig,
     adaptive_ascent_loss,

@@ -13,12 +13,16 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trustmap.registry import Registry, check_id
 from trustmap.utils.threads import set_threads
+
+if TYPE_CHECKING:
+    from trustmap.store import ResultsStore
 
 
 @dataclass
@@ -111,3 +115,33 @@ def repro_ids() -> list[str]:
 
 def repro_info(method_id: str) -> ReproInfo:
     return REPROS.get(method_id)
+
+
+@dataclass(frozen=True)
+class ReproRun:
+    """One run of an experiment: what it found, and its results-store run (when a store was given)."""
+
+    info: ReproInfo
+    result: ReproResult
+    run_id: int | None = None
+
+
+def run_repro(method_id: str, *, quick: bool = False, seed: int = 0, progress: bool | None = None,
+              store: ResultsStore | None = None) -> ReproRun:
+    """Run the experiment ``method_id`` (``quick``: the smoke size) and record it in ``store``."""
+    info = repro_info(method_id)
+    size = "quick" if quick else "default"
+
+    def work() -> ReproResult:
+        start = time.perf_counter()
+        result = info.run(size=size, seed=seed, progress=progress)
+        result.seconds = round(time.perf_counter() - start, 2)
+        return result
+
+    if store is None:
+        return ReproRun(info, work())
+    with store.run("repro", args={"method": method_id, "size": size}, seed=seed) as run:
+        result = work()
+        run.metrics = {"held": result.held, **{f"check.{c.name}": c.value for c in result.checks}}
+        run.timings = {"total": result.seconds}
+    return ReproRun(info, result, run.id)

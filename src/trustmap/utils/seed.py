@@ -37,3 +37,8 @@ def torch_generator(seed: int) -> torch.Generator:
     g = torch.Generator()
     g.manual_seed(seed)
     return g
+
+
+def seeded_generator(seed: int, *keys: int) -> torch.Generator:
+    """A private generator for the stream ``keys`` of ``seed`` (:func:`derive_seed`; no global random state)."""
+    return torch_generator(derive_seed(seed, *keys))
