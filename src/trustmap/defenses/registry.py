@@ -119,14 +119,7 @@ def _check(name: str, cls: type[Defence]) -> None:
 
 DEFENCES: Registry[type[Defence]] = Registry(
     "defence",
-    builtins=(
-        "trustmap.defenses.bat",
-        "trustmap.defenses.adversarial",
-        "trustmap.defenses.ini",
-        "trustmap.defenses.perturbation",
-        "trustmap.defenses.sfr_on",
-        "trustmap.defenses.unlearning",
-    ),
+    builtins=("trustmap.defenses.*",),  # every module of the package: a new defence file needs no list
     check=_check,
     summary=lambda cls: cls.summary,
 )

@@ -4,7 +4,8 @@ batches of 128:
 - **gradient ascent** (GA): SGD ascent on the forget set's cross-entropy (lr 1e-3 by default; the
   ``sfr-on`` repro picks it from {1e-4, 3e-4, 1e-3});
 - **fine-tuning** (FT): SGD descent on the remaining set only (lr 0.01, momentum 0.9 *(ours)*);
-- **SalUn-lite** (after Fan et al., "SalUn", arXiv 2310.12508): keep the top 50% of weights by
+- **SalUn-lite** (after Fan et al., "SalUn: Empowering Machine Unlearning via Gradient-based Weight
+  Saliency in Both Image Classification and Generation", arXiv 2310.12508): keep the top 50% of weights by
   ``|grad of the forget loss|``; each step trains on a forget batch with random wrong labels plus a
   remaining batch, masked (lr 0.01 *(ours)*);
 - **retrain**: train from scratch on the remaining set (the gold standard) with the architecture's
@@ -165,7 +166,7 @@ class Finetune(UnlearnDefence):
 class SalUnLite(UnlearnDefence):
     id = "salun-lite"
     summary = "random relabelling of the forget set on the top-50% saliency weights"
-    paper = "SalUn: Empowering Machine Unlearning via Gradient-based Weight Saliency, arXiv 2310.12508"
+    paper = "SalUn: Empowering Machine Unlearning via Gradient-based Weight Saliency in Both Image Classification and Generation, arXiv 2310.12508"  # noqa: E501
 
     def run(self, job: UnlearnJob) -> Defended:
         return salun_lite(job.model, forget=job.forget, remain=job.remain, num_classes=job.num_classes,

@@ -31,7 +31,7 @@ EXTRAS: Registry[Extra] = Registry("client extra")
 
 @dataclass(frozen=True)
 class ClientConfig:
-    """Local training: plain SGD (methods.md defaults), optional FedProx term, optional extras."""
+    """Local training: plain SGD (lr 0.05, one epoch, no momentum), optional FedProx term, optional extras."""
 
     epochs: int = 1
     lr: float = 0.05

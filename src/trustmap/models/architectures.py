@@ -1,6 +1,7 @@
 """Architecture registry. ``build_model("cnn", input_shape=(1, 28, 28), num_classes=10)``.
 
-Images: ``cnn`` (4 conv layers + BN, the reference model), ``cnn-s`` (the small CNN-S of methods.md),
+Images: ``cnn`` (4 conv layers + BN, the reference model), ``cnn-s`` (a small CNN for fast experiments: the
+model of the ``bat``, ``ini`` and ``sfr-on`` repros),
 ``mlp``. Tables: ``mlp``, ``logreg``. Text: ``minilm`` (registered by ``trustmap.models.text``).
 Input shapes: images ``(N, C, H, W)``, tables ``(N, F)``; every model returns logits ``(N, classes)``.
 """

@@ -1,9 +1,12 @@
 """One training loop for every architecture and defence.
 
-``fit`` is seeded and deterministic: a private generator orders the batches, and the model's initial
-weights come from ``seed``. Defences change the objective by passing ``loss_fn``; they never copy the loop.
+``fit`` is seeded and deterministic: a private generator orders the batches (the model's initial weights
+come from ``build_model(seed=)``). Epoch-based defences (adversarial training, InI) and federated clients
+change the objective through ``loss_fn`` and ``on_epoch_end`` instead of copying the loop; the unlearning
+methods (:mod:`trustmap.defenses.sfr_on`, :mod:`trustmap.defenses.unlearning`) run short fixed-step loops
+of their own over forget and remaining batches, which an epoch loop does not express.
 
->>> model = build_model("cnn", input_shape=(1, 28, 28), num_classes=10)
+>>> model = build_model("cnn", input_shape=(1, 28, 28), num_classes=10, seed=0)
 >>> result = fit(model, ds.train, config=TrainConfig(epochs=5), seed=0)
 """
 
@@ -79,7 +82,7 @@ def fit(
     progress: bool | None = None,
     description: str = "training",
 ) -> TrainResult:
-    """Train ``model`` in place on ``data`` (numeric inputs) and return per-epoch loss and accuracy."""
+    """Train ``model`` in place on ``data`` (numeric inputs) and return the per-epoch training loss."""
     x = torch.from_numpy(np.ascontiguousarray(data.x if data.x.dtype == np.int64 else data.x.astype(np.float32)))
     y = torch.from_numpy(np.asarray(data.y, dtype=np.int64))
     gen = torch_generator(seed)
