@@ -5,14 +5,16 @@ A :class:`Registry` maps validated ids to entries. It refuses a malformed id, a 
 an optional ``check``) a malformed entry, and on a miss it raises a one-line :class:`TrustmapError` that
 lists the valid ids. Modules that hold built-in entries are imported lazily on first lookup, so reading a
 registry never costs more imports than needed, and the CLI's ``--method``/``--probe`` choices and help text
-come from :meth:`Registry.ids` and :meth:`Registry.help`.
+come from :meth:`Registry.ids` and :meth:`Registry.help` (read when ``--help`` is shown,
+:mod:`trustmap.cli.choices`).
 
->>> DEFENCES: Registry[type[Defence]] = Registry("defence", builtins=("trustmap.defenses.bat",))
->>> @DEFENCES.register("bat")
-... class BAT(Defence): ...
->>> DEFENCES.get("bat") is BAT
+>>> SCHEMES: Registry[Callable] = Registry("shielding scheme", builtins=("trustmap.tee.partition",))
+>>> @SCHEMES.register("shallow")
+... def shallow(model): ...
+>>> SCHEMES.get("shallow") is shallow
 True
->>> DEFENCES.get("bta")  # TrustmapError: unknown defence 'bta'; choose from bat, ...
+>>> SCHEMES.get("shalow")  # TrustmapError: unknown shielding scheme 'shalow'; choose from shallow, ...
+>>> SCHEMES.get("bat", where=lambda e: ..., what="harden method")  # a narrower choice, named as such
 """
 
 from __future__ import annotations

@@ -6,7 +6,15 @@ from __future__ import annotations
 import pytest
 
 from tests.cli.helpers import run_cli
-from trustmap.defenses import DEFENCES, DefenceResult, Defended, HardenDefence, HardenJob, defence_ids, register_defence
+from trustmap.defenses import (
+    DEFENCES,
+    DefenceResult,
+    Defended,
+    HardenDefence,
+    HardenJob,
+    defence_ids,
+    register_defence,
+)
 from trustmap.defenses.registry import UnlearnDefence, UnlearnJob
 
 HARDEN = ["pgd-at", "trades", "frl-lite", "bat", "ini", "reverse-sigmoid", "top1"]
@@ -92,6 +100,5 @@ class WrongId(UnlearnDefence):
     ],
 )
 def test_malformed_defences_are_refused(add, match):
-    with DEFENCES.scoped():
-        with pytest.raises(ValueError, match=match):
-            add()
+    with DEFENCES.scoped(), pytest.raises(ValueError, match=match):
+        add()

@@ -32,7 +32,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from trustmap.data.dataset import Split
-from trustmap.defenses.adversarial import AdvConfig, AttackState, adversarial_fit, harden_config
+from trustmap.defenses.adversarial import (
+    AdvConfig,
+    AttackState,
+    adversarial_fit,
+    harden_config,
+)
 from trustmap.defenses.base import Defended
 from trustmap.defenses.registry import HardenDefence, HardenJob, register_defence
 from trustmap.probes.evasion.geometry import LossFn

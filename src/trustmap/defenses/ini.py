@@ -231,7 +231,7 @@ def ini(
 class InI(HardenDefence):
     id = "ini"
     summary = "anti-stealing training against a simulated clone (no inference cost)"
-    paper = "Isolation and Induction: Training Robust Deep Neural Networks against Model Stealing Attacks, arXiv 2308.00958"  # noqa: E501
+    paper = "Isolation and Induction: Training Robust Deep Neural Networks against Model Stealing Attacks, arXiv 2308.00958"
 
     def run(self, job: HardenJob) -> Defended:
         ood = defender_ood(job.train.x, digits=job.dataset.input_shape[0] == 1, seed=job.seed)

@@ -22,6 +22,7 @@ Its id is then a ``--method`` choice of ``trustmap harden`` (choices and help te
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Generic, TypeVar
@@ -130,7 +131,7 @@ def register_defence(cls: type[Defence]) -> type[Defence]:
     return DEFENCES.add(cls.id, cls)
 
 
-def _of_kind(kind: str):  # noqa: ANN202
+def _of_kind(kind: str) -> Callable[[type[Defence]], bool]:
     return lambda cls: cls.kind == kind
 
 

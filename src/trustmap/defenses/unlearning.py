@@ -166,7 +166,7 @@ class Finetune(UnlearnDefence):
 class SalUnLite(UnlearnDefence):
     id = "salun-lite"
     summary = "random relabelling of the forget set on the top-50% saliency weights"
-    paper = "SalUn: Empowering Machine Unlearning via Gradient-based Weight Saliency in Both Image Classification and Generation, arXiv 2310.12508"  # noqa: E501
+    paper = "SalUn: Empowering Machine Unlearning via Gradient-based Weight Saliency in Both Image Classification and Generation, arXiv 2310.12508"
 
     def run(self, job: UnlearnJob) -> Defended:
         return salun_lite(job.model, forget=job.forget, remain=job.remain, num_classes=job.num_classes,

@@ -21,7 +21,13 @@ from torch import nn
 from trustmap.data import Split, load_dataset, stratified_indices
 from trustmap.data.dataset import Dataset
 from trustmap.defenses.base import Defended
-from trustmap.defenses.registry import HardenDefence, HardenJob, UnlearnJob, harden_defence, unlearn_defence
+from trustmap.defenses.registry import (
+    HardenDefence,
+    HardenJob,
+    UnlearnJob,
+    harden_defence,
+    unlearn_defence,
+)
 from trustmap.errors import DataError, TrustmapError
 from trustmap.models import ModelHandle, build_model, load_model, save_model
 from trustmap.models.meta import ModelMeta

@@ -1,8 +1,9 @@
 """``trustmap repro <id>``: each method's paper claim, tested against its baselines on real data.
 
-An experiment is a function ``(size, seed, progress) -> ReproResult`` registered under its method id
-(the same id as the method's ``--method`` choice, e.g. ``bat``) in :data:`REPROS`. ``size`` is ``"default"`` (the acceptance run, at most ~15 minutes on 2 cores) or
-``"quick"`` (a CI smoke run: it checks that the experiment runs and produces its table, not the claim).
+An experiment is a function ``(size, seed, progress) -> ReproResult`` registered in :data:`REPROS` under
+its method's id (the method's ``--method`` choice, e.g. ``bat``). ``size`` is ``"default"`` (the
+acceptance run, at most ~15 minutes on 2 cores) or ``"quick"`` (a CI smoke run: it checks that the
+experiment runs and produces its table, not the claim). :func:`run_repro` runs one and records it.
 
 >>> @register_repro("bat", title="Balance Adversarial Training", arxiv="2209.07534")
 ... def bat_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResult: ...
