@@ -85,8 +85,10 @@ class Defence(Generic[J]):
     kinds: ClassVar[tuple[str, ...]] = ("image",)  # the data kinds it accepts
 
     def run(self, job: J) -> Defended:
-        """Run the defence on ``job``; return the new model and what it cost. Never modify ``job.model``'s
-        caller-visible state beyond what the method documents (defences train copies)."""
+        """Run the defence on ``job`` and return the new model, what it cost and what its metadata records.
+
+        ``job.model`` belongs to the workflow (a fresh seeded model, or a trainable copy of the user's), so
+        a defence may train it in place or a copy of it; the user's model file is never changed."""
         raise NotImplementedError
 
 
