@@ -10,7 +10,7 @@ Every number is computed here by plain arithmetic, so the report is identical on
 
 from __future__ import annotations
 
-from trustmap.audit.model import Grade, TrustReport, Weakness
+from trustmap.results import Grade, TrustReport, Weakness
 from trustmap.probes.base import Curve, ProbeResult
 
 CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]

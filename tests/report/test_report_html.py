@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from trustmap.audit.model import Weakness
+from trustmap.results import Weakness
 from trustmap.probes.base import Curve, ProbeResult
 from trustmap.report import render_html
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from trustmap.audit.model import SCHEMA_VERSION
+from trustmap.results import SCHEMA_VERSION
 from trustmap.errors import TrustmapError
 from trustmap.report import load_report_json, render_json
 
@@ -18,7 +18,7 @@ def test_render_json_is_deterministic_and_sorted():
     assert a == b
     assert a.endswith("}\n")
     doc = json.loads(a)
-    assert doc["schema_version"] == SCHEMA_VERSION == "1.0"
+    assert doc["schema_version"] == SCHEMA_VERSION == "1.1"
     assert json.dumps(doc, indent=2, sort_keys=True) + "\n" == a
 
 

@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 import trustmap.report
-from trustmap.audit.model import Weakness
+from trustmap.results import Weakness
 from trustmap.errors import TrustmapError
 from trustmap.report import render_html, render_json, render_terminal, write_report
 

@@ -15,9 +15,8 @@ import json
 import os
 from typing import Any
 
-from trustmap.audit.model import SCHEMA_VERSION, Grade, TrustReport, Weakness
 from trustmap.errors import TrustmapError
-from trustmap.probes.base import Curve, ProbeResult
+from trustmap.results import SCHEMA_VERSION, Curve, Grade, ProbeResult, TrustReport, Weakness
 
 _REQUIRED = ("schema_version", "model", "data", "seed", "budget", "probes")
 
