@@ -13,9 +13,8 @@ from trustmap.audit.gate import (
     metric_direction,
     parse_max_drops,
 )
-from trustmap.results import TrustReport
 from trustmap.errors import TrustmapError
-from trustmap.probes.base import ProbeResult
+from trustmap.results import ProbeResult, TrustReport
 
 
 def report(**overrides: float) -> dict:

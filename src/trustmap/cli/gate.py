@@ -28,11 +28,16 @@ def gate(
         "--max-drop", metavar="METRIC=VALUE",
         help="Allowed move in the bad direction for `probe.metric` or `metric` (repeatable); "
              "a bare VALUE sets the default (0.02).")] = None,  # fmt: skip
-    allow_missing: Annotated[bool, typer.Option(
-        "--allow-missing",
-        help="Pass although a gated probe is missing, skipped, failed or not finite in the new report.")] = False,  # fmt: skip
-    show_all: Annotated[bool, typer.Option(
-        "--all", help="Also list metrics of unknown direction (by default: only tracked metrics).")] = False,  # fmt: skip
+    allow_missing: Annotated[
+        bool,
+        typer.Option(
+            "--allow-missing",
+            help="Pass although a gated probe is missing, skipped, failed or not finite in the new report.",
+        ),
+    ] = False,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Also list metrics of unknown direction (default: tracked metrics only).")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as a JSON object.")] = False,
 ) -> None:
     """Compare two audits metric by metric; exit 1 if any trust metric regressed past its limit or a gated
@@ -48,8 +53,12 @@ def gate(
         shown = [c for c in result.changes if show_all or c.direction is not None or c.verdict == "regressed"]
         table = Table(title=f"trust gate: {escape(old.name)} → {escape(new.name)}  (↑/↓: higher/lower is better)",
                       box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)  # fmt: skip
-        cells = [[escape(c.probe), f"{escape(c.metric)} {'↑' if c.direction == 'higher' else '↓' if c.direction else '?'}",
-                  _num(c.old), _num(c.new), _num(c.change, sign=True), f"{c.limit:g}", c.verdict] for c in shown]  # fmt: skip
+        arrow = {"higher": "↑", "lower": "↓"}
+        cells = [
+            [escape(c.probe), f"{escape(c.metric)} {arrow.get(c.direction or '', '?')}", _num(c.old), _num(c.new),
+             _num(c.change, sign=True), f"{c.limit:g}", c.verdict]
+            for c in shown
+        ]  # fmt: skip
         for i, col in enumerate(("probe", "metric", "old", "new", "change", "limit", "verdict")):
             numeric = col in ("old", "new", "change", "limit")
             # numbers are never shortened ("0.8…"): on a narrow terminal the names fold onto a second line

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from trustmap.errors import TrustmapError
 from trustmap.registry import Registry
-from trustmap.results import DIMENSIONS, DIRECTIONS, Curve, Dimension, Direction, ProbeResult
+from trustmap.results import DIMENSIONS, DIRECTIONS, Curve, Dimension, Direction, ProbeResult  # noqa: F401 (re-exported)
 
 if TYPE_CHECKING:  # keep this module light: `trustmap gate` reads results without loading torch
     from trustmap.data.dataset import Dataset, Split

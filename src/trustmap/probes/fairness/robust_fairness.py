@@ -44,6 +44,7 @@ from trustmap.probes.base import (
 from trustmap.utils.progress import progress_bar
 from trustmap.utils.seed import torch_generator
 
+
 @register_probe
 @dataclass
 class RobustFairness(Probe):
