@@ -79,6 +79,13 @@ def audit_data(fashion, fashion_eval) -> AuditData:
     return AuditData(fashion, eval=fashion_eval)
 
 
+def test_the_docs_example_test(noise_flip, small_cnn, audit_data):
+    weak = make_probe("noise-flip", sigma=0.02).run(small_cnn, audit_data, seed=0).metrics["flip_rate"]
+    strong = make_probe("noise-flip", sigma=1.0).run(small_cnn, audit_data, seed=0).metrics["flip_rate"]
+    assert weak < 0.1 < 0.4 < strong
+    assert make_probe("noise-flip").run(small_cnn.black_box(), audit_data, seed=0).status == "ok"
+
+
 def test_registration_budgets_and_removal(noise_flip):
     assert probe_ids()[-1] == "noise-flip"  # after the built-ins, which keep their order
     assert "noise-flip" not in budget_probes("quick") and budget_probes("standard")[-1] == "noise-flip"

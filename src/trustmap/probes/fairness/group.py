@@ -1,9 +1,10 @@
 """``group-fairness``: does the model treat the groups of a sensitive attribute alike?
 
-Demographic parity and equalized odds (Hardt, Price & Srebro, arXiv 1610.02413) with Fairlearn's
-definitions (see :mod:`trustmap.probes.fairness.metrics`): per-group accuracy and selection rate, the
-demographic-parity difference and ratio, and the equalized-odds difference and ratio. Black-box: only
-the model's predicted labels on ``data.eval`` are used.
+Demographic parity and equalized odds (Hardt, Price & Srebro, "Equality of Opportunity in Supervised
+Learning", NeurIPS 2016, arXiv 1610.02413) with Fairlearn's definitions (see
+:mod:`trustmap.probes.fairness.metrics`): per-group accuracy and selection rate, the demographic-parity
+difference and ratio, and the equalized-odds difference and ratio. Black-box: only the model's predicted
+labels on ``data.eval`` are used.
 
 Binary tasks take class 1 as the positive ('selected') outcome. Multiclass tasks get per-group accuracy
 only; demographic parity and equalized odds need a positive class, so they are left out and
