@@ -82,7 +82,7 @@ def audit_data(fashion, fashion_eval) -> AuditData:
 def test_the_docs_example_test(noise_flip, small_cnn, audit_data):
     weak = make_probe("noise-flip", sigma=0.02).run(small_cnn, audit_data, seed=0).metrics["flip_rate"]
     strong = make_probe("noise-flip", sigma=1.0).run(small_cnn, audit_data, seed=0).metrics["flip_rate"]
-    assert weak < 0.1 < 0.4 < strong
+    assert weak < 0.1 and strong > 0.4
     assert make_probe("noise-flip").run(small_cnn.black_box(), audit_data, seed=0).status == "ok"
 
 
