@@ -3,7 +3,9 @@
 A probe is a dataclass whose fields are its keyword options (with budget-dependent defaults from
 ``BUDGETS``), registered under an id. Subclasses override one method, :meth:`Probe.measure`, and may
 override :meth:`Probe.skip_reason` to decline politely (a white-box probe on a black-box model,
-missing member data, ...). Results are plain dataclasses that serialise to JSON.
+missing member data, ...). Results are plain dataclasses (:mod:`trustmap.results`) that serialise to
+JSON. A probe also declares what the audit needs of it (its budgets, scorecard rule, gate directions and
+headline metric; see :class:`Probe`), and :data:`PROBES` checks those declarations when it registers.
 
 >>> probe = make_probe("pgd-linf", budget="quick", steps=10)
 >>> result = probe.run(handle, audit_data, seed=0)
@@ -21,7 +23,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from trustmap.errors import TrustmapError
 from trustmap.registry import Registry
-from trustmap.results import DIMENSIONS, DIRECTIONS, Curve, Dimension, Direction, ProbeResult  # noqa: F401 (re-exported)
+from trustmap.results import (
+    DIMENSIONS,
+    DIRECTIONS,
+    Curve,  # noqa: F401  (re-exported: probe modules import it from here)
+    Dimension,
+    Direction,
+    ProbeResult,
+)
 
 if TYPE_CHECKING:  # keep this module light: `trustmap gate` reads results without loading torch
     from trustmap.data.dataset import Dataset, Split
