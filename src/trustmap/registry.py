@@ -162,3 +162,9 @@ class Registry(Generic[T]):
 
     def __repr__(self) -> str:
         return f"Registry({self.kind!r}, {len(self._entries)} entries)"
+
+    def remove(self, name: str) -> T:
+        """Take ``name`` out again and return its entry (for tests that register a throwaway entry)."""
+        entry = self.get(name)
+        del self._entries[name]
+        return entry

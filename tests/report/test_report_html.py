@@ -8,9 +8,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from trustmap.audit.model import Weakness
-from trustmap.probes.base import Curve, ProbeResult
 from trustmap.report import render_html
+from trustmap.results import Curve, ProbeResult, Weakness
 
 from .sample import sample_report
 

@@ -15,8 +15,8 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from trustmap.probes.base import Curve
 from trustmap.report._format import fmt_value
+from trustmap.results import Curve
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies, and in greyscale print.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442")

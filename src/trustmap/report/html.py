@@ -22,8 +22,6 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from trustmap.audit.model import Grade, TrustReport, Weakness
-from trustmap.probes.base import Curve, ProbeResult
 from trustmap.report._format import (
     fmt_seconds,
     fmt_value,
@@ -34,6 +32,7 @@ from trustmap.report._format import (
     short_hash,
 )
 from trustmap.report._plots import plot_svg
+from trustmap.results import Curve, Grade, ProbeResult, TrustReport, Weakness
 
 _MAX_DATA_ROWS = 60  # curves longer than this get no data table (the JSON has every point)
 
