@@ -28,8 +28,11 @@ def _root(
     store: Annotated[Optional[Path], typer.Option(help="Results store (SQLite). Default: $TRUSTMAP_STORE or the user data folder.")] = None,  # noqa: E501
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks instead of one-line errors.")] = False,
 ) -> None:
+    from trustmap.utils.threads import set_threads
+
     context.SETTINGS.store = store
     context.SETTINGS.debug = debug
+    set_threads()  # every command runs on $TRUSTMAP_THREADS torch threads (refused if not a count)
 
 
 def _register() -> None:
@@ -69,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     except TrustmapError as exc:
         if debug:
             raise
-        context.err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        context.err_console.print(f"[bold red]error:[/] {context.esc(exc)}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except click.exceptions.ClickException as exc:
         exc.show()

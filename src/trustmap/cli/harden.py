@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from trustmap.cli.context import console, open_store
+from trustmap.cli.context import seed_option
 
 
 def harden(
@@ -40,7 +41,7 @@ def harden(
             help="Wrappers only: the trained model to wrap (default: train one)."
         ),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Random seed: same seed, same model.")] = 0,
+    seed: Annotated[int, seed_option("Random seed: same seed, same model.")] = 0,
 ) -> None:
     """Harden a model against evasion (BAT, PGD-AT, TRADES) or stealing (InI, reverse sigmoid, top-1)."""
     from trustmap.defenses.workflows import harden as run_harden

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from trustmap.cli.context import console, open_store
+from trustmap.cli.context import seed_option
 
 
 def unlearn(
@@ -35,7 +36,7 @@ def unlearn(
             help="Unlearning steps (default 50 for class:K, 200 for random:F)."
         ),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    seed: Annotated[int, seed_option()] = 0,
 ) -> None:
     """Unlearn part of a model's training data; audit the result to verify it (membership inference)."""
     from trustmap.defenses.workflows import unlearn as run_unlearn
