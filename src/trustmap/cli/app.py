@@ -63,12 +63,20 @@ def _optional(module_name: str) -> None:
 _register()
 
 
+def _out_paths(args: list[str]) -> list[Path]:
+    """The ``--out`` paths of a command line (every command names its output with ``--out``)."""
+    found = [Path(value) for flag, value in zip(args, args[1:]) if flag == "--out"]
+    return found + [Path(a.split("=", 1)[1]) for a in args if a.startswith("--out=")]
+
+
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    args = list(argv if argv is not None else sys.argv[1:])
+    debug = "--debug" in args
     try:
-        code = app(args=argv, standalone_mode=False, prog_name="trustmap")
+        with context.no_new_folders_on_error(*_out_paths(args)):  # a refused command leaves no empty folder
+            code = app(args=args, standalone_mode=False, prog_name="trustmap")
     except TrustmapError as exc:
         if debug:
             raise

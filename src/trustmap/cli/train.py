@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from trustmap.cli.context import console, esc, no_new_folders_on_error, open_store, seed_option
+from trustmap.cli.context import console, esc, open_store, seed_option
 
 
 def train(
@@ -29,11 +29,10 @@ def train(
     """Train a model with the one seeded training loop, evaluate it on the test split and save it."""
     from trustmap.models.workflows import train_and_save
 
-    with no_new_folders_on_error(out.parent):
-        result = train_and_save(
-            data, out=out, arch=arch, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-            member_fraction=member_fraction, label=label, sensitive=sensitive or [], store=open_store(),
-        )  # fmt: skip
+    result = train_and_save(
+        data, out=out, arch=arch, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
+        member_fraction=member_fraction, label=label, sensitive=sensitive or [], store=open_store(),
+    )  # fmt: skip
     console.print(
         f"[green]saved[/] {esc(out)}  arch={esc(result.arch)}  test accuracy [bold]{result.test_accuracy:.4f}[/] "
         f"({result.train_seconds:.0f} s training, run {result.run_id})"
