@@ -8,7 +8,6 @@ The results store lives in a folder of its own (opening a store may create it; t
 
 from __future__ import annotations
 
-import os
 import pickle
 import sqlite3
 import zipfile
@@ -171,7 +170,7 @@ CASES: list[tuple[str, tuple[str, ...], dict[str, str]]] = [
     ("audit-empty-probe-list", (*AUDIT, "--probes", ","), {}),
     ("audit-unknown-budget", ("audit", "--model", M, "--data", "digits", "--budget", "huge", "--out", "{out}"), {}),
     ("audit-members-wrong-shape", (*AUDIT, "--members", "{in}/members-wrong.npz", "--nonmembers",
-                                   "{in}/members-wrong.npz"), {}),  # fmt: skip
+                                   "{in}/members-wrong.npz"), {}),
     ("audit-members-missing", (*AUDIT, "--members", "{in}/missing.npz", "--nonmembers", "{in}/missing.npz"), {}),
     ("audit-config-missing", (*AUDIT, "--config", "{in}/missing.toml"), {}),
     ("audit-config-not-toml", (*AUDIT, "--config", "{in}/bad.toml"), {}),
@@ -194,10 +193,10 @@ CASES: list[tuple[str, tuple[str, ...], dict[str, str]]] = [
     ("unlearn-random-fraction-2", (*UNLEARN, "--forget", "random:2"), {}),
     ("unlearn-bad-spec", (*UNLEARN, "--forget", "everything"), {}),
     ("unlearn-unknown-method", ("unlearn", "--method", "nope", "--forget", "class:1", "--model", M, "--out",
-                                "{out}/u.pt2"), {}),  # fmt: skip
+                                "{out}/u.pt2"), {}),
     ("unlearn-steps-zero", (*UNLEARN, "--forget", "class:1", "--steps", "0"), {}),
     ("unlearn-random-model", ("unlearn", "--method", "finetune", "--forget", "class:1", "--model",
-                              "{in}/random.pt2", "--out", "{out}/u.pt2"), {}),  # fmt: skip
+                              "{in}/random.pt2", "--out", "{out}/u.pt2"), {}),
     ("adapt-unknown-method", (*ADAPT, "--method", "nope"), {}),
     ("adapt-image-data", ("adapt", "--method", "lora", "--data", "digits", "--out", "{out}/a.safetensors"), {}),
     ("adapt-out-pt2", ("adapt", "--method", "lora", "--data", "rotten-tomatoes", "--out", "{out}/a.pt2"), {}),
@@ -270,7 +269,7 @@ def test_bad_invocation(argv, env, inputs, tmp_path, tmp_path_factory, monkeypat
     before = snapshot(inputs, work)
     try:
         res = run_cli(capfd, *(fill(a) for a in argv))
-    except Exception as exc:  # an exception that escaped main(): the user would see a traceback
+    except Exception as exc:  # noqa: BLE001  an exception that escaped main(): the user would see a traceback
         pytest.fail(f"uncaught {type(exc).__name__}: {exc}")
     text = res.out + res.err
     assert "Traceback" not in text, text

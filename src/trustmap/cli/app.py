@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from pathlib import Path
@@ -65,7 +66,7 @@ _register()
 
 def _out_paths(args: list[str]) -> list[Path]:
     """The ``--out`` paths of a command line (every command names its output with ``--out``)."""
-    found = [Path(value) for flag, value in zip(args, args[1:]) if flag == "--out"]
+    found = [Path(value) for flag, value in itertools.pairwise(args) if flag == "--out"]
     return found + [Path(a.split("=", 1)[1]) for a in args if a.startswith("--out=")]
 
 

@@ -42,7 +42,7 @@ def _check_seed(value: int | None) -> int | None:
     return None if value is None else check_seed(value)
 
 
-def seed_option(help: str = "Random seed.") -> Any:  # noqa: A002  (Typer's own keyword)
+def seed_option(help: str = "Random seed.") -> Any:
     """The one ``--seed`` option: every command validates its seed here (0 <= seed < 2**32)."""
     return typer.Option(help=help, callback=_check_seed, metavar="SEED")
 

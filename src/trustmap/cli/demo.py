@@ -7,7 +7,13 @@ from typing import Annotated
 
 import typer
 
-from trustmap.cli.context import console, esc, no_new_folders_on_error, open_store, seed_option
+from trustmap.cli.context import (
+    console,
+    esc,
+    no_new_folders_on_error,
+    open_store,
+    seed_option,
+)
 from trustmap.errors import TrustmapError
 
 
