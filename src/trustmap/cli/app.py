@@ -29,11 +29,12 @@ def _root(
     store: Annotated[Optional[Path], typer.Option(help="Results store (SQLite). Default: $TRUSTMAP_STORE or the user data folder.")] = None,  # noqa: E501
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks instead of one-line errors.")] = False,
 ) -> None:
-    from trustmap.utils.threads import set_threads
-
     context.SETTINGS.store = store
     context.SETTINGS.debug = debug
-    set_threads()  # every command runs on $TRUSTMAP_THREADS torch threads (refused if not a count)
+    if "TRUSTMAP_THREADS" in os.environ:  # unset: torch's default, and light commands never import torch
+        from trustmap.utils.threads import set_threads
+
+        set_threads()  # every command runs on $TRUSTMAP_THREADS threads, not only repro; a bad value is refused
 
 
 def _register() -> None:
