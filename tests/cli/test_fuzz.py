@@ -139,6 +139,8 @@ CASES: list[tuple[str, tuple[str, ...], dict[str, str]]] = [
     ("train-data-is-folder", ("train", "--data", "{in}/adir", "--out", "{out}/m.pt2"), {}),
     ("train-csv-no-label", ("train", "--data", "{in}/table.csv", "--out", "{out}/m.pt2"), {}),
     ("train-csv-unknown-label", ("train", "--data", "{in}/table.csv", "--label", "nope", "--out", "{out}/m.pt2"), {}),
+    ("train-csv-unknown-sensitive", ("train", "--data", "{in}/table.csv", "--label", "label", "--sensitive", "nope",
+                                     "--out", "{out}/m.pt2"), {}),
     # -- eval: every kind of bad model file, and data that does not fit the model
     ("eval-missing-model", ("eval", "--model", "{in}/missing.pt2", "--data", "digits"), {}),
     ("eval-model-is-folder", ("eval", "--model", "{in}/folder.pt2", "--data", "digits"), {}),
@@ -162,6 +164,7 @@ CASES: list[tuple[str, tuple[str, ...], dict[str, str]]] = [
     ("eval-nan-data", (*EVAL, "--data", "{in}/nan.npz"), {}),
     ("eval-unknown-labels", (*EVAL, "--data", "{in}/badlabels.npz"), {}),
     ("eval-not-an-npz", (*EVAL, "--data", "{in}/text.npz"), {}),
+    ("eval-table-data-on-image-model", (*EVAL, "--data", "{in}/table.csv", "--label", "label"), {}),
     ("eval-other-dataset-shape", (*EVAL, "--data", "mnist-5k"), {}),
     ("eval-unknown-split", (*EVAL, "--data", "digits", "--split", "valid"), {}),
     ("eval-no-data", ("eval", "--model", M), {}),
@@ -177,6 +180,7 @@ CASES: list[tuple[str, tuple[str, ...], dict[str, str]]] = [
     ("audit-config-unknown-key", (*AUDIT, "--config", "{in}/unknown.toml"), {}),
     ("audit-random-model", ("audit", "--model", "{in}/random.pt2", "--data", "digits", "--out", "{out}"), {}),
     ("audit-data-0-255", ("audit", "--model", M, "--data", "{in}/scaled255.npz", "--out", "{out}"), {}),
+    ("audit-sensitive-on-images", (*AUDIT, "--sensitive", "sex", "--probes", "group-fairness"), {}),
     ("audit-out-under-file", ("audit", "--model", M, "--data", "digits", "--out", "{in}/afile/report"), {}),
     # -- gate  (owned elsewhere: audit/gate.py and cli/gate.py)
     ("gate-missing-files", ("gate", "{in}/old.json", "{in}/new.json"), {}),
@@ -212,6 +216,7 @@ CASES: list[tuple[str, tuple[str, ...], dict[str, str]]] = [
     ("repro-no-id", ("repro",), {}),
     ("runs-show-unknown", ("runs", "show", "999999"), {}),
     ("runs-show-not-a-number", ("runs", "show", "abc"), {}),
+    ("runs-show-negative", ("runs", "show", "-1"), {}),
     ("runs-limit-zero", ("runs", "--limit", "0"), {}),
     ("runs-limit-negative", ("runs", "--limit", "-5"), {}),
     ("data-show-unknown", ("data", "show", "nope"), {}),
@@ -227,6 +232,8 @@ CASES: list[tuple[str, tuple[str, ...], dict[str, str]]] = [
     ("fl-bad-dirichlet", ("fl", "run", "--partition", "dirichlet:-1"), {}),
     ("fl-unknown-partition", ("fl", "run", "--partition", "nope"), {}),
     ("fl-unknown-engine", ("fl", "run", "--engine", "nope"), {}),
+    ("fl-image-size-13", ("fl", "run", "--image-size", "13"), {}),
+    ("fl-zero-per-round", ("fl", "run", "--per-round", "0"), {}),
     ("fl-negative-samples", ("fl", "run", "--samples", "-5"), {}),
     # -- demo
     ("demo-unknown-budget", ("demo", "--out", "{out}", "--budget", "nope"), {}),
