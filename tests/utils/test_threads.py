@@ -44,3 +44,16 @@ def test_every_registered_repro_runs_on_the_configured_threads(monkeypatch, rest
         monkeypatch.setenv("TRUSTMAP_THREADS", "2")
         base.repro_info("probe-threads").run(size="quick", seed=0, progress=False)
     assert seen == [2]
+
+
+def test_every_command_applies_the_thread_count(monkeypatch, restore_threads, capsys, tmp_path):
+    """Not only repro: the CLI root sets the threads (and refuses a bad value) for every command."""
+    from tests.cli.helpers import run_cli
+
+    monkeypatch.setenv("TRUSTMAP_THREADS", "3")
+    torch.set_num_threads(1)
+    assert run_cli(capsys, "runs").code == 0
+    assert torch.get_num_threads() == 3
+    monkeypatch.setenv("TRUSTMAP_THREADS", "abc")
+    res = run_cli(capsys, "data", "list")
+    assert res.code == 2 and "TRUSTMAP_THREADS='abc'" in res.err and "Traceback" not in res.err

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from trustmap.cli.choices import ids, with_choices
-from trustmap.cli.context import console, open_store
+from trustmap.cli.context import console, open_store, seed_option
 
 
 def adapt(
@@ -31,7 +31,7 @@ def adapt(
     rank: Annotated[int, typer.Option("--rank", help="LoRA rank r.")] = 8,
     prefix_length: Annotated[int, typer.Option(help="Prefix length (prefix, apt).")] = 8,
     max_len: Annotated[int, typer.Option(help="Tokens per text.")] = 64,
-    seed: Annotated[int, typer.Option(help="Random seed: same seed, same model.")] = 0,
+    seed: Annotated[int, seed_option("Random seed: same seed, same model.")] = 0,
 ) -> None:
     """Adapt MiniLM with a PEFT, DEFT or zeroth-order method; report test accuracy and cost; save the model."""
     from trustmap.adapt.workflow import adapt_and_save

@@ -7,7 +7,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from trustmap.cli.context import console, open_store
+from trustmap.cli.context import (
+    console,
+    esc,
+    no_new_folders_on_error,
+    open_store,
+    seed_option,
+)
+from trustmap.errors import TrustmapError
 
 
 def audit(
@@ -21,19 +28,25 @@ def audit(
     out: Annotated[Path, typer.Option(help="Folder for report.html and report.json.")] = Path("trustmap-report"),
     budget: Annotated[Optional[str], typer.Option(help="quick | standard | thorough (default standard).")] = None,
     probes: Annotated[Optional[str], typer.Option(help="Comma-separated probe ids (default: the budget's set).")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Random seed: the same seed gives an identical JSON.")] = None,
+    seed: Annotated[Optional[int], seed_option("Random seed: the same seed gives an identical JSON.")] = None,
     black_box: Annotated[bool, typer.Option("--black-box", help="Hide gradients: audit as a black-box model.")] = False,
     fresh: Annotated[bool, typer.Option("--fresh", help="Recompute every probe instead of resuming.")] = False,
 ) -> None:
     """Run the probes and write one self-contained HTML report plus one JSON file."""
     from trustmap.audit.workflow import audit_files
 
-    outcome = audit_files(
-        model=model, data=data, members=members, nonmembers=nonmembers, sensitive=sensitive, label=label,
-        config=config, out=out, budget=budget, probes=probes.split(",") if probes else None, seed=seed,
-        black_box=black_box, fresh=fresh, store=open_store(), console=console,
-    )  # fmt: skip
-    console.print(f"[green]report[/] {outcome.html}\n[green]json[/]   {outcome.json}")
+    probe_ids = None
+    if probes is not None:
+        probe_ids = [p.strip() for p in probes.split(",")]
+        if not all(probe_ids):
+            raise TrustmapError(f"--probes {probes!r} has an empty probe id; give comma-separated ids, e.g. fgsm,mia-loss")
+    with no_new_folders_on_error(out):  # a refused audit leaves no empty --out folder behind
+        outcome = audit_files(
+            model=model, data=data, members=members, nonmembers=nonmembers, sensitive=sensitive, label=label,
+            config=config, out=out, budget=budget, probes=probe_ids, seed=seed,
+            black_box=black_box, fresh=fresh, store=open_store(), console=console,
+        )  # fmt: skip
+    console.print(f"[green]report[/] {esc(outcome.html)}\n[green]json[/]   {esc(outcome.json)}")
 
 
 def register(app: typer.Typer) -> None:

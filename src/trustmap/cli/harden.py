@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from trustmap.cli.choices import ids, with_choices
-from trustmap.cli.context import console, open_store
+from trustmap.cli.context import console, open_store, seed_option
 
 
 def harden(
@@ -21,7 +21,7 @@ def harden(
     eps: Annotated[float, typer.Option(help="L-inf budget of adversarial training.")] = 0.1,
     train_size: Annotated[int | None, typer.Option(help="Train on a stratified subset of this many images.")] = None,
     model: Annotated[Path | None, typer.Option(help="Wrappers only: the trained model to wrap (default: train one).")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed: same seed, same model.")] = 0,
+    seed: Annotated[int, seed_option("Random seed: same seed, same model.")] = 0,
 ) -> None:
     """Harden a model against evasion (BAT, PGD-AT, TRADES) or stealing (InI, reverse sigmoid, top-1)."""
     from trustmap.defenses.workflows import harden as run_harden

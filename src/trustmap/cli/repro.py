@@ -9,13 +9,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from trustmap.cli.choices import ids, with_choices
-from trustmap.cli.context import console, open_store, print_json
+from trustmap.cli.context import console, open_store, print_json, seed_option
 
 
 def repro(
     method: Annotated[Optional[str], typer.Argument(help="Experiment id (see --list).")] = None,
     quick: Annotated[bool, typer.Option("--quick", help="Smoke-test size (CI): runs, but proves nothing.")] = False,
-    seed: Annotated[int, typer.Option(help="First random state; runs use seed, seed+1, ...")] = 0,
+    seed: Annotated[int, seed_option("First random state; runs use seed, seed+1, ...")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     list_: Annotated[bool, typer.Option("--list", help="List the available experiments.")] = False,
 ) -> None:

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from trustmap.cli.choices import with_choices
-from trustmap.cli.context import console, open_store
+from trustmap.cli.context import console, open_store, seed_option
 
 
 def unlearn(
@@ -19,7 +19,7 @@ def unlearn(
     out: Annotated[Path, typer.Option(help="Output model.")],
     data: Annotated[str | None, typer.Option(help="Training dataset (default: the one the model records).")] = None,
     steps: Annotated[int | None, typer.Option(help="Unlearning steps (default 50 for class:K, 200 for random:F).")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    seed: Annotated[int, seed_option()] = 0,
 ) -> None:
     """Unlearn part of a model's training data; audit the result to verify it (membership inference)."""
     from trustmap.defenses.workflows import unlearn as run_unlearn
