@@ -22,7 +22,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import torch  # noqa: E402
 
-from trustmap.adapt.experiment import fresh_minilm, rt_splits  # noqa: E402
+from trustmap.adapt.minilm import fresh_minilm  # noqa: E402
+from trustmap.repro._adapt_experiment import rt_splits  # noqa: E402
 from trustmap.adapt.methods import AdaptConfig  # noqa: E402
 from trustmap.adapt.profile import profile_step  # noqa: E402
 from trustmap.adapt.train import prepare, trainable_parameters  # noqa: E402

@@ -23,10 +23,11 @@ def apt_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResul
     import numpy as np
 
     from trustmap.adapt.apt import layer_scales
-    from trustmap.adapt.experiment import encode, fresh_minilm, rt_splits, summarise
     from trustmap.adapt.methods import AdaptConfig
+    from trustmap.adapt.minilm import encode, fresh_minilm
     from trustmap.adapt.textdata import load_rt_subj, stratified_subset
     from trustmap.adapt.train import accuracy, adapt
+    from trustmap.repro._adapt_experiment import rt_splits, summarise
 
     cfg = SIZES[size]
     subj_train, subj_test = load_rt_subj()

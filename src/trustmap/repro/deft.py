@@ -30,9 +30,10 @@ def measure_density(model, ids) -> tuple[float, float]:  # noqa: ANN001
 def deft_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResult:
     import torch
 
-    from trustmap.adapt.experiment import fresh_minilm, row, rt_splits, summarise
     from trustmap.adapt.methods import AdaptConfig
+    from trustmap.adapt.minilm import fresh_minilm
     from trustmap.adapt.train import accuracy, adapt
+    from trustmap.repro._adapt_experiment import row, rt_splits, summarise
 
     cfg = SIZES[size]
     runs = []

@@ -22,13 +22,18 @@ SIZES = {
 
 @register_repro("lora-sp", title="LoRA-SP: randomised half-selective freezing of LoRA", arxiv="2403.08822")
 def lora_sp_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResult:
-    from trustmap.adapt.experiment import (
-        embeddings, encode, fresh_minilm, probe_accuracy, row, rt_splits, summarise,
-    )  # fmt: skip
     from trustmap.adapt.lora import lora_parameters
     from trustmap.adapt.methods import AdaptConfig
+    from trustmap.adapt.minilm import encode, fresh_minilm
     from trustmap.adapt.textdata import load_rt_subj, stratified_subset
     from trustmap.adapt.train import accuracy, adapt
+    from trustmap.repro._adapt_experiment import (
+        embeddings,
+        probe_accuracy,
+        row,
+        rt_splits,
+        summarise,
+    )
 
     cfg = SIZES[size]
     subj_train, _ = load_rt_subj()

@@ -36,12 +36,13 @@ def zo_bench_experiment(*, size: str, seed: int, progress: bool | None) -> Repro
     import torch
 
     from trustmap.adapt.cache import TopLayers, cache_lower
-    from trustmap.adapt.experiment import encode, fresh_head, fresh_minilm, row, rt_splits, summarise
     from trustmap.adapt.methods import AdaptConfig
+    from trustmap.adapt.minilm import encode, fresh_head, fresh_minilm
     from trustmap.adapt.profile import profile_step
     from trustmap.adapt.textdata import stratified_subset
     from trustmap.adapt.train import accuracy, adapt, prepare
     from trustmap.data.dataset import Split
+    from trustmap.repro._adapt_experiment import row, rt_splits, summarise
 
     cfg = SIZES[size]
     base = fresh_minilm(seed=seed, max_len=40).eval()
@@ -105,7 +106,7 @@ def zo_bench_experiment(*, size: str, seed: int, progress: bool | None) -> Repro
 
 
 def _verdict(rows: list, runs: list, size: str, seeds: list[int], cfg: dict) -> ReproResult:
-    from trustmap.adapt.experiment import row
+    from trustmap.repro._adapt_experiment import row
 
     def acc(name: str) -> float:
         return row(rows, name)["test_accuracy"]
