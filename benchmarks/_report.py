@@ -34,12 +34,12 @@ class Ratio:
 
 def at_most(value: float, limit: float) -> tuple[str, bool]:
     """``(target, passed)`` for an upper bound (NaN never passes)."""
-    return f"<= {limit:g}", bool(math.isfinite(value) and value <= limit)
+    return f"<= {limit:.3g}", bool(math.isfinite(value) and value <= limit)
 
 
 def at_least(value: float, limit: float) -> tuple[str, bool]:
     """``(target, passed)`` for a lower bound (NaN never passes)."""
-    return f">= {limit:g}", bool(math.isfinite(value) and value >= limit)
+    return f">= {limit:.3g}", bool(math.isfinite(value) and value >= limit)
 
 
 def report(benchmark: str, ratios: list[Ratio]) -> None:

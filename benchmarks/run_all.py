@@ -70,21 +70,25 @@ def select(found: dict[str, Path], only: list[str] | None) -> dict[str, Path]:
     return {n: found[n] for n in found if n in names}
 
 
+class BadResult(Exception):
+    """A benchmark's result document is malformed (the message is one line)."""
+
+
 def parse_result(text: str) -> list[dict[str, Any]]:
-    """The ``ratios`` of a result document; ``ValueError`` with a one-line reason when it is malformed."""
+    """The ``ratios`` of a result document; :class:`BadResult` with a one-line reason when it is malformed."""
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as e:
-        raise ValueError(f"result is not JSON ({e.msg})") from None
+        raise BadResult(f"result is not JSON ({e.msg})") from None
     ratios = doc.get("ratios") if isinstance(doc, dict) else None
     if not isinstance(ratios, list) or not ratios:
-        raise ValueError("result has no ratios")
+        raise BadResult("result has no ratios")
     for r in ratios:
         missing = [k for k in RATIO_KEYS if not isinstance(r, dict) or k not in r]
         if missing:
-            raise ValueError(f"a ratio lacks {', '.join(missing)}")
+            raise BadResult(f"a ratio lacks {', '.join(missing)}")
         if not isinstance(r["value"], (int, float)) or isinstance(r["value"], bool):
-            raise ValueError(f"ratio {r['measure']!r} has a non-numeric value {r['value']!r}")
+            raise BadResult(f"ratio {r['measure']!r} has a non-numeric value {r['value']!r}")
     return ratios
 
 
@@ -103,7 +107,7 @@ def run_one(name: str, script: Path, *, quick: bool, timeout: float | None, verb
         sink = None if verbose else out
         try:
             proc = subprocess.run(cmd, env=env, cwd=script.parent.parent, stdout=sink, stderr=sink, timeout=timeout,
-                                  check=False)  # fmt: skip
+                                  check=False)
         except subprocess.TimeoutExpired:
             return Outcome(name, time.perf_counter() - t0, error=f"timed out after {timeout:g} s")
     seconds = time.perf_counter() - t0
@@ -114,14 +118,16 @@ def run_one(name: str, script: Path, *, quick: bool, timeout: float | None, verb
         return Outcome(name, seconds, error=f"wrote no result (it must write JSON to ${RESULT_ENV})")
     try:
         return Outcome(name, seconds, ratios=parse_result(result.read_text()))
-    except ValueError as e:
+    except BadResult as e:
         return Outcome(name, seconds, error=str(e))
 
 
 def _fmt(value: float, measure: str) -> str:
     if not math.isfinite(value):
         return str(value)
-    return f"{value:+.3f}" if "diff" in measure else f"{value:.3f}"
+    if "diff" in measure:
+        return f"{value:+.3f}" if abs(value) >= 5e-4 else "+0.000"  # never "-0.000"
+    return f"{value:.3f}"
 
 
 def table(outcomes: list[Outcome]) -> str:
@@ -135,9 +141,12 @@ def table(outcomes: list[Outcome]) -> str:
         for r in o.ratios:
             status = {True: "ok", False: "MISS", None: "-"}[r.get("passed")]
             rows.append((o.name, str(r["measure"]), f"{r['method']} / {r['baseline']}", _fmt(float(r["value"]), r["measure"]),
-                         str(r.get("target") or "-"), status, str(r["meaning"])))  # fmt: skip
+                         str(r.get("target") or "-"), status, str(r["meaning"])))
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(head)]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
     return "\n".join([line(head), line(tuple("-" * w for w in widths)), *(line(r) for r in rows)])
 
 

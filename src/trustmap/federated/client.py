@@ -30,7 +30,7 @@ _EXTRAS: dict[str, Extra] = {}
 
 @dataclass(frozen=True)
 class ClientConfig:
-    """Local training: plain SGD (methods.md defaults), optional FedProx term, optional extras."""
+    """Local training: plain SGD (our FL-sandbox defaults), optional FedProx term, optional extras."""
 
     epochs: int = 1
     lr: float = 0.05

@@ -1,8 +1,10 @@
 """``trustmap repro apt``: Adaptive Prefix Tuning versus P-Tuning v2 on MiniLM (arXiv 2305.15212).
 
-methods.md experiment: frozen MiniLM, prefixes at all 6 layers, head on mean pooling. Tasks: RT sentiment
-(600 train, 1,000 test) and RT-subj (600 train, 400 test). AdamW lr 5e-3, 2 epochs, batch 32, max_len 48.
-Methods: APT-8, P-Tuning v2 at length 8 (PT2-8) and parameter-matched at length 12 (PT2-12). 3 runs.
+Paper: Towards Adaptive Prefix Tuning for Parameter-Efficient Language Model Fine-tuning (arXiv 2305.15212),
+tested there on SuperGLUE and NER with BERT and DeBERTa. Experiment (ours, a CPU-scale analogue): frozen
+MiniLM, prefixes at all 6 layers, head on mean pooling. Tasks: RT sentiment (600 train, 1,000 test) and
+RT-subj (600 train, 400 test). AdamW lr 5e-3, 2 epochs, batch 32, max_len 48. Methods: APT-8, P-Tuning v2 at
+length 8 (PT2-8) and parameter-matched at length 12 (PT2-12). 3 runs.
 """
 
 from __future__ import annotations
