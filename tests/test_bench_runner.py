@@ -124,3 +124,32 @@ def test_timeout_is_a_failure(run_all, tmp_path):
 def test_malformed_results_are_refused(run_all, text, reason):
     with pytest.raises(run_all.BadResult, match=reason):
         run_all.parse_result(text)
+
+
+def test_report_writes_what_the_runner_reads(run_all, tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("_bench_report", RUN_ALL.parent / "_report.py")
+    assert spec and spec.loader
+    report = importlib.util.module_from_spec(spec)
+    sys.modules["_bench_report"] = report
+    try:
+        spec.loader.exec_module(report)
+        out = tmp_path / "r.json"
+        ratio = report.Ratio("wall time", "ours", "theirs", 0.2, "our time / theirs", *report.at_most(0.2, 1 / 3))
+        monkeypatch.delenv(report.RESULT_ENV, raising=False)
+        report.report("x", [ratio])  # run by hand: writes nothing
+        assert not out.exists()
+        monkeypatch.setenv(report.RESULT_ENV, str(out))
+        report.report("x", [ratio, report.Ratio("m", "a", "b", float("nan"), "?", *report.at_least(float("nan"), 1))])
+        ratios = run_all.parse_result(out.read_text())
+        assert ratios[0]["target"] == "<= 0.333" and ratios[0]["passed"] is True
+        assert ratios[1]["target"] == ">= 1" and ratios[1]["passed"] is False  # NaN never passes
+    finally:
+        sys.modules.pop("_bench_report", None)
+
+
+@pytest.mark.parametrize("script", sorted(RUN_ALL.parent.glob("bench_*.py")), ids=lambda p: p.stem)
+def test_every_real_benchmark_follows_the_protocol(script):
+    """Without running it: it accepts --quick and hands its ratios to report()."""
+    source = script.read_text()
+    assert '"--quick"' in source
+    assert "from _report import" in source and "report(" in source
