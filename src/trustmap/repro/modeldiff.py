@@ -1,5 +1,6 @@
 """``trustmap repro modeldiff``: ModelDiff (arXiv 2106.08890) against label agreement and weight cosine.
 
+Paper: ModelDiff: Testing-Based DNN Similarity Comparison for Model Reuse Detection (arXiv 2106.08890).
 Benchmark (:mod:`trustmap.repro._zoo`): sources CNN-S, MLP and CNN-4 trained on FM-10k; per source
 six reused derivatives (fine-tuned on other FMNIST, transferred to MNIST-5k, 50% magnitude-pruned + 1
 epoch, int8 weights, distilled into another architecture, stolen with KnockoffNets hard labels) and

@@ -1,5 +1,6 @@
 """``trustmap repro spadv``: SPADV (arXiv 2307.07916), a split-learning server's adversarial attack.
 
+Paper: On the Robustness of Split Learning against Adversarial Attacks (arXiv 2307.07916).
 CNN-S trained 3 epochs on full Fashion-MNIST (FM14 here, for CPU), split head = conv1 block, server =
 conv2 block + FC1, tail = FC2. The server holds 100 unlabelled training images of classes {0, 1, 2}.
 ε = 0.1 (L∞); 500 correctly classified test images; ASR = fraction misclassified. Baselines: uniform

@@ -1,7 +1,7 @@
 """``trustmap repro zo-bench``: zeroth-order versus first-order fine-tuning of MiniLM on RT (arXiv 2402.11592).
 
-Paper: Revisiting Zeroth-Order Optimization for Memory-Efficient LLM Fine-Tuning: A Benchmark (arXiv
-2402.11592); optimizers as in the authors' code (ZO-Bench/ZO-LLM). Experiment (ours, a CPU-scale analogue of
+Paper: Revisiting Zeroth-Order Optimization for Memory-Efficient LLM Fine-Tuning: A Benchmark
+(arXiv 2402.11592); optimizers as in the authors' code (ZO-Bench/ZO-LLM). Experiment (ours, a CPU-scale analogue of
 its RoBERTa/OPT tables; the aligned head stands in for its task templates): frozen MiniLM layers 1-5 run once
 and cached (max_len 40) for 2,000 training and 1,000 test snippets; trainable: LoRA r=8 on query/value of
 layer 6 + linear head (13,058 parameters). Optimizers with a random head: FO-SGD, FO-Adam, ZO-SGD,
