@@ -1,12 +1,12 @@
 """``trustmap repro lora-sp``: LoRA-SP versus LoRA and full fine-tuning on Rotten Tomatoes (arXiv 2403.08822).
 
 Paper: LoRA-SP: Streamlined Partial Parameter Adaptation for Resource-Efficient Fine-Tuning of Large Language
-Models (arXiv 2403.08822); it publishes no code. Experiment (ours): MiniLM + new 2-way head; 1,500 training
-snippets, 1 epoch, batch 32, AdamW (LoRA lr 5e-4, full FT 5e-5); r=8, alpha=16 on query/value of all 6 layers;
-accuracy on 1,000 test snippets; retention = 5-fold logistic-regression probe on 600 RT-subj snippets with the
-adapted encoder's mean-pooled embeddings; optimizer-state bytes = the Adam state sizes. 3 runs. Cross-check:
-Hugging Face PEFT's LoRA (``peft-lora``) trained the same way must have our LoRA's trainable-parameter count
-and accuracy within 1 point.
+Models (arXiv 2403.08822); no code for it was found. Experiment (ours): MiniLM + new 2-way head; 1,500
+training snippets, 1 epoch, batch 32, AdamW (LoRA lr 5e-4, full FT 5e-5); r=8, alpha=16 on query/value of all
+6 layers; accuracy on 1,000 test snippets; retention = 5-fold logistic-regression probe on 600 RT-subj
+snippets with the adapted encoder's mean-pooled embeddings; optimizer-state bytes = the Adam state sizes. 3
+runs. Cross-check: Hugging Face PEFT's LoRA (``peft-lora``) trained the same way must have our LoRA's
+trainable-parameter count and accuracy within 1 point.
 """
 
 from __future__ import annotations

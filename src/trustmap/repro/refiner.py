@@ -1,11 +1,11 @@
 """``trustmap repro refiner``: Refiner against inverting-gradients leakage, FedSGD.
 
 Paper: Refiner: Data Refining against Gradient Leakage Attacks in Federated Learning (arXiv 2212.02042). Setup
-(ours; the paper publishes no code, and this is scaled to a CPU): FM14 (2×2-pooled Fashion-MNIST, for CPU),
-CNN-S, FedSGD with 5 clients × 2,000 images, one batch-32 gradient per client per round, lr 0.1. The attacker
-inverts single uploads (batch 1 with iDLG labels, batch 4 with given labels) at round 0 and at a late round,
-for each defence's own training run. Baselines: no defence; Gaussian noise and top-k pruning, each tuned to the
-*strongest* setting whose final accuracy is at least Refiner's (equal accuracy).
+(ours; no code for the paper was found, and this is scaled to a CPU): FM14 (2×2-pooled Fashion-MNIST, for
+CPU), CNN-S, FedSGD with 5 clients × 2,000 images, one batch-32 gradient per client per round, lr 0.1. The
+attacker inverts single uploads (batch 1 with iDLG labels, batch 4 with given labels) at round 0 and at a late
+round, for each defence's own training run. Baselines: no defence; Gaussian noise and top-k pruning, each
+tuned to the *strongest* setting whose final accuracy is at least Refiner's (equal accuracy).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """SPADV / SLADV: adversarial attack by a split-learning server.
 
-Paper: On the Robustness of Split Learning against Adversarial Attacks (arXiv 2307.07916, ECAI 2023); it
-publishes no code.
+Paper: On the Robustness of Split Learning against Adversarial Attacks (arXiv 2307.07916, ECAI 2023); no
+code for it was found.
 
 Threat model: the server holds only the middle layers ``mid``; clients keep ``head`` and ``tail``.
 Stage 1 (shadow training): the server wraps the frozen ``mid`` with a shadow head and tail trained on a
