@@ -1,24 +1,23 @@
-"""How a benchmark hands its ratios to ``benchmarks/run_all.py`` (imported by the ``bench_*.py`` scripts).
+"""How a benchmark hands its ratios to ``benchmarks/run_all.py``: one ``BENCH {json}`` line per ratio on stdout.
 
-The runner sets ``TRUSTMAP_BENCH_RESULT`` to a file path; :func:`report` writes the benchmark's ratios
-there as JSON (and does nothing when the variable is unset, i.e. when the script is run by hand)::
+A benchmark may print the lines itself; this helper only builds them::
 
-    {"benchmark": "pgd", "ratios": [{"measure": "wall time", "method": "trustmap", "baseline": "art",
-      "value": 0.21, "target": "<= 0.33", "passed": true, "meaning": "trustmap's time / ART's"}]}
+    BENCH {"name": "pgd", "measure": "wall time", "method": "trustmap", "baseline": "art", "ratio": 0.21,
+           "meaning": "trustmap's time / ART's", "target": "<= 0.333", "passed": true}
 
-``value`` is a ratio (method / baseline) unless ``measure`` says otherwise (e.g. a difference);
-``target`` and ``passed`` are ``None`` for figures reported without a target.
+Required: ``method``, ``baseline``, ``ratio`` (a number: method / baseline unless ``measure`` says
+otherwise, e.g. a difference) and ``meaning`` (how to read it). Optional: ``name`` (the benchmark),
+``measure`` (what is compared), ``target`` and ``passed`` (absent or null: reported without a target);
+other keys are kept in the runner's JSON but not shown in its table.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
-RESULT_ENV = "TRUSTMAP_BENCH_RESULT"
+PREFIX = "BENCH "
 
 
 @dataclass(frozen=True)
@@ -26,9 +25,9 @@ class Ratio:
     measure: str  # what is compared: "wall time", "peak memory", ...
     method: str
     baseline: str
-    value: float
-    meaning: str  # one short sentence: how to read ``value``
-    target: str | None = None  # e.g. "<= 0.33"
+    ratio: float
+    meaning: str  # one short sentence: how to read ``ratio``
+    target: str | None = None  # e.g. "<= 0.333"
     passed: bool | None = None
 
 
@@ -43,9 +42,6 @@ def at_least(value: float, limit: float) -> tuple[str, bool]:
 
 
 def report(benchmark: str, ratios: list[Ratio]) -> None:
-    """Write ``ratios`` to the runner's result file, if the runner asked for one."""
-    path = os.environ.get(RESULT_ENV)
-    if not path:
-        return
-    doc = {"benchmark": benchmark, "ratios": [asdict(r) for r in ratios]}
-    Path(path).write_text(json.dumps(doc, indent=1))
+    """Print one ``BENCH`` line per ratio (flushed, so the runner sees them even if a later step fails)."""
+    for r in ratios:
+        print(PREFIX + json.dumps({"name": benchmark, **asdict(r)}), flush=True)

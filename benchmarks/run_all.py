@@ -1,14 +1,14 @@
 """Run every benchmark in ``benchmarks/`` and print one table of ratios (``make bench``).
 
 Each ``bench_*.py`` next to this file runs in its own subprocess (so that one benchmark's threads,
-imports and memory never shift another's numbers). The runner sets ``TRUSTMAP_BENCH_RESULT`` to a
-file path and the benchmark writes its ratios there as JSON (see ``benchmarks/_report.py``)::
+imports and memory never shift another's numbers) and reports each ratio as one line on stdout
+(``benchmarks/_report.py`` builds them)::
 
-    {"benchmark": "pgd", "ratios": [{"measure": "wall time", "method": "trustmap", "baseline": "art",
-      "value": 0.21, "target": "<= 0.33", "passed": true, "meaning": "trustmap's time / ART's"}]}
+    BENCH {"name": "pgd", "measure": "wall time", "method": "trustmap", "baseline": "art", "ratio": 0.21,
+           "meaning": "trustmap's time / ART's", "target": "<= 0.333", "passed": true}
 
-A benchmark that exits non-zero, times out or writes no valid result is shown as FAILED and makes the
-exit code 1. A ratio that misses its target is shown as MISS; it fails the run only with ``--strict``
+A benchmark that exits non-zero, times out or prints no valid ``BENCH`` line is shown as FAILED and makes
+the exit code 1. A ratio that misses its target is shown as MISS; it fails the run only with ``--strict``
 (timings on a shared machine are noisy). Every benchmark accepts ``--quick`` (a small size that checks
 that it runs; its ratios are not the acceptance figures).
 
@@ -24,15 +24,16 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-RESULT_ENV = "TRUSTMAP_BENCH_RESULT"
 PREFIX = "bench_"
-RATIO_KEYS = ("measure", "method", "baseline", "value", "meaning")
+LINE_PREFIX = "BENCH "
+RATIO_KEYS = ("method", "baseline", "ratio", "meaning")
 TAIL_LINES = 15
 
 
@@ -71,24 +72,28 @@ def select(found: dict[str, Path], only: list[str] | None) -> dict[str, Path]:
 
 
 class BadResult(Exception):
-    """A benchmark's result document is malformed (the message is one line)."""
+    """A benchmark's ``BENCH`` output is missing or malformed (the message is one line)."""
 
 
-def parse_result(text: str) -> list[dict[str, Any]]:
-    """The ``ratios`` of a result document; :class:`BadResult` with a one-line reason when it is malformed."""
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise BadResult(f"result is not JSON ({e.msg})") from None
-    ratios = doc.get("ratios") if isinstance(doc, dict) else None
-    if not isinstance(ratios, list) or not ratios:
-        raise BadResult("result has no ratios")
-    for r in ratios:
+def parse_result(output: str) -> list[dict[str, Any]]:
+    """The ratios in a benchmark's output (its ``BENCH {json}`` lines, in order); :class:`BadResult` with a
+    one-line reason when there are none or one is malformed."""
+    ratios = []
+    for line in output.splitlines():
+        if not line.startswith(LINE_PREFIX):
+            continue
+        try:
+            r = json.loads(line[len(LINE_PREFIX) :])
+        except json.JSONDecodeError as e:
+            raise BadResult(f"a BENCH line is not JSON ({e.msg})") from None
         missing = [k for k in RATIO_KEYS if not isinstance(r, dict) or k not in r]
         if missing:
-            raise BadResult(f"a ratio lacks {', '.join(missing)}")
-        if not isinstance(r["value"], (int, float)) or isinstance(r["value"], bool):
-            raise BadResult(f"ratio {r['measure']!r} has a non-numeric value {r['value']!r}")
+            raise BadResult(f"a BENCH line lacks {', '.join(missing)}")
+        if not isinstance(r["ratio"], (int, float)) or isinstance(r["ratio"], bool):
+            raise BadResult(f"a BENCH line has a non-numeric ratio {r['ratio']!r}")
+        ratios.append(r)
+    if not ratios:
+        raise BadResult(f"printed no {LINE_PREFIX.strip()} line")
     return ratios
 
 
@@ -98,26 +103,39 @@ def _tail(path: Path) -> str:
 
 
 def run_one(name: str, script: Path, *, quick: bool, timeout: float | None, verbose: bool, workdir: Path) -> Outcome:
-    """Run ``script`` in a subprocess and collect its ratios (never raises for a failing benchmark)."""
-    result, log = workdir / f"{name}.json", workdir / f"{name}.log"
+    """Run ``script`` in a subprocess and collect its ratios (never raises for a failing benchmark). Its
+    output (stdout and stderr) goes to a log, and to the terminal too when ``verbose``."""
+    log = workdir / f"{name}.log"
     cmd = [sys.executable, str(script), *(["--quick"] if quick else [])]
-    env = {**os.environ, RESULT_ENV: str(result)}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     t0 = time.perf_counter()
     with open(log, "w") as out:
-        sink = None if verbose else out
+        proc = subprocess.Popen(cmd, env=env, cwd=script.parent.parent, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, errors="replace")
+
+        def pump() -> None:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                out.write(line)
+                if verbose:
+                    print(f"  [{name}] {line}", end="", flush=True)
+
+        reader = threading.Thread(target=pump, daemon=True)
+        reader.start()
         try:
-            proc = subprocess.run(cmd, env=env, cwd=script.parent.parent, stdout=sink, stderr=sink, timeout=timeout,
-                                  check=False)
+            proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            reader.join()
             return Outcome(name, time.perf_counter() - t0, error=f"timed out after {timeout:g} s")
+        reader.join()
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
         tail = "" if verbose else _tail(log)
         return Outcome(name, seconds, error=f"exit code {proc.returncode}" + (f"\n{tail}" if tail else ""))
-    if not result.exists():
-        return Outcome(name, seconds, error=f"wrote no result (it must write JSON to ${RESULT_ENV})")
     try:
-        return Outcome(name, seconds, ratios=parse_result(result.read_text()))
+        return Outcome(name, seconds, ratios=parse_result(log.read_text(errors="replace")))
     except BadResult as e:
         return Outcome(name, seconds, error=str(e))
 
@@ -132,15 +150,16 @@ def _fmt(value: float, measure: str) -> str:
 
 def table(outcomes: list[Outcome]) -> str:
     """One plain-text table: a row per ratio, or one FAILED row per failed benchmark."""
-    head = ("benchmark", "measure", "method / baseline", "value", "target", "status", "meaning")
+    head = ("benchmark", "measure", "method / baseline", "ratio", "target", "status", "meaning")
     rows: list[tuple[str, ...]] = []
     for o in outcomes:
         if o.failed:
             rows.append((o.name, "-", "-", "-", "-", "FAILED", (o.error or "").splitlines()[0]))
             continue
         for r in o.ratios:
-            status = {True: "ok", False: "MISS", None: "-"}[r.get("passed")]
-            rows.append((o.name, str(r["measure"]), f"{r['method']} / {r['baseline']}", _fmt(float(r["value"]), r["measure"]),
+            status = "ok" if r.get("passed") is True else "MISS" if r.get("passed") is False else "-"
+            measure = str(r.get("measure") or "ratio")
+            rows.append((o.name, measure, f"{r['method']} / {r['baseline']}", _fmt(float(r["ratio"]), measure),
                          str(r.get("target") or "-"), status, str(r["meaning"])))
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(head)]
 
