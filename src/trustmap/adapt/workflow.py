@@ -95,9 +95,9 @@ def _adapt_and_save(
     progress: bool | None,
 ) -> AdaptOutcome:  # fmt: skip
     from trustmap.adapt.deft import token_density
-    from trustmap.adapt.experiment import encode, fresh_minilm
     from trustmap.adapt.lora import merge_lora
     from trustmap.adapt.methods import AdaptConfig
+    from trustmap.adapt.minilm import encode, fresh_minilm
     from trustmap.adapt.textdata import stratified_subset
     from trustmap.adapt.train import accuracy, adapt
     from trustmap.data import load_dataset
@@ -141,7 +141,7 @@ def load_adapted(path: str | Path) -> nn.Module:
     from safetensors.torch import load_file
 
     from trustmap.adapt.apt import apply_apt
-    from trustmap.adapt.experiment import fresh_minilm
+    from trustmap.adapt.minilm import fresh_minilm
     from trustmap.adapt.prefix import apply_prefix
     from trustmap.models.io import META_FILE
     from trustmap.models.meta import ModelMeta

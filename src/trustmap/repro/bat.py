@@ -1,5 +1,6 @@
 """``trustmap repro bat``: Balance Adversarial Training (arXiv 2209.07534) against PGD-AT, FRL-lite, TRADES.
 
+Paper: Improving Robust Fairness via Balance Adversarial Training (arXiv 2209.07534).
 FM-10k, CNN-S, L∞ ``eps = 0.1``; every method trains with PGD-5 (step 0.025, random start), 5 epochs,
 SGD lr 0.05, momentum 0.9, from the same initial weights and batch order within a run. Evaluation:
 clean and PGD-20 (step 0.01) accuracy per class on 2,000 test images (200 per class); worst-class robust

@@ -1,5 +1,6 @@
 """``trustmap repro distfl``: DistFL (arXiv 2110.11619) clusters 12 clients in 3 hidden feature groups.
 
+Paper: DistFL: Distribution-aware Federated Learning for Mobile Scenarios (arXiv 2110.11619).
 Groups: identity, inverted, rotated 90°, each with its own Dirichlet(0.3) label mix (drawn once per
 group); FM14 (2×2-pooled, for CPU), CNN-S with BatchNorm. Warm-up 5 FedAvg rounds, one round of 2 local
 epochs (the models DistFL clusters), then 15 per-cluster rounds. Baselines: FedAvg over the same 21

@@ -1,5 +1,6 @@
 """``trustmap repro ini``: InI (arXiv 2308.00958) against an undefended victim and output perturbation.
 
+Paper: Isolation and Induction: Training Robust Deep Neural Networks against Model Stealing Attacks (arXiv 2308.00958).
 Victim CNN-S on FM-10k, 6 epochs (SGD lr 0.1, the same schedule, initial weights and batch order for
 the undefended victim and InI). Defender OOD set: 2,000 pixel-permuted FM-10k images plus the 1,797
 scikit-learn digits upsampled to 28×28. Attacker (KnockoffNets): 5,000 queries = MNIST-5k, which the

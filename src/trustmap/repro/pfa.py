@@ -1,5 +1,6 @@
 """``trustmap repro pfa``: PFA (arXiv 2103.01548) groups 12 clients in 3 backgrounds by sparsity vectors.
 
+Paper: PFA: Privacy-preserving Federated Adaptation for Effective Model Personalization (arXiv 2103.01548).
 12 clients = 3 backgrounds (black, grey, stripes) × 4, each Dirichlet(0.5) class-imbalanced; FM14 (for
 CPU), CNN-S. 20 FedAvg rounds, one sparsity round, 10 group-wise rounds. Baselines: FedAvg (31 rounds),
 local fine-tuning (the 21-round FedAvg model fine-tuned 10 local epochs per client), random grouping (a

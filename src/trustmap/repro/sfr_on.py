@@ -1,5 +1,6 @@
 """``trustmap repro sfr-on``: SFR-on unlearning (arXiv 2409.19732) against retraining, GA, FT, SalUn-lite.
 
+Paper: Unified Gradient-Based Machine Unlearning with Remain Geometry Enhancement (arXiv 2409.19732).
 CNN-S trained 8 epochs on FM-20k (the original). **Class forgetting** of Shirt at 50 steps: forget
 accuracy (forget training images), remaining-test accuracy (test images of the other classes); GA's lr
 is the smallest of {1e-4, 3e-4, 1e-3} reaching forget accuracy <= 5% (else the one that forgets most).

@@ -1,5 +1,7 @@
 """``trustmap repro teeslice``: TEESlice (arXiv 2310.07152) against the prior TEE-shielded partition schemes.
 
+Paper: No Privacy Left Outside: On the (In-)Security of TEE-Shielded DNN Partition for On-Device ML
+(arXiv 2310.07152).
 Public backbone: CNN-4 pretrained on Fashion-MNIST classes 0–4 (``pretrain`` images, once with the base
 seed and shared by every run: the attacker and the owner download the same weights). Private task:
 classes 5–9 (relabelled 0–4), 1,000 training images per class; 5,000 test images; a validation set
