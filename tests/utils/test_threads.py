@@ -18,7 +18,7 @@ def test_set_threads_follows_the_environment(monkeypatch, restore_threads):
     monkeypatch.setenv("TRUSTMAP_THREADS", "3")
     assert set_threads() == 3 and torch.get_num_threads() == 3
     monkeypatch.delenv("TRUSTMAP_THREADS")
-    assert set_threads() == 2 and torch.get_num_threads() == 2  # methods.md's convention
+    assert set_threads() == 2 and torch.get_num_threads() == 2  # the project's convention (2 threads)
 
 
 @pytest.mark.parametrize("bad", ["0", "two", "-1", "1.5", ""])

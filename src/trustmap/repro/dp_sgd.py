@@ -21,10 +21,8 @@ import time
 import numpy as np
 
 from trustmap.data import load_dataset, stratified_indices
-from trustmap.defenses.dp_sgd import DPConfig, dp_sgd
-from trustmap.models import ModelHandle, TrainConfig, build_model, fit
-from trustmap.models.meta import ModelMeta
-from trustmap.probes.membership.metrics import roc_auc, roc_curve
+from trustmap.defenses.dp_sgd import DPConfig, dp_sgd, loss_attack
+from trustmap.models import TrainConfig, build_model, fit
 from trustmap.repro._stats import mean_interval
 from trustmap.repro.base import Check, ReproResult, register_repro
 from trustmap.utils.progress import progress_bar
@@ -34,21 +32,6 @@ SIZES = {
     "quick": {"seeds": 2, "members": 200, "test": 200, "epochs": 5, "dp_epochs": 2},
 }
 EPSILONS = (1.0, 8.0)
-
-
-def _mia(model: object, members: object, nonmembers: object) -> dict[str, float]:
-    handle = ModelHandle.from_module(model, ModelMeta())  # type: ignore[arg-type]
-    out = {}
-    scores = []
-    for split in (members, nonmembers):
-        logits = handle.predict(split.x)  # type: ignore[attr-defined]
-        shifted = logits - logits.max(1, keepdims=True)
-        logp = shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
-        scores.append(logp[np.arange(len(split.y)), split.y])  # type: ignore[attr-defined]
-        out["acc_in" if not out else "acc_out"] = float((logits.argmax(1) == split.y).mean())  # type: ignore[attr-defined]
-    curve = roc_curve(scores[0], scores[1])
-    return {"auc": roc_auc(scores[0], scores[1]), "advantage": float(np.max(curve.tpr - curve.fpr)),
-            "train_accuracy": out["acc_in"], "test_accuracy": out["acc_out"]}  # fmt: skip
 
 
 @register_repro("dp-sgd", title="DP-SGD: Deep Learning with Differential Privacy", arxiv="1607.00133")
@@ -67,18 +50,18 @@ def dp_sgd_experiment(*, size: str, seed: int, progress: bool | None) -> ReproRe
             plain = build_model("cnn-s", input_shape=ds.input_shape, num_classes=ds.num_classes, seed=s)
             fit(plain, members, config=TrainConfig(epochs=cfg["epochs"], lr=3e-3, batch_size=64), seed=s,
                 progress=False)  # fmt: skip
-            runs.append({"seed": s, "method": "non-private", "epsilon": math.inf, **_mia(plain, members, test)})
+            runs.append({"seed": s, "method": "non-private", "epsilon": math.inf, **loss_attack(plain, members, test)})
             # report-only: DP-SGD's schedule without clipping or noise (is the drop privacy, or short training?)
             short = build_model("cnn-s", input_shape=ds.input_shape, num_classes=ds.num_classes, seed=s)
             fit(short, members, config=TrainConfig(epochs=cfg["dp_epochs"], lr=0.05, batch_size=256, optimizer="sgd",
                                                    schedule="constant"), seed=s, progress=False)  # fmt: skip
             runs.append({"seed": s, "method": "non-private, DP schedule", "epsilon": math.inf,
-                         **_mia(short, members, test)})  # fmt: skip
+                         **loss_attack(short, members, test)})  # fmt: skip
             tick()
             for eps in EPSILONS:
                 out = dp_sgd(init, members, config=DPConfig(epsilon=eps, epochs=cfg["dp_epochs"]), seed=s)
                 runs.append({"seed": s, "method": f"dp-sgd eps={eps:g}", "epsilon": out.result.metrics["epsilon"],
-                             **_mia(out.model, members, test)})  # fmt: skip
+                             **loss_attack(out.model, members, test)})  # fmt: skip
                 tick()
     methods = ["non-private", "non-private, DP schedule", *(f"dp-sgd eps={e:g}" for e in EPSILONS)]
     per = {m: [r for r in runs if r["method"] == m] for m in methods}
@@ -113,5 +96,5 @@ def dp_sgd_experiment(*, size: str, seed: int, progress: bool | None) -> ReproRe
         f"images. CNN-S; non-private: Adam lr 3e-3, {cfg['epochs']} epochs, batch 64. DP-SGD (Opacus, RDP "
         f"accountant, Poisson sampling): SGD lr 0.5, momentum 0.9, batch 256, clip 1.0, {cfg['dp_epochs']} "
         f"epochs, delta 1/(10 n). 'DP schedule' (report-only): plain SGD lr 0.05, batch 256, {cfg['dp_epochs']} "
-        "epochs, no clipping or noise (lr 0.5 without clipping diverges). Majority-class accuracy {majority:.3f}. Intervals: 95% Student t over seeds.",
+        f"epochs, no clipping or noise (lr 0.5 without clipping diverges). Majority-class accuracy {majority:.3f}. Intervals: 95% Student t over seeds.",
     )  # fmt: skip
