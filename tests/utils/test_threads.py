@@ -36,7 +36,7 @@ def test_every_registered_repro_runs_on_the_configured_threads(monkeypatch, rest
 
     def experiment(*, size, seed, progress):
         seen.append(torch.get_num_threads())
-        return base.ReproResult(method="probe-threads", claim="c.", held=False, rows=[], size=size)
+        return base.ReproResult(method="probe-threads", claim="c.", rows=[], size=size)
 
     with base.REPROS.scoped():  # the registration below does not leak
         base.register_repro("probe-threads", title="t", arxiv="2209.07534")(experiment)

@@ -72,25 +72,23 @@ def dp_sgd_experiment(*, size: str, seed: int, progress: bool | None) -> ReproRe
         rows.append({"method": m, "mia_auc": auc.mean, "mia_auc_95": auc.text(), "test_accuracy": acc.mean,
                      "test_accuracy_95": acc.text(), "advantage": float(np.mean([r["advantage"] for r in per[m]])),
                      "auc_per_seed": [round(float(r["auc"]), 4) for r in per[m]]})  # fmt: skip
-    base = mean_interval([float(r["test_accuracy"]) for r in per["non-private"]])
-    checks = [Check("sanity: non-private test accuracy minus majority class", base.mean - majority,
-                    "> 0 (interval)", base.verdict(majority, above=True) == "passed")]  # fmt: skip
+    checks = [Check.over_seeds("sanity: non-private test accuracy minus majority class",
+                               [float(r["test_accuracy"]) - majority for r in per["non-private"]], threshold=0.0,
+                               kind="sanity")]  # fmt: skip
     for eps in EPSILONS:
-        diff = mean_interval([float(d["auc"]) - float(p["auc"]) for d, p in
-                              zip(per[f"dp-sgd eps={eps:g}"], per["non-private"], strict=True)])  # fmt: skip
-        verdict = diff.verdict(0.0, above=False)
-        checks.append(Check(f"MIA AUC, DP-SGD eps={eps:g} minus non-private (paired; 95% {diff.text()}; {verdict})",
-                            diff.mean, "< 0", verdict == "passed"))  # fmt: skip
+        diffs = [float(d["auc"]) - float(p["auc"]) for d, p in zip(per[f"dp-sgd eps={eps:g}"], per["non-private"],
+                                                                  strict=True)]  # fmt: skip
+        checks.append(Check.over_seeds(f"MIA AUC, DP-SGD eps={eps:g} minus non-private (paired)", diffs,
+                                       threshold=0.0, above=False))  # fmt: skip
     delta = 1.0 / (10 * cfg["members"])
     bound = (math.exp(EPSILONS[0]) - 1) / (math.exp(EPSILONS[0]) + 1) + delta
     worst_adv = max(float(r["advantage"]) for r in per[f"dp-sgd eps={EPSILONS[0]:g}"])
     checks.append(Check(f"max MIA advantage at eps={EPSILONS[0]:g} (DP bound {bound:.3f})", worst_adv,
-                        f"<= {bound:.3f}", worst_adv <= bound))  # fmt: skip
+                        f"<= {bound:.3f}", passed=worst_adv <= bound))  # fmt: skip
     return ReproResult(
         method="dp-sgd",
         claim="DP-SGD at epsilon 1 and 8 lowers a loss-threshold membership attack's AUC toward 0.5 compared "
         "with the same model trained without privacy, within the (epsilon, delta) bound on attack advantage.",
-        held=all(c.passed for c in checks),
         rows=rows, checks=checks, runs=runs, size=size, seeds=seeds, seconds=time.perf_counter() - start,
         notes=f"FM members: {cfg['members']} stratified training images per seed; non-members: {cfg['test']} test "
         f"images. CNN-S; non-private: Adam lr 3e-3, {cfg['epochs']} epochs, batch 64. DP-SGD (Opacus, RDP "
