@@ -119,8 +119,9 @@ def dp_sgd(
                     loss_sum += float(loss) * len(yb)
                     count += len(yb)
                     tick(description=f"DP-SGD epoch {epoch + 1}/{config.epochs}")
-                history.append({"epoch": epoch + 1, "loss": loss_sum / max(count, 1),
-                                "epsilon": float(engine.get_epsilon(delta))})  # fmt: skip
+                history.append(
+                    {"epoch": epoch + 1, "loss": loss_sum / max(count, 1), "epsilon": float(engine.get_epsilon(delta))}
+                )
         spent = float(engine.get_epsilon(delta))
         private = net._module.eval()  # unwrap Opacus' GradSampleModule
         for p in private.parameters():
@@ -155,15 +156,14 @@ def loss_attack(model: nn.Module, members: Split, nonmembers: Split) -> dict[str
     ``tpr_at_1fpr``, ``advantage``, and the model's accuracy on ``members`` and ``nonmembers``."""
     from trustmap.models import ModelHandle
     from trustmap.models.meta import ModelMeta
+    from trustmap.probes.membership.base import true_class_log_prob
     from trustmap.probes.membership.metrics import membership_metrics
 
     handle = ModelHandle.from_module(model, ModelMeta())
     scores, accuracy = [], []
     for split in (members, nonmembers):
-        logits = handle.predict(split.x).astype(np.float64)
-        shifted = logits - logits.max(1, keepdims=True)
-        logp = shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
-        scores.append(logp[np.arange(len(split.y)), split.y])
+        logits = handle.predict(split.x)
+        scores.append(true_class_log_prob(logits, split.y))  # minus the loss: members score higher
         accuracy.append(float((logits.argmax(1) == split.y).mean()))
     attack = membership_metrics(scores[0], scores[1])
     return {k: attack[k] for k in ("auc", "tpr_at_1fpr", "advantage")} | {
