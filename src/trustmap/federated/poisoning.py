@@ -54,7 +54,7 @@ def add_trigger(x: torch.Tensor) -> torch.Tensor:
 
 def poison_split(x: torch.Tensor, y: torch.Tensor, fraction: float) -> tuple[torch.Tensor, torch.Tensor]:
     """The backdoor client's training data: its first ``fraction`` of samples triggered and relabelled 0."""
-    n = int(round(fraction * len(y)))
+    n = round(fraction * len(y))
     x, y = x.clone(), y.clone()
     x[:n] = add_trigger(x[:n])
     y[:n] = TARGET_CLASS
@@ -76,7 +76,7 @@ def adaptive_random_direction(benign: torch.Tensor, *, loss: Callable[[torch.Ten
     Returns the update and the chosen scale."""
     direction = torch.randn(benign.shape[1], generator=generator)
     direction = direction / direction.norm()
-    base = float(benign.norm(dim=1).median())
+    base = float(benign.norm(dim=1).quantile(0.5))
     best, best_loss, best_scale = direction * base * scales[0], -float("inf"), float(scales[0])
     for s in scales:
         candidate = direction * base * s

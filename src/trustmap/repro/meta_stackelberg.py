@@ -21,6 +21,8 @@ images of other classes classified as 0, measured under the backdoor attack.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from trustmap.federated.meta_stackelberg import MetaConfig, adapt_and_run, meta_train
@@ -31,10 +33,10 @@ from trustmap.utils.progress import progress_bar
 from trustmap.utils.seed import derive_seed
 
 SIZES = {
-    "default": dict(seeds=3, per_client=500, rounds=30, start_every=5,
-                    meta=MetaConfig(meta_iterations=20, episodes=4, rounds=15, adapt=5)),
-    "quick": dict(seeds=2, per_client=64, rounds=3, start_every=1,
-                  meta=MetaConfig(meta_iterations=1, episodes=1, rounds=2, adapt=1)),
+    "default": {"seeds": 3, "per_client": 500, "val": 200, "test": 2000, "rounds": 30, "start_every": 5,
+                "meta": MetaConfig(meta_iterations=20, episodes=4, rounds=15, adapt=5)},
+    "quick": {"seeds": 1, "per_client": 32, "val": 50, "test": 200, "rounds": 2, "start_every": 1,
+              "meta": MetaConfig(meta_iterations=1, episodes=1, rounds=1, adapt=1)},
 }  # fmt: skip
 TRAIN_ATTACKS = ("ipm", "lmp", "backdoor")
 EVAL_ATTACKS = ("ipm", "lmp", "backdoor", "adaptive")  # "adaptive" is never seen in pre-training
@@ -45,9 +47,9 @@ NORM_CLIP = "α=1×median, β=0"  # the spec's "norm clipping α = median" basel
 META = "meta-Stackelberg (adapted)"
 
 
-def _one_seed(s: int, cfg: dict, tick) -> dict:  # noqa: ANN001
+def _one_seed(s: int, cfg: dict, tick: Callable[[], None]) -> dict:
     mc: MetaConfig = cfg["meta"]
-    sb = build_sandbox(seed=s, per_client=cfg["per_client"])
+    sb = build_sandbox(seed=s, per_client=cfg["per_client"], val=cfg["val"], test=cfg["test"])
     starts, theta = [], sb.init(derive_seed(s, 1))
     for _ in range(4):  # a clean FedAvg run's models at rounds 0, k, 2k, 3k: where pre-training episodes start
         starts.append(theta)
