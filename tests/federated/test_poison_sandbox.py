@@ -49,8 +49,9 @@ def test_attack_round_replaces_only_the_malicious_rows():
 
 def test_episode_is_deterministic_and_learns_without_attack():
     sb = build_sandbox(seed=0, clients=4, per_client=200, malicious=1, val=100, test=300)
-    runs = [run_episode(sb, sb.init(0), attack="none", rounds=3, defence=lambda t, s: (None, 0.0), seed=3)
-            for _ in range(2)]  # fmt: skip
+    runs = [
+        run_episode(sb, sb.init(0), attack="none", rounds=3, defence=lambda t, s: (None, 0.0), seed=3) for _ in range(2)
+    ]
     assert runs[0].test_accuracy == runs[1].test_accuracy and torch.equal(runs[0].theta, runs[1].theta)
     assert runs[0].test_accuracy > 0.3  # 3 short FedAvg rounds of an MLP on Fashion-MNIST: well above 10% chance
     assert len(runs[0].states) == 3 and runs[0].states[0].shape == (STATE_DIM,)

@@ -12,8 +12,13 @@ def test_quick_run_produces_rows_and_checks_and_is_deterministic():
     assert "meta-stackelberg" in repro_ids() and info.arxiv == "2410.17431"
     result = info.run(size="quick", seed=0, progress=False)
     assert result.status == "smoke run" and not result.held and result.claim.endswith(".")
-    assert [r["method"] for r in result.rows] == [META, "best fixed (α, β)", "FedAvg", "trimmed mean β=0.2",
-                                                  "norm clipping α=median"]  # fmt: skip
+    assert [r["method"] for r in result.rows] == [
+        META,
+        "best fixed (α, β)",
+        "FedAvg",
+        "trimmed mean β=0.2",
+        "norm clipping α=median",
+    ]
     assert {c.kind for c in result.checks} == {"sanity", "claim", "info"} and len(result.checks) == 6
     assert all(isinstance(c.value, float) and not math.isnan(c.value) for c in result.checks)
     run = result.runs[0]

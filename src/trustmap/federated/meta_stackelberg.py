@@ -89,8 +89,9 @@ def episode_rewards(ep: Episode, *, with_asr: bool) -> torch.Tensor:
     return r - torch.tensor(ep.val_asr[1:]) if with_asr else r
 
 
-def reinforce_step(policy: DefencePolicy, states: torch.Tensor, raw: torch.Tensor, advantages: torch.Tensor, *,
-                   lr: float) -> None:  # fmt: skip
+def reinforce_step(
+    policy: DefencePolicy, states: torch.Tensor, raw: torch.Tensor, advantages: torch.Tensor, *, lr: float
+) -> None:
     """One plain gradient-ascent step on ``mean(log π(raw | state) × advantage)``, advantages scaled to mean
     magnitude 1 (so ``lr`` sets the step whatever the reward scale)."""
     adv = advantages / (advantages.abs().mean() + 1e-8)
@@ -105,8 +106,15 @@ def returns_to_go(rewards: torch.Tensor) -> torch.Tensor:
     return torch.flip(torch.cumsum(torch.flip(rewards, [0]), 0), [0])
 
 
-def meta_train(sb: Sandbox, *, attacks: Sequence[str], starts: Sequence[torch.Tensor], seed: int,
-               config: MetaConfig, tick: Callable[[], None] | None = None) -> DefencePolicy:  # fmt: skip
+def meta_train(
+    sb: Sandbox,
+    *,
+    attacks: Sequence[str],
+    starts: Sequence[torch.Tensor],
+    seed: int,
+    config: MetaConfig,
+    tick: Callable[[], None] | None = None,
+) -> DefencePolicy:
     """Reptile over ``attacks`` with REINFORCE inner steps; each episode starts from a random model in ``starts``."""
     meta = DefencePolicy(hidden=config.hidden, std=config.std, seed=derive_seed(seed, 11))
     baseline: dict[str, torch.Tensor] = {}  # per type, an exponential average of the returns-to-go
@@ -133,8 +141,9 @@ def meta_train(sb: Sandbox, *, attacks: Sequence[str], starts: Sequence[torch.Te
     return meta
 
 
-def adapt_and_run(policy: DefencePolicy, sb: Sandbox, theta: torch.Tensor, *, attack: str, rounds: int, seed: int,
-                  config: MetaConfig) -> Episode:  # fmt: skip
+def adapt_and_run(
+    policy: DefencePolicy, sb: Sandbox, theta: torch.Tensor, *, attack: str, rounds: int, seed: int, config: MetaConfig
+) -> Episode:
     """An evaluation episode: ``config.adapt`` sampled rounds, one REINFORCE step on their observed Δ validation
     accuracy, then the adapted policy's mean action for the remaining rounds."""
     policy = copy.deepcopy(policy)

@@ -48,8 +48,12 @@ Defence = Callable[[int, torch.Tensor], tuple[float | None, float]]  # (round, s
 def _unpack(theta: torch.Tensor) -> list[torch.Tensor]:
     lead = theta.shape[:-1]
     w1, b1, w2, b2 = torch.split(theta, SIZES, dim=-1)
-    return [w1.reshape(*lead, IN, HID), b1.reshape(*lead, 1, HID) if lead else b1, w2.reshape(*lead, HID, OUT),
-            b2.reshape(*lead, 1, OUT) if lead else b2]  # fmt: skip
+    return [
+        w1.reshape(*lead, IN, HID),
+        b1.reshape(*lead, 1, HID) if lead else b1,
+        w2.reshape(*lead, HID, OUT),
+        b2.reshape(*lead, 1, OUT) if lead else b2,
+    ]
 
 
 def forward(theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -92,11 +96,20 @@ class Sandbox:
         return torch.cat(parts)
 
 
-def build_sandbox(*, seed: int, clients: int = 10, per_client: int = 500, malicious: int = 2, val: int = 200,
-                  test: int = 2000, poison_fraction: float = 0.5) -> Sandbox:  # fmt: skip
+def build_sandbox(
+    *,
+    seed: int,
+    clients: int = 10,
+    per_client: int = 500,
+    malicious: int = 2,
+    val: int = 200,
+    test: int = 2000,
+    poison_fraction: float = 0.5,
+) -> Sandbox:
     """IID Fashion-MNIST clients from the FL sandbox; server validation and test sets from the test split."""
-    fed = build_federation(FederationSpec(num_clients=clients, partition="iid", train_per_client=per_client,
-                                          test_per_client=0, seed=seed))  # fmt: skip
+    fed = build_federation(
+        FederationSpec(num_clients=clients, partition="iid", train_per_client=per_client, test_per_client=0, seed=seed)
+    )
     x = torch.stack([torch.from_numpy(c.train.x.reshape(len(c.train.y), -1)) for c in fed.clients])
     y = torch.stack([torch.from_numpy(c.train.y) for c in fed.clients]).long()
     xp, yp = x.clone(), y.clone()
@@ -112,8 +125,9 @@ def build_sandbox(*, seed: int, clients: int = 10, per_client: int = 500, malici
     return Sandbox(x, y, xp, yp, tuple(range(malicious)), split(order[:val]), split(order[val : val + test]))
 
 
-def local_updates(sb: Sandbox, theta: torch.Tensor, *, poisoned: bool, generator: torch.Generator,
-                  clients: list[int] | None = None) -> torch.Tensor:  # fmt: skip
+def local_updates(
+    sb: Sandbox, theta: torch.Tensor, *, poisoned: bool, generator: torch.Generator, clients: list[int] | None = None
+) -> torch.Tensor:
     """One local epoch of SGD from ``theta`` on ``clients`` (default all); their updates ``(len(clients), P)``.
     The batch order is drawn for every client, so the random stream does not depend on ``clients``."""
     x, y = (sb.x_poison, sb.y_poison) if poisoned else (sb.x, sb.y)
@@ -133,8 +147,9 @@ def local_updates(sb: Sandbox, theta: torch.Tensor, *, poisoned: bool, generator
     return th - theta
 
 
-def attack_round(sb: Sandbox, theta: torch.Tensor, attack: str, defence: tuple[float | None, float], *,
-                 generator: torch.Generator) -> tuple[torch.Tensor, dict]:  # fmt: skip
+def attack_round(
+    sb: Sandbox, theta: torch.Tensor, attack: str, defence: tuple[float | None, float], *, generator: torch.Generator
+) -> tuple[torch.Tensor, dict]:
     """The updates the server receives this round ``(K, P)`` (malicious rows replaced) and attack info."""
     if attack not in ATTACKS:
         raise ValueError(f"unknown attack {attack!r}; choose from {', '.join(ATTACKS)}")
@@ -179,8 +194,16 @@ class Episode:
     theta: torch.Tensor | None = None
 
 
-def run_episode(sb: Sandbox, theta: torch.Tensor, *, attack: str, rounds: int, defence: Defence, seed: int,
-                on_round: Callable[[int, Episode], None] | None = None) -> Episode:  # fmt: skip
+def run_episode(
+    sb: Sandbox,
+    theta: torch.Tensor,
+    *,
+    attack: str,
+    rounds: int,
+    defence: Defence,
+    seed: int,
+    on_round: Callable[[int, Episode], None] | None = None,
+) -> Episode:
     """``rounds`` rounds under ``attack``; each round the defence maps the state (last round's statistics and
     validation accuracy) to ``(alpha, beta)``, the attacker observes it, the server aggregates."""
     g = torch_generator(seed)

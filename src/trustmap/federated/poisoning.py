@@ -68,9 +68,13 @@ def backdoor_update(poisoned: torch.Tensor, benign: torch.Tensor, *, boost: floa
     return boosted * (target / boosted.norm().clamp_min(1e-12))
 
 
-def adaptive_random_direction(benign: torch.Tensor, *, loss: Callable[[torch.Tensor], float],
-                              generator: torch.Generator,
-                              scales: Sequence[float] = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)) -> tuple[torch.Tensor, float]:  # fmt: skip
+def adaptive_random_direction(
+    benign: torch.Tensor,
+    *,
+    loss: Callable[[torch.Tensor], float],
+    generator: torch.Generator,
+    scales: Sequence[float] = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0),
+) -> tuple[torch.Tensor, float]:
     """A random unit direction times ``s ×`` the median benign norm, ``s`` in ``scales`` maximising
     ``loss(malicious_update)`` (the attacker's loss after the defence it observed aggregates the round).
     Returns the update and the chosen scale."""

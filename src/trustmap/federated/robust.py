@@ -56,5 +56,6 @@ def round_statistics(updates: torch.Tensor) -> torch.Tensor:
     mean = updates.mean(dim=0)
     cos = (updates @ mean) / (norms * mean.norm().clamp_min(1e-12))
     q = torch.tensor([0.1, 0.9])
-    return torch.cat([torch.quantile(rel, q), rel.max()[None], cos.min()[None],
-                      torch.quantile(cos, torch.tensor([0.1, 0.5, 0.9]))])  # fmt: skip
+    return torch.cat(
+        [torch.quantile(rel, q), rel.max()[None], cos.min()[None], torch.quantile(cos, torch.tensor([0.1, 0.5, 0.9]))]
+    )

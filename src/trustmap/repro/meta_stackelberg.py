@@ -33,16 +33,33 @@ from trustmap.utils.progress import progress_bar
 from trustmap.utils.seed import derive_seed
 
 SIZES = {
-    "default": {"seeds": 3, "per_client": 500, "val": 200, "test": 2000, "rounds": 30, "start_every": 5,
-                "meta": MetaConfig(meta_iterations=20, episodes=4, rounds=15, adapt=5)},
-    "quick": {"seeds": 1, "per_client": 32, "val": 50, "test": 200, "rounds": 2, "start_every": 1,
-              "meta": MetaConfig(meta_iterations=1, episodes=1, rounds=1, adapt=1)},
-}  # fmt: skip
+    "default": {
+        "seeds": 3,
+        "per_client": 500,
+        "val": 200,
+        "test": 2000,
+        "rounds": 30,
+        "start_every": 5,
+        "meta": MetaConfig(meta_iterations=20, episodes=4, rounds=15, adapt=5),
+    },
+    "quick": {
+        "seeds": 1,
+        "per_client": 32,
+        "val": 50,
+        "test": 200,
+        "rounds": 2,
+        "start_every": 1,
+        "meta": MetaConfig(meta_iterations=1, episodes=1, rounds=1, adapt=1),
+    },
+}
 TRAIN_ATTACKS = ("ipm", "lmp", "backdoor")
 EVAL_ATTACKS = ("ipm", "lmp", "backdoor", "adaptive")  # "adaptive" is never seen in pre-training
 GRID = tuple((a, b) for a in (0.5, 1.0, 2.0) for b in (0.0, 0.2, 0.4))
-FIXED = {"FedAvg": (None, 0.0), "trimmed mean β=0.2": (None, 0.2),
-         **{f"α={a:g}×median, β={b:g}": (a, b) for a, b in GRID}}  # fmt: skip
+FIXED = {
+    "FedAvg": (None, 0.0),
+    "trimmed mean β=0.2": (None, 0.2),
+    **{f"α={a:g}×median, β={b:g}": (a, b) for a, b in GRID},
+}
 NORM_CLIP = "α=1×median, β=0"  # the spec's "norm clipping α = median" baseline is this grid point
 META = "meta-Stackelberg (adapted)"
 
@@ -53,8 +70,14 @@ def _one_seed(s: int, cfg: dict, tick: Callable[[], None]) -> dict:
     starts, theta = [], sb.init(derive_seed(s, 1))
     for _ in range(4):  # a clean FedAvg run's models at rounds 0, k, 2k, 3k: where pre-training episodes start
         starts.append(theta)
-        theta = run_episode(sb, theta, attack="none", rounds=cfg["start_every"], defence=lambda t, st: (None, 0.0),
-                            seed=derive_seed(s, 2, len(starts))).theta  # fmt: skip
+        theta = run_episode(
+            sb,
+            theta,
+            attack="none",
+            rounds=cfg["start_every"],
+            defence=lambda t, st: (None, 0.0),
+            seed=derive_seed(s, 2, len(starts)),
+        ).theta
     policy = meta_train(sb, attacks=TRAIN_ATTACKS, starts=starts, seed=s, config=mc, tick=tick)
     theta0 = sb.init(derive_seed(s, 3))
     out: dict = {"seed": s, "acc": {}, "asr": {}, "actions": {}}
@@ -66,8 +89,9 @@ def _one_seed(s: int, cfg: dict, tick: Callable[[], None]) -> dict:
                 ep = adapt_and_run(policy, sb, theta0, attack=attack, rounds=cfg["rounds"], seed=key, config=mc)
                 out["actions"][attack] = [[round(a, 3), round(b, 3)] for a, b in ep.actions]
             else:
-                ep = run_episode(sb, theta0, attack=attack, rounds=cfg["rounds"], defence=lambda t, st, d=FIXED[name]: d,
-                                 seed=key)  # fmt: skip
+                ep = run_episode(
+                    sb, theta0, attack=attack, rounds=cfg["rounds"], defence=lambda t, st, d=FIXED[name]: d, seed=key
+                )
             out["acc"][f"{name}|{attack}"] = ep.test_accuracy
             out["asr"][f"{name}|{attack}"] = ep.test_asr
             tick()
@@ -87,8 +111,9 @@ def _score(run: dict, name: str) -> float:  # how the best fixed grid point is c
     return float(np.mean([run["acc"][f"{name}|{a}"] - run["asr"][f"{name}|{a}"] for a in EVAL_ATTACKS]))
 
 
-@register_repro("meta-stackelberg", title="Meta Stackelberg Game: robust FL against mixed poisoning",
-                arxiv="2410.17431")  # fmt: skip
+@register_repro(
+    "meta-stackelberg", title="Meta Stackelberg Game: robust FL against mixed poisoning", arxiv="2410.17431"
+)
 def meta_stackelberg_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResult:
     cfg = SIZES[size]
     mc: MetaConfig = cfg["meta"]
@@ -109,8 +134,13 @@ def meta_stackelberg_experiment(*, size: str, seed: int, progress: bool | None) 
         return [r[table][f"{_pick(r, name)}|{attack}"] for r in runs]
 
     rows = []
-    for label, name in [(META, META), ("best fixed (α, β)", "best"), ("FedAvg", "FedAvg"),
-                        ("trimmed mean β=0.2", "trimmed mean β=0.2"), ("norm clipping α=median", NORM_CLIP)]:  # fmt: skip
+    for label, name in [
+        (META, META),
+        ("best fixed (α, β)", "best"),
+        ("FedAvg", "FedAvg"),
+        ("trimmed mean β=0.2", "trimmed mean β=0.2"),
+        ("norm clipping α=median", NORM_CLIP),
+    ]:
         row = {"method": label}
         for what in ("clean", "backdoor ASR"):
             vals = per_seed_values(name, what)
@@ -130,30 +160,53 @@ def meta_stackelberg_experiment(*, size: str, seed: int, progress: bool | None) 
     fedavg_clean = per_seed_values("FedAvg", "clean, no attack")
     backdoor_effect = [r["asr"]["FedAvg|backdoor"] - r["asr"]["FedAvg|none"] for r in runs]
     checks = [
-        Check.over_seeds("sanity: FedAvg without attack minus majority class (points)",
-                         [c - r["majority"] for c, r in zip(fedavg_clean, runs)], threshold=0.0, kind="sanity", scale=100),
-        Check.over_seeds("sanity: backdoor ASR under FedAvg minus without attack (points)", backdoor_effect,
-                         threshold=0.0, kind="sanity", scale=100),
-        Check.over_seeds("clean accuracy (mean of 4 attacks), meta-SG minus best fixed (points)", clean_gain,
-                         threshold=0.03, scale=100),
+        Check.over_seeds(
+            "sanity: FedAvg without attack minus majority class (points)",
+            [c - r["majority"] for c, r in zip(fedavg_clean, runs)],
+            threshold=0.0,
+            kind="sanity",
+            scale=100,
+        ),
+        Check.over_seeds(
+            "sanity: backdoor ASR under FedAvg minus without attack (points)",
+            backdoor_effect,
+            threshold=0.0,
+            kind="sanity",
+            scale=100,
+        ),
+        Check.over_seeds(
+            "clean accuracy (mean of 4 attacks), meta-SG minus best fixed (points)",
+            clean_gain,
+            threshold=0.03,
+            scale=100,
+        ),
         Check.over_seeds("backdoor ASR of meta-SG (%)", asr_meta, threshold=0.20, above=False, scale=100),
-        Check.over_seeds("backdoor ASR, meta-SG minus best fixed (points)", asr_gap, threshold=-0.10, above=False,
-                         scale=100),
-        Check.over_seeds("info: clean accuracy without attack, meta-SG minus FedAvg (points)",
-                         [m - f for m, f in zip(per_seed_values(META, "clean, no attack"), fedavg_clean)],
-                         threshold=-0.01, kind="info", scale=100),
-    ]  # fmt: skip
+        Check.over_seeds(
+            "backdoor ASR, meta-SG minus best fixed (points)", asr_gap, threshold=-0.10, above=False, scale=100
+        ),
+        Check.over_seeds(
+            "info: clean accuracy without attack, meta-SG minus FedAvg (points)",
+            [m - f for m, f in zip(per_seed_values(META, "clean, no attack"), fedavg_clean)],
+            threshold=-0.01,
+            kind="info",
+            scale=100,
+        ),
+    ]
     return ReproResult(
         method="meta-stackelberg",
         claim="A meta-Stackelberg defence (a policy choosing the norm bound α and trimmed-mean ratio β each round, "
         "pre-trained against IPM, LMP and a backdoor and adapted online) keeps final clean accuracy, averaged over "
         "the 4 attacks including an unseen adaptive one, >= 3 points above the best fixed (α, β), and backdoor "
         "ASR <= 20% and >= 10 points below the best fixed.",
-        rows=rows, checks=checks, runs=runs, size=size, seeds=seeds,
+        rows=rows,
+        checks=checks,
+        runs=runs,
+        size=size,
+        seeds=seeds,
         notes=f"FMNIST, 10 IID clients × {cfg['per_client']} (2 malicious), MLP 784-32-10; pre-training "
         f"{len(TRAIN_ATTACKS)} types × {mc.meta_iterations} meta-iterations × {mc.episodes} episodes × {mc.rounds} "
         f"rounds; evaluation {cfg['rounds']} rounds from a fresh model, {mc.adapt} rounds of online adaptation "
         "(reward: Δ validation accuracy only). Best fixed (α, β): grid point with the best mean (accuracy − ASR) "
         "over the 4 evaluation attacks of that seed (oracle). ASR: under the backdoor attack. No post-training "
         f"defence (the paper's third action). Intervals: 95% Student t over {len(seeds)} seeds.",
-    )  # fmt: skip
+    )
