@@ -28,6 +28,10 @@ import torch
 from _report import Ratio, at_least
 
 
+def _row(m: dict[str, float], seconds: float) -> dict[str, float]:
+    return {"auc": m["auc"], "tpr_at_0.1fpr": m["tpr_at_0.1fpr"], "tpr_at_1fpr": m["tpr_at_1fpr"], "seconds": seconds}
+
+
 def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--members", type=int, default=500)
@@ -77,9 +81,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     for probe_id in ("mia-loss", "mia-confidence", "mia-rmia", "mia-lira"):
         t = time.perf_counter()
         res = make_probe(probe_id, budget="standard", n=n).run(handle, data, seed=0, progress=False)
-        m = res.metrics
-        rows[f"trustmap {probe_id}"] = {"auc": m["auc"], "tpr_at_0.1fpr": m["tpr_at_0.1fpr"],
-                                        "tpr_at_1fpr": m["tpr_at_1fpr"], "seconds": time.perf_counter() - t}  # fmt: skip
+        rows[f"trustmap {probe_id}"] = _row(res.metrics, time.perf_counter() - t)
         print(f"{probe_id}: {rows[f'trustmap {probe_id}']}", flush=True)
 
     if not args.skip_art:
@@ -96,8 +98,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
             s_in = attack.infer(ds.train.x[eval_in], onehot[ds.train.y[eval_in]], probabilities=True).ravel()
             s_out = attack.infer(ds.train.x[eval_out], onehot[ds.train.y[eval_out]], probabilities=True).ravel()
             m = membership_metrics(s_in, s_out)
-            rows[f"ART black-box ({kind})"] = {"auc": m["auc"], "tpr_at_0.1fpr": m["tpr_at_0.1fpr"],
-                                               "tpr_at_1fpr": m["tpr_at_1fpr"], "seconds": time.perf_counter() - t}  # fmt: skip
+            rows[f"ART black-box ({kind})"] = _row(m, time.perf_counter() - t)
 
     print(f"\n{'attack':28s} {'AUC':>7s} {'AUC-0.5':>8s} {'TPR@0.1%':>9s} {'TPR@1%':>8s} {'time':>7s}")
     for name, r in rows.items():
@@ -118,7 +119,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         print(f"\nbest trustmap AUC {best_auc:.3f} (target >= 0.70); TPR at 0.1% FPR {best['tpr_at_0.1fpr']:.4f} "
               f"vs ART's best {art_tpr:.4f} ({ratio:.2f}x)")  # fmt: skip
         passed = best["tpr_at_0.1fpr"] > art_tpr
-        ratios.insert(0, Ratio("TPR at 0.1% FPR", "trustmap best attack", "ART MembershipInferenceBlackBox (best of nn, rf)",
+        art_name = "ART MembershipInferenceBlackBox (best of nn, rf)"
+        ratios.insert(0, Ratio("TPR at 0.1% FPR", "trustmap best attack", art_name,
                                round(ratio, 3), "TPR at 0.1% FPR, trustmap / max(ART, 1/n) (higher is better)",
                                "trustmap > ART", passed))  # fmt: skip
     else:

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from tests.probes.membership.test_probes import OVERFIT, _train
+from tests.probes.membership.test_probes import _train
 from trustmap.models.recipes import recipe
 from trustmap.probes import AuditData, make_probe, probe_class
 from trustmap.probes.membership.lira import lira_scores, logit_confidence
