@@ -14,7 +14,7 @@ from trustmap.probes import PROBES, budget_probes, probe_class, probe_ids, regis
 QUICK = ["fgsm", "pgd-linf", "eps-sweep", "corruptions", "mia-loss", "mia-confidence", "knockoff",
          "robust-fairness", "group-fairness"]  # fmt: skip
 STANDARD = ["fgsm", "pgd-linf", "pgd-l2", "eps-sweep", "corruptions", "mia-loss", "mia-confidence", "mia-rmia",
-            "mia-lira", "knockoff", "robust-fairness", "group-fairness"]  # fmt: skip
+            "knockoff", "robust-fairness", "group-fairness"]  # fmt: skip
 THOROUGH = ["fgsm", "pgd-linf", "pgd-l2", "apgd-ce", "eps-sweep", "corruptions", "mia-loss", "mia-confidence",
             "mia-rmia", "mia-lira", "knockoff", "robust-fairness", "group-fairness"]  # fmt: skip
 

@@ -11,8 +11,9 @@ test; each example gets ``N(mu_out(x), sigma^2)`` and the score is the one-sided
 saw ``x``. With fewer than ``per_example_variance_from`` (default 64) reference models the variance is
 the global one over all examples, as the paper recommends for few shadow models ("fixed variance").
 
-Hard examples (low ``mu_out``) that the target fits well stand out, which is why LiRA leads at low
-false-positive rates where global thresholds (loss, confidence) do not.
+Hard examples (low ``mu_out``) that the target fits well stand out, which is how LiRA can lead at low
+false-positive rates where global thresholds (loss, confidence) cannot (``benchmarks/bench_mia.py`` and
+``docs/audit.md`` say where it does and where it does not).
 
 Reference models mimic the target's training (as the paper's shadow models do): the target's
 architecture when trustmap can train it (else ``cnn-s`` / ``mlp``), that architecture's recipe
@@ -22,7 +23,8 @@ models that stop early are less confident everywhere and blur the test).
 
 Shapes: target ``phi (n,)``; reference ``phi (n, K)``; scores ``(n,)``. Defaults (quick / standard /
 thorough): ``reference_models`` 2 / 4 / 8, ``reference_pool`` 2,000 / 4,000 / 20,000,
-``reference_epochs`` 5 / 20 / 40, ``n`` 500 / 2,000 / 10,000. Graded like every membership probe on its
+``reference_epochs`` 5 / 20 / 40, ``n`` 500 / 2,000 / 10,000. It runs by default in ``thorough`` audits
+(at ``standard`` a CNN target's reference models alone took minutes); ``--probes mia-lira`` adds it. Graded like every membership probe on its
 TPR at 0.1% and 1% FPR (:func:`~trustmap.probes.membership.base.low_fpr_score`).
 
 >>> probe = make_probe("mia-lira", budget="standard")
@@ -77,7 +79,7 @@ class LiRA(MembershipProbe):
     id: ClassVar[str] = "mia-lira"
     title: ClassVar[str] = "Membership inference (LiRA, offline)"
     kinds: ClassVar[tuple[str, ...]] = ("image", "table")
-    audit_budgets = ("standard", "thorough")
+    audit_budgets = ("thorough",)  # 4 x 20 epochs of the target's architecture is minutes for a CNN
     rule = low_fpr_rule("LiRA", defence="teeslice", command=TEESLICE)
     BUDGETS: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {"n": 500, "reference_models": 2, "reference_pool": 2000, "reference_epochs": 5},
