@@ -70,6 +70,7 @@ def inputs(tmp_path_factory) -> Path:
     (d / "notjson.json").write_text("{not json")
     (d / "bad.toml").write_text("[audit\nbudget = ")
     (d / "unknown.toml").write_text("[audit]\nbudjet = 'quick'\n")
+    (d / "badseed.toml").write_text("[audit]\nseed = -1\n")
     (d / "notsqlite.sqlite").write_bytes(b"x")
     other = sqlite3.connect(d / "othersqlite.sqlite")
     other.execute("CREATE TABLE t (a)")
@@ -100,6 +101,7 @@ AUDIT = ("audit", "--model", M, "--data", "digits", "--budget", "quick", "--out"
 UNLEARN = ("unlearn", "--method", "finetune", "--model", M, "--out", "{out}/u.pt2")
 HARDEN = ("harden", "--data", "digits", "--arch", "mlp", "--out", "{out}/h.pt2")
 ADAPT = ("adapt", "--data", "rotten-tomatoes", "--out", "{out}/a.safetensors")
+SWEEP = ("sweep", M, M, "--data", "digits", "--out", "{out}")
 
 CASES: list[tuple[str, tuple[str, ...], dict[str, str]]] = [
     # -- seeds: one check (0 <= seed < 2**32) for every command that takes one
@@ -178,6 +180,7 @@ CASES: list[tuple[str, tuple[str, ...], dict[str, str]]] = [
     ("audit-config-missing", (*AUDIT, "--config", "{in}/missing.toml"), {}),
     ("audit-config-not-toml", (*AUDIT, "--config", "{in}/bad.toml"), {}),
     ("audit-config-unknown-key", (*AUDIT, "--config", "{in}/unknown.toml"), {}),
+    ("audit-config-negative-seed", (*AUDIT, "--config", "{in}/badseed.toml"), {}),
     ("audit-random-model", ("audit", "--model", "{in}/random.pt2", "--data", "digits", "--out", "{out}"), {}),
     ("audit-data-0-255", ("audit", "--model", M, "--data", "{in}/scaled255.npz", "--out", "{out}"), {}),
     ("audit-sensitive-on-images", (*AUDIT, "--sensitive", "sex", "--probes", "group-fairness"), {}),
@@ -212,6 +215,16 @@ CASES: list[tuple[str, tuple[str, ...], dict[str, str]]] = [
     ("compare-steps-negative", ("compare", M, M, "--steps", "-1"), {}),
     ("compare-wrong-data", ("compare", M, M, "--data", "{in}/wrongshape.npz"), {}),
     # -- repro, runs, data
+    ("sweep-seed-negative", (*SWEEP, "--seed", "-1"), {}),
+    ("sweep-unknown-budget", (*SWEEP, "--budget", "huge"), {}),
+    ("sweep-unknown-probe", (*SWEEP, "--probes", "fgsm,nope"), {}),
+    ("sweep-empty-probe-id", (*SWEEP, "--probes", "fgsm,,pgd-linf"), {}),
+    ("sweep-unknown-dataset", ("sweep", M, "--data", "cifar-1000", "--out", "{out}"), {}),
+    ("sweep-missing-model", ("sweep", "{in}/missing.pt2", "--data", "digits", "--out", "{out}"), {}),
+    ("sweep-zero-workers", (*SWEEP, "--workers", "0"), {}),
+    ("sweep-no-models", ("sweep", "--data", "digits", "--out", "{out}"), {}),
+    ("harden-epsilon-for-pgd-at", (*HARDEN, "--method", "pgd-at", "--epsilon", "8"), {}),
+    ("harden-epsilon-negative", (*HARDEN, "--method", "dp-sgd", "--epsilon", "-1"), {}),
     ("repro-unknown-id", ("repro", "nope"), {}),
     ("repro-no-id", ("repro",), {}),
     ("runs-show-unknown", ("runs", "show", "999999"), {}),
@@ -228,6 +241,9 @@ CASES: list[tuple[str, tuple[str, ...], dict[str, str]]] = [
     # -- fl
     ("fl-unknown-strategy", ("fl", "run", "--strategy", "nope"), {}),
     ("fl-zero-clients", ("fl", "run", "--clients", "0"), {}),
+    ("fl-negative-test-samples", ("fl", "run", "--test-samples", "-1"), {}),
+    ("compare-threshold-nan", ("compare", M, M, "--threshold", "nan"), {}),
+    ("compare-threshold-above-one", ("compare", M, M, "--threshold", "1.5"), {}),
     ("fl-negative-rounds", ("fl", "run", "--rounds", "-1"), {}),
     ("fl-bad-dirichlet", ("fl", "run", "--partition", "dirichlet:-1"), {}),
     ("fl-unknown-partition", ("fl", "run", "--partition", "nope"), {}),

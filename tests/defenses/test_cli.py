@@ -36,6 +36,9 @@ def _one_line_error(res, *words):
         (["--method", "bat", "--eps", "0"], ["--eps"]),
         (["--method", "bat", "--epochs", "0"], ["--epochs"]),
         (["--method", "ini", "--data", "no-such-data"], ["no-such-data"]),
+        (["--method", "pgd-at", "--epsilon", "8"], ["--epsilon applies only to", "dp-sgd"]),
+        (["--method", "dp-sgd", "--epsilon", "0"], ["--epsilon must be a positive number"]),
+        (["--method", "dp-sgd", "--epsilon", "nan"], ["--epsilon must be a positive number"]),
     ],
 )
 def test_harden_bad_input(capsys, tmp_path, args, words):

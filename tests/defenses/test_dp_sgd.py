@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -63,3 +64,32 @@ def test_batch_norm_is_replaced_and_the_private_model_saves_and_loads(members, t
 def test_bad_options_are_one_line_errors(bad):
     with pytest.raises(TrustmapError):
         DPConfig(**bad)
+
+
+def test_harden_dp_sgd_reports_epsilon_and_the_mia_before_and_after(tmp_path, capsys):
+    """``trustmap harden --method dp-sgd``: the spent epsilon and the membership attack on the same model
+    trained without privacy (before) and with it (after) are printed, recorded and kept in the model file,
+    and the audit report of the private model shows its privacy budget."""
+    from tests.cli.helpers import run_cli
+    from trustmap.models import load_model
+    from trustmap.store import ResultsStore
+
+    out = tmp_path / "private.pt2"
+    res = run_cli(capsys, "harden", "--method", "dp-sgd", "--epsilon", "2", "--data", "fashion-mnist", "--arch",
+                  "mlp", "--train-size", "400", "--epochs", "2", "--out", str(out))  # fmt: skip
+    assert res.code == 0, res
+    assert "epsilon=" in res.out and "mia_auc_before=" in res.out and "mia_auc_after=" in res.out
+    (run,) = ResultsStore.open(None).runs()
+    assert 1.5 < run.metrics["epsilon"] <= 2.0 + 1e-6
+    assert 0.0 <= run.metrics["mia_auc_after"] <= 1.0 and 0.0 <= run.metrics["mia_auc_before"] <= 1.0
+    # 400 members trained twice as long without privacy leak more than DP-SGD at epsilon 2 does
+    assert run.metrics["mia_auc_before"] > run.metrics["mia_auc_after"]
+    meta = load_model(out).meta.extra
+    assert meta["defence"] == "dp-sgd" and meta["epsilon"] == pytest.approx(run.metrics["epsilon"])
+    audit = tmp_path / "audit"
+    res = run_cli(capsys, "audit", "--model", str(out), "--data", "fashion-mnist", "--probes", "fgsm", "--out",
+                  str(audit))  # fmt: skip
+    assert res.code == 0, res
+    report = json.loads((audit / "report.json").read_text())
+    assert report["model"]["defence"] == "dp-sgd" and report["model"]["epsilon"] == pytest.approx(meta["epsilon"])
+    assert "Privacy ε" in (audit / "report.html").read_text()

@@ -44,7 +44,9 @@ def test_keyboard_interrupt_is_recorded(tmp_path):
 
 def test_wal_mode_and_env_override(tmp_path, monkeypatch):
     path = tmp_path / "s.sqlite"
-    ResultsStore.open(path)
+    store = ResultsStore.open(path)
+    assert not path.exists()  # created on first use: a command refused before it records leaves no store file
+    assert store.runs() == []
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     monkeypatch.setenv("TRUSTMAP_STORE", str(tmp_path / "env.sqlite"))
     assert default_store_path() == tmp_path / "env.sqlite"

@@ -18,7 +18,7 @@ def test_set_threads_follows_the_environment(monkeypatch, restore_threads):
     monkeypatch.setenv("TRUSTMAP_THREADS", "3")
     assert set_threads() == 3 and torch.get_num_threads() == 3
     monkeypatch.delenv("TRUSTMAP_THREADS")
-    assert set_threads() == 2 and torch.get_num_threads() == 2  # methods.md's convention
+    assert set_threads() == 2 and torch.get_num_threads() == 2  # the project's convention (2 threads)
 
 
 @pytest.mark.parametrize("bad", ["0", "two", "-1", "1.5", ""])
@@ -36,7 +36,7 @@ def test_every_registered_repro_runs_on_the_configured_threads(monkeypatch, rest
 
     def experiment(*, size, seed, progress):
         seen.append(torch.get_num_threads())
-        return base.ReproResult(method="probe-threads", claim="c.", held=False, rows=[], size=size)
+        return base.ReproResult(method="probe-threads", claim="c.", rows=[], size=size)
 
     with base.REPROS.scoped():  # the registration below does not leak
         base.register_repro("probe-threads", title="t", arxiv="2209.07534")(experiment)

@@ -160,7 +160,7 @@ def load_audit_json(path: str | Path) -> dict[str, Any]:
     """Read and check an audit JSON file; raise a one-line :class:`TrustmapError` if it is not one."""
     p = Path(path)
     if not p.is_file():
-        raise TrustmapError(f"audit file {p} not found; give the JSON written by `trustmap audit --json`")
+        raise TrustmapError(f"audit file {p} not found; give the report.json that `trustmap audit --out DIR` wrote (DIR/report.json)")
     try:
         doc = json.loads(p.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -100,6 +100,9 @@ def run_audit(
     meta = model.meta
     model_info = {"source": model.source, "sha256": model.sha256, "arch": meta.arch, "kind": meta.kind,
                   "white_box": model.white_box, "num_classes": meta.num_classes, "dataset": meta.dataset}  # fmt: skip
+    if meta.extra.get("defence"):  # what the model was trained with, e.g. DP-SGD and its privacy budget
+        model_info["defence"] = meta.extra["defence"]
+        model_info |= {k: meta.extra[k] for k in ("epsilon", "delta", "eps") if k in meta.extra}
     data_info = {"name": data.dataset.name, "sha256": data.dataset.sha256(), "kind": data.dataset.kind,
                  "n_eval": len(data.eval), "n_members": len(data.members) if data.members else 0,
                  "n_nonmembers": len(data.nonmembers) if data.nonmembers else 0,

@@ -127,6 +127,13 @@ def sweep_audits(
         raise TrustmapError(f"model file(s) not found: {', '.join(missing)}")
     if num_cpus is not None and num_cpus < 1:
         raise TrustmapError(f"--workers must be at least 1, got {num_cpus}")
+    from trustmap.audit.runner import selected_probes
+    from trustmap.data import load_dataset
+    from trustmap.utils.seed import check_seed
+
+    check_seed(seed)
+    selected_probes(budget, probes)  # unknown budgets and probe ids fail here, not in every worker
+    load_dataset(data)  # so does a dataset that does not load
     check_writable(out / "index.html")
     names = report_names([Path(m) for m in models])
     workers = num_cpus or os.cpu_count() or 1
@@ -164,7 +171,7 @@ def _start_ray(address: str | None, workers: int) -> Any:
     try:
         import ray
     except ModuleNotFoundError:
-        raise TrustmapError("trustmap sweep needs Ray; install trustmap[fl] (it brings ray)") from None
+        raise TrustmapError("trustmap sweep needs Ray; install trustmap[sweep]") from None
     os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")  # silences a FutureWarning (CPU only)
     env = {"TRUSTMAP_PROGRESS": "0", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "PYTHONPATH": os.pathsep.join(p for p in (_src_dir(), os.environ.get("PYTHONPATH", "")) if p)}  # fmt: skip

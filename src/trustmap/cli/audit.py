@@ -14,7 +14,7 @@ from trustmap.cli.context import (
     open_store,
     seed_option,
 )
-from trustmap.errors import TrustmapError
+from trustmap.cli.choices import AUDIT_CHOICES, split_ids, with_choices
 
 
 def audit(
@@ -26,7 +26,7 @@ def audit(
     label: Annotated[Optional[str], typer.Option(help="Label column of a CSV/Parquet table.")] = None,
     config: Annotated[Optional[Path], typer.Option(help="TOML file: [audit] budget/probes, [probes.<id>] options.")] = None,  # noqa: E501
     out: Annotated[Path, typer.Option(help="Folder for report.html and report.json.")] = Path("trustmap-report"),
-    budget: Annotated[Optional[str], typer.Option(help="quick | standard | thorough (default standard).")] = None,
+    budget: Annotated[Optional[str], typer.Option(help="Audit budget (default standard).")] = None,
     probes: Annotated[Optional[str], typer.Option(help="Comma-separated probe ids (default: the budget's set).")] = None,
     seed: Annotated[Optional[int], seed_option("Random seed: the same seed gives an identical JSON.")] = None,
     black_box: Annotated[bool, typer.Option("--black-box", help="Hide gradients: audit as a black-box model.")] = False,
@@ -35,11 +35,7 @@ def audit(
     """Run the probes and write one self-contained HTML report plus one JSON file."""
     from trustmap.audit.workflow import audit_files
 
-    probe_ids = None
-    if probes is not None:
-        probe_ids = [p.strip() for p in probes.split(",")]
-        if not all(probe_ids):
-            raise TrustmapError(f"--probes {probes!r} has an empty probe id; give comma-separated ids, e.g. fgsm,mia-loss")
+    probe_ids = split_ids(probes)
     with no_new_folders_on_error(out):  # a refused audit leaves no empty --out folder behind
         outcome = audit_files(
             model=model, data=data, members=members, nonmembers=nonmembers, sensitive=sensitive, label=label,
@@ -50,4 +46,4 @@ def audit(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("audit")(audit)
+    app.command("audit", cls=with_choices(**AUDIT_CHOICES))(audit)

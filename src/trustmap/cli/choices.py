@@ -35,3 +35,32 @@ def with_choices(**choices: Callable[[], str]) -> type[TyperCommand]:
 def ids(names: list[str], label: str = "Choose from") -> str:
     """``"Choose from a, b, c."`` for a list of ids."""
     return f"{label} {', '.join(names)}." if names else ""
+
+
+def probe_help() -> str:
+    """``--probes`` help: every registered probe id, and which of them each budget runs by default."""
+    from trustmap.probes.base import BUDGET_NAMES, budget_probes, probe_ids
+
+    per_budget = "; ".join(f"{b}: {', '.join(budget_probes(b))}" for b in BUDGET_NAMES)
+    return f"{ids(probe_ids(), 'Registered:')} Default sets ({per_budget})."
+
+
+def budget_help() -> str:
+    from trustmap.probes.base import BUDGET_NAMES
+
+    return ids(list(BUDGET_NAMES))
+
+
+AUDIT_CHOICES: dict[str, Callable[[], str]] = {"probes": probe_help, "budget": budget_help}
+
+
+def split_ids(text: str | None, *, flag: str = "--probes") -> list[str] | None:
+    """``"fgsm, mia-loss"`` -> ``["fgsm", "mia-loss"]``; ``None`` stays ``None``; an empty id is refused."""
+    if text is None:
+        return None
+    names = [p.strip() for p in text.split(",")]
+    if not all(names):
+        from trustmap.errors import TrustmapError
+
+        raise TrustmapError(f"{flag} {text!r} has an empty id; give comma-separated ids, e.g. fgsm,mia-loss")
+    return names

@@ -27,8 +27,8 @@ class Settings:
 
 
 SETTINGS = Settings()
-console = Console(emoji=False)
-err_console = Console(stderr=True, emoji=False)
+console = Console(emoji=False, soft_wrap=True)  # never break a path or a command in two
+err_console = Console(stderr=True, emoji=False, soft_wrap=True)
 
 
 def esc(value: object) -> str:

@@ -21,16 +21,21 @@ def harden(
     eps: Annotated[float, typer.Option(help="L-inf budget of adversarial training.")] = 0.1,
     train_size: Annotated[int | None, typer.Option(help="Train on a stratified subset of this many images.")] = None,
     model: Annotated[Path | None, typer.Option(help="Wrappers only: the trained model to wrap (default: train one).")] = None,
+    epsilon: Annotated[float | None, typer.Option(help="DP-SGD only: the privacy budget epsilon (default 8).")] = None,
     seed: Annotated[int, seed_option("Random seed: same seed, same model.")] = 0,
 ) -> None:
     """Harden a model against evasion (BAT, PGD-AT, TRADES) or stealing (InI, reverse sigmoid, top-1)."""
+    from trustmap.defenses.registry import DEFENCES
     from trustmap.defenses.workflows import harden as run_harden
 
     result = run_harden(method, data=data, arch=arch, out=out, epochs=epochs, eps=eps, train_size=train_size,
-                        model=model, seed=seed, store=open_store())
+                        model=model, epsilon=epsilon, seed=seed, store=open_store())
     console.print(f"[green]saved[/] {escape(str(out))}  method={result.method}  test accuracy "
                   f"[bold]{result.test_accuracy:.4f}[/] ({result.seconds:.0f} s, run {result.run_id}); audit it: "
                   f"trustmap audit --model {escape(str(out))} --data {escape(data)}")
+    shown = [f"{k}={result.metrics[k]:.4g}" for k in DEFENCES.get(result.method).headline if k in result.metrics]
+    if shown:
+        console.print("  " + "  ".join(shown))
 
 
 def _choices() -> dict[str, object]:

@@ -51,15 +51,20 @@ def render(result, *, title: str) -> None:  # noqa: ANN001
         table.add_row(*(_fmt(row.get(k)) for k in keys))
     console.print(table)
     checks = Table(title="acceptance checks")
-    for col in ("check", "value", "target", "passed"):
+    for col in ("check", "kind", "value", "target", "verdict"):
         checks.add_column(col)
     for c in result.checks:
-        checks.add_row(c.name, _fmt(c.value), c.target, "[green]yes" if c.passed else "[red]no")
+        checks.add_row(escape(c.name), c.kind, _fmt(c.value), escape(c.target),
+                       f"[{VERDICT_COLOURS[c.verdict]}]{c.verdict}[/]" if c.kind != "info" else "info")  # fmt: skip
     console.print(checks)
-    verdict = "[bold green]HELD[/]" if result.held else "[bold red]DID NOT HOLD[/]"
-    console.print(f"claim: {result.claim}\nat our scale: {verdict}  ({result.seconds:.0f} s)")
+    colour = {"held": "green", "inconclusive": "yellow"}.get(result.status, "red")
+    console.print(f"claim: {escape(result.claim)}\nat our scale: [bold {colour}]{result.status.upper()}[/]  "
+                  f"({result.seconds:.0f} s)")  # fmt: skip
     if result.notes:
         console.print(result.notes)
+
+
+VERDICT_COLOURS = {"passed": "green", "failed": "red", "inconclusive": "yellow"}
 
 
 def _fmt(v: object) -> str:

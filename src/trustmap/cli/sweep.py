@@ -8,15 +8,16 @@ from typing import Annotated, Optional
 import typer
 
 from trustmap.cli import context
+from trustmap.cli.choices import AUDIT_CHOICES, split_ids, with_choices
 
 
 def sweep(
     models: Annotated[list[Path], typer.Argument(help="Model files (.pt, .pt2 or .safetensors) to audit.")],
     data: Annotated[str, typer.Option(help="Dataset name or user file (.npz, .csv, .parquet).")],
     out: Annotated[Path, typer.Option(help="Folder for index.html, sweep.json and one report folder per model.")] = Path("trustmap-sweep"),  # noqa: E501
-    budget: Annotated[str, typer.Option(help="quick | standard | thorough.")] = "quick",
+    budget: Annotated[str, typer.Option(help="Audit budget.")] = "quick",
     probes: Annotated[Optional[str], typer.Option(help="Comma-separated probe ids (default: the budget's set).")] = None,  # noqa: E501
-    seed: Annotated[int, typer.Option(help="Random seed, the same for every model.")] = 0,
+    seed: Annotated[int, context.seed_option("Random seed, the same for every model.")] = 0,
     address: Annotated[Optional[str], typer.Option(help="Ray cluster to use (e.g. auto); default: start a local one.")] = None,  # noqa: E501
     workers: Annotated[Optional[int], typer.Option(help="Parallel audits on the local Ray runtime (default: cores).")] = None,  # noqa: E501
     fresh: Annotated[bool, typer.Option("--fresh", help="Recompute every probe instead of resuming.")] = False,
@@ -27,7 +28,7 @@ def sweep(
 
     outcome = sweep_audits(
         models, data=data, out=out, store_path=context.SETTINGS.store or default_store_path(), budget=budget,
-        probes=probes.split(",") if probes else None, seed=seed, fresh=fresh, address=address, num_cpus=workers,
+        probes=split_ids(probes), seed=seed, fresh=fresh, address=address, num_cpus=workers,
     )  # fmt: skip
     for row in outcome.rows:
         line = (" ".join(f"{d}={g['grade']}" for d, g in row.grades.items()) if row.status == "ok"
@@ -40,4 +41,4 @@ def sweep(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("sweep")(sweep)
+    app.command("sweep", cls=with_choices(**AUDIT_CHOICES))(sweep)

@@ -53,6 +53,7 @@ class HardenJob:
     epochs: int | None = None
     eps: float = 0.1
     wrap: Path | None = None
+    epsilon: float | None = None  # a privacy budget, for the defences that list "epsilon" in their options
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,8 @@ class Defence(Generic[J]):
     summary: ClassVar[str] = ""
     paper: ClassVar[str] = ""  # "Title, arXiv NNNN.NNNNN"; empty for a plain baseline
     kinds: ClassVar[tuple[str, ...]] = ("image",)  # the data kinds it accepts
+    options: ClassVar[tuple[str, ...]] = ()  # optional job fields only this defence reads, e.g. ("epsilon",)
+    headline: ClassVar[tuple[str, ...]] = ()  # result metrics the CLI prints after the run
 
     def run(self, job: J) -> Defended:
         """Run the defence on ``job`` and return the new model, what it cost and what its metadata records.

@@ -22,9 +22,11 @@ from trustmap.data import Split, load_dataset, stratified_indices
 from trustmap.data.dataset import Dataset
 from trustmap.defenses.base import Defended
 from trustmap.defenses.registry import (
+    DEFENCES,
     HardenDefence,
     HardenJob,
     UnlearnJob,
+    defence_ids,
     harden_defence,
     unlearn_defence,
 )
@@ -74,10 +76,17 @@ def _recorded(store: ResultsStore | None, command: str, *, args: dict[str, Any],
 
 def harden(
     method: str, *, data: str, arch: str, out: Path, epochs: int | None = None, eps: float = 0.1,
-    train_size: int | None = None, model: Path | None = None, seed: int = 0, store: ResultsStore | None = None,
+    train_size: int | None = None, model: Path | None = None, epsilon: float | None = None, seed: int = 0,
+    store: ResultsStore | None = None,
 ) -> Outcome:
     """Train (or wrap) a defended model with ``method`` and save it to ``out``."""
     defence = harden_defence(method)
+    for option, value in {"epsilon": epsilon}.items():
+        if value is not None and option not in defence.options:
+            users = ", ".join(d for d in defence_ids("harden") if option in DEFENCES.get(d).options)
+            raise TrustmapError(f"--{option} applies only to --method {users}")
+    if epsilon is not None and not (math.isfinite(epsilon) and epsilon > 0):
+        raise TrustmapError(f"--epsilon must be a positive number (a privacy budget), got {epsilon}")
     if not 0 < eps <= 1:
         raise TrustmapError(f"--eps must be in (0, 1] (an L-inf budget for inputs in [0, 1]), got {eps}")
     if epochs is not None and epochs < 1:
@@ -87,9 +96,9 @@ def harden(
     check_writable(out)
     ds, train = _harden_data(defence, data, train_size)
     net = build_model(arch, input_shape=ds.input_shape, num_classes=ds.num_classes, seed=seed)
-    job = HardenJob(ds, train, net, arch=arch, seed=seed, epochs=epochs, eps=eps, wrap=model)
+    job = HardenJob(ds, train, net, arch=arch, seed=seed, epochs=epochs, eps=eps, wrap=model, epsilon=epsilon)
     args = {"method": method, "data": data, "arch": arch, "out": str(out), "epochs": epochs, "eps": eps,
-            "train_size": train_size, "model": str(model) if model else None}
+            "train_size": train_size, "model": str(model) if model else None, "epsilon": epsilon}
 
     def work() -> Outcome:
         return _save_hardened(defence, defence.run(job), job, out)

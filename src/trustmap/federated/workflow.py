@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from trustmap.errors import TrustmapError
 from trustmap.federated.runner import run_federated
 from trustmap.federated.sim import FLHistory, RoundHook
 from trustmap.store import ResultsStore, recorded
@@ -30,6 +31,9 @@ def federate(
 ) -> FLOutcome:  # fmt: skip
     """:func:`run_federated` with the same arguments, recorded as an ``fl run`` run in ``store``."""
     seed = check_seed(seed)
+    for flag, value in (("--samples", samples_per_client), ("--test-samples", test_per_client)):
+        if value < 1:
+            raise TrustmapError(f"{flag} must be at least 1 (examples per client), got {value}")
     args = {"strategy": strategy, "clients": clients, "partition": partition, "rounds": rounds,
             "per_round": per_round, "samples": samples_per_client, "test_samples": test_per_client, "model": model,
             "image_size": image_size, "engine": engine}  # fmt: skip

@@ -264,6 +264,8 @@ def _metadata(report: TrustReport) -> str:
         ("Seed", _e(report.seed)),
         ("Budget", _e(report.budget)),
         ("Model SHA-256", f"<code>{_e(report.model.get('sha256') or '–')}</code>"),
+        *((label, _e(report.model[key])) for key, label in
+          (("defence", "Trained with"), ("epsilon", "Privacy ε"), ("delta", "Privacy δ")) if key in report.model),
         ("Data SHA-256", f"<code>{_e(report.data.get('sha256') or '–')}</code>"),
         ("Created", _e(report.created_at or "–")),
     ]

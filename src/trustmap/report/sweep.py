@@ -11,8 +11,7 @@ from typing import Any
 
 from trustmap.report._format import fmt_seconds, grade_letter
 from trustmap.report.html import _css
-
-DIMENSIONS = ("privacy", "security", "fairness", "robustness")
+from trustmap.results import DIMENSIONS
 
 
 def _e(value: Any) -> str:

@@ -15,7 +15,7 @@ import dataclasses
 import functools
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,23 +26,73 @@ if TYPE_CHECKING:
     from trustmap.store import ResultsStore
 
 
+VERDICTS = ("passed", "failed", "inconclusive")
+CHECK_KINDS = ("claim", "sanity", "info")
+STATUSES = ("held", "did not hold", "inconclusive", "not a test", "smoke run")
+
+
 @dataclass
 class Check:
-    """One acceptance check: ``value`` compared with ``target`` (e.g. ">= 3 points above PGD-AT")."""
+    """One acceptance check: ``value`` compared with ``target`` (e.g. ">= 3 points above PGD-AT").
+
+    ``verdict`` is ``passed``, ``failed`` or ``inconclusive`` (a 95% interval over seeds that straddles
+    the target); by default it follows ``passed``. ``kind``: a ``claim`` check tests the paper's claim; a
+    ``sanity`` check shows a learned baseline beats its trivial baseline (majority class, frozen features
+    plus logistic regression, random), without which the comparison is not a test; an ``info`` check is
+    reported and never judged.
+    """
 
     name: str
     value: float
     target: str
-    passed: bool
+    passed: bool = False
+    verdict: str = ""
+    kind: str = "claim"
+
+    def __post_init__(self) -> None:
+        self.verdict = self.verdict or ("passed" if self.passed else "failed")
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"check {self.name!r}: verdict must be one of {', '.join(VERDICTS)}")
+        if self.kind not in CHECK_KINDS:
+            raise ValueError(f"check {self.name!r}: kind must be one of {', '.join(CHECK_KINDS)}")
+        self.passed = self.verdict == "passed"
+
+    @classmethod
+    def over_seeds(cls, name: str, values: Sequence[float], *, threshold: float, above: bool = True,
+                   kind: str = "claim", scale: float = 1.0) -> Check:  # fmt: skip
+        """A check on per-seed ``values`` (e.g. paired differences): their mean, judged by its 95% interval
+        against ``threshold`` (``above``: the good side is ``>= threshold``)."""
+        from trustmap.repro._stats import mean_interval
+
+        iv = mean_interval(values)
+        verdict = iv.verdict(threshold, above=above)
+        target = f"{'>=' if above else '<='} {threshold * scale:g} (95% {iv.text(scale)}; {verdict})"
+        return cls(name, iv.mean * scale, target, verdict=verdict, kind=kind)
+
+
+def result_status(size: str, checks: Sequence[Check]) -> str:
+    """``smoke run`` for a quick size; ``not a test`` when a sanity check did not pass; ``held`` when every
+    claim check passed outright; ``inconclusive`` when none failed but some straddle; else ``did not hold``."""
+    if size != "default":
+        return "smoke run"  # a smoke-size run proves nothing, whatever its checks say
+    if any(c.kind == "sanity" and not c.passed for c in checks):
+        return "not a test"
+    claims = [c.verdict for c in checks if c.kind == "claim"]
+    if not claims or "failed" in claims:
+        return "did not hold"
+    return "inconclusive" if "inconclusive" in claims else "held"
 
 
 @dataclass
 class ReproResult:
-    """The method's and baselines' metrics on the same data and seeds, and whether the claim held."""
+    """The method's and baselines' metrics on the same data and seeds, and whether the claim held.
+
+    ``status`` and ``held`` follow from ``size`` and ``checks`` (:func:`result_status`); an experiment
+    never sets them itself.
+    """
 
     method: str
     claim: str
-    held: bool
     rows: list[dict[str, Any]]  # one row per method/baseline: {"method": name, metric: mean, ...}
     checks: list[Check] = field(default_factory=list)
     runs: list[dict[str, Any]] = field(default_factory=list)  # per-seed rows
@@ -50,10 +100,12 @@ class ReproResult:
     seeds: list[int] = field(default_factory=list)
     seconds: float = 0.0
     notes: str = ""
+    status: str = field(init=False, default="")
+    held: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
-        if self.size != "default":
-            self.held = False  # a smoke-size run proves nothing, whatever its checks say
+        self.status = result_status(self.size, self.checks)
+        self.held = self.status == "held"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -143,6 +195,7 @@ def run_repro(method_id: str, *, quick: bool = False, seed: int = 0, progress: b
         return ReproRun(info, work())
     with store.run("repro", args={"method": method_id, "size": size}, seed=seed) as run:
         result = work()
-        run.metrics = {"held": result.held, **{f"check.{c.name}": c.value for c in result.checks}}
+        run.metrics = {"held": result.held, "status": result.status,
+                       **{f"check.{c.name}": c.value for c in result.checks}}  # fmt: skip
         run.timings = {"total": result.seconds}
     return ReproRun(info, result, run.id)

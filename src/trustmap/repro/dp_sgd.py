@@ -21,10 +21,8 @@ import time
 import numpy as np
 
 from trustmap.data import load_dataset, stratified_indices
-from trustmap.defenses.dp_sgd import DPConfig, dp_sgd
-from trustmap.models import ModelHandle, TrainConfig, build_model, fit
-from trustmap.models.meta import ModelMeta
-from trustmap.probes.membership.metrics import roc_auc, roc_curve
+from trustmap.defenses.dp_sgd import DPConfig, dp_sgd, loss_attack
+from trustmap.models import TrainConfig, build_model, fit
 from trustmap.repro._stats import mean_interval
 from trustmap.repro.base import Check, ReproResult, register_repro
 from trustmap.utils.progress import progress_bar
@@ -34,21 +32,6 @@ SIZES = {
     "quick": {"seeds": 2, "members": 200, "test": 200, "epochs": 5, "dp_epochs": 2},
 }
 EPSILONS = (1.0, 8.0)
-
-
-def _mia(model: object, members: object, nonmembers: object) -> dict[str, float]:
-    handle = ModelHandle.from_module(model, ModelMeta())  # type: ignore[arg-type]
-    out = {}
-    scores = []
-    for split in (members, nonmembers):
-        logits = handle.predict(split.x)  # type: ignore[attr-defined]
-        shifted = logits - logits.max(1, keepdims=True)
-        logp = shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
-        scores.append(logp[np.arange(len(split.y)), split.y])  # type: ignore[attr-defined]
-        out["acc_in" if not out else "acc_out"] = float((logits.argmax(1) == split.y).mean())  # type: ignore[attr-defined]
-    curve = roc_curve(scores[0], scores[1])
-    return {"auc": roc_auc(scores[0], scores[1]), "advantage": float(np.max(curve.tpr - curve.fpr)),
-            "train_accuracy": out["acc_in"], "test_accuracy": out["acc_out"]}  # fmt: skip
 
 
 @register_repro("dp-sgd", title="DP-SGD: Deep Learning with Differential Privacy", arxiv="1607.00133")
@@ -67,18 +50,18 @@ def dp_sgd_experiment(*, size: str, seed: int, progress: bool | None) -> ReproRe
             plain = build_model("cnn-s", input_shape=ds.input_shape, num_classes=ds.num_classes, seed=s)
             fit(plain, members, config=TrainConfig(epochs=cfg["epochs"], lr=3e-3, batch_size=64), seed=s,
                 progress=False)  # fmt: skip
-            runs.append({"seed": s, "method": "non-private", "epsilon": math.inf, **_mia(plain, members, test)})
+            runs.append({"seed": s, "method": "non-private", "epsilon": math.inf, **loss_attack(plain, members, test)})
             # report-only: DP-SGD's schedule without clipping or noise (is the drop privacy, or short training?)
             short = build_model("cnn-s", input_shape=ds.input_shape, num_classes=ds.num_classes, seed=s)
             fit(short, members, config=TrainConfig(epochs=cfg["dp_epochs"], lr=0.05, batch_size=256, optimizer="sgd",
                                                    schedule="constant"), seed=s, progress=False)  # fmt: skip
             runs.append({"seed": s, "method": "non-private, DP schedule", "epsilon": math.inf,
-                         **_mia(short, members, test)})  # fmt: skip
+                         **loss_attack(short, members, test)})  # fmt: skip
             tick()
             for eps in EPSILONS:
                 out = dp_sgd(init, members, config=DPConfig(epsilon=eps, epochs=cfg["dp_epochs"]), seed=s)
                 runs.append({"seed": s, "method": f"dp-sgd eps={eps:g}", "epsilon": out.result.metrics["epsilon"],
-                             **_mia(out.model, members, test)})  # fmt: skip
+                             **loss_attack(out.model, members, test)})  # fmt: skip
                 tick()
     methods = ["non-private", "non-private, DP schedule", *(f"dp-sgd eps={e:g}" for e in EPSILONS)]
     per = {m: [r for r in runs if r["method"] == m] for m in methods}
@@ -89,29 +72,27 @@ def dp_sgd_experiment(*, size: str, seed: int, progress: bool | None) -> ReproRe
         rows.append({"method": m, "mia_auc": auc.mean, "mia_auc_95": auc.text(), "test_accuracy": acc.mean,
                      "test_accuracy_95": acc.text(), "advantage": float(np.mean([r["advantage"] for r in per[m]])),
                      "auc_per_seed": [round(float(r["auc"]), 4) for r in per[m]]})  # fmt: skip
-    base = mean_interval([float(r["test_accuracy"]) for r in per["non-private"]])
-    checks = [Check("sanity: non-private test accuracy minus majority class", base.mean - majority,
-                    "> 0 (interval)", base.verdict(majority, above=True) == "passed")]  # fmt: skip
+    checks = [Check.over_seeds("sanity: non-private test accuracy minus majority class",
+                               [float(r["test_accuracy"]) - majority for r in per["non-private"]], threshold=0.0,
+                               kind="sanity")]  # fmt: skip
     for eps in EPSILONS:
-        diff = mean_interval([float(d["auc"]) - float(p["auc"]) for d, p in
-                              zip(per[f"dp-sgd eps={eps:g}"], per["non-private"], strict=True)])  # fmt: skip
-        verdict = diff.verdict(0.0, above=False)
-        checks.append(Check(f"MIA AUC, DP-SGD eps={eps:g} minus non-private (paired; 95% {diff.text()}; {verdict})",
-                            diff.mean, "< 0", verdict == "passed"))  # fmt: skip
+        diffs = [float(d["auc"]) - float(p["auc"]) for d, p in zip(per[f"dp-sgd eps={eps:g}"], per["non-private"],
+                                                                  strict=True)]  # fmt: skip
+        checks.append(Check.over_seeds(f"MIA AUC, DP-SGD eps={eps:g} minus non-private (paired)", diffs,
+                                       threshold=0.0, above=False))  # fmt: skip
     delta = 1.0 / (10 * cfg["members"])
     bound = (math.exp(EPSILONS[0]) - 1) / (math.exp(EPSILONS[0]) + 1) + delta
     worst_adv = max(float(r["advantage"]) for r in per[f"dp-sgd eps={EPSILONS[0]:g}"])
     checks.append(Check(f"max MIA advantage at eps={EPSILONS[0]:g} (DP bound {bound:.3f})", worst_adv,
-                        f"<= {bound:.3f}", worst_adv <= bound))  # fmt: skip
+                        f"<= {bound:.3f}", passed=worst_adv <= bound))  # fmt: skip
     return ReproResult(
         method="dp-sgd",
         claim="DP-SGD at epsilon 1 and 8 lowers a loss-threshold membership attack's AUC toward 0.5 compared "
         "with the same model trained without privacy, within the (epsilon, delta) bound on attack advantage.",
-        held=all(c.passed for c in checks),
         rows=rows, checks=checks, runs=runs, size=size, seeds=seeds, seconds=time.perf_counter() - start,
         notes=f"FM members: {cfg['members']} stratified training images per seed; non-members: {cfg['test']} test "
         f"images. CNN-S; non-private: Adam lr 3e-3, {cfg['epochs']} epochs, batch 64. DP-SGD (Opacus, RDP "
         f"accountant, Poisson sampling): SGD lr 0.5, momentum 0.9, batch 256, clip 1.0, {cfg['dp_epochs']} "
         f"epochs, delta 1/(10 n). 'DP schedule' (report-only): plain SGD lr 0.05, batch 256, {cfg['dp_epochs']} "
-        "epochs, no clipping or noise (lr 0.5 without clipping diverges). Majority-class accuracy {majority:.3f}. Intervals: 95% Student t over seeds.",
+        f"epochs, no clipping or noise (lr 0.5 without clipping diverges). Majority-class accuracy {majority:.3f}. Intervals: 95% Student t over seeds.",
     )  # fmt: skip

@@ -117,7 +117,6 @@ def pfa_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResul
         claim="Grouping clients by shared sparsity vectors finds the background groups (purity >= 0.9), beats "
         "local fine-tuning by >= 3 and FedAvg by >= 5 points on shifted clients, and leaks at most half the "
         "class-histogram R² of mean features.",
-        held=all(c.passed for c in checks),
         rows=rows, checks=checks, runs=runs, size=size, seeds=seeds,
         notes=f"FM14, CNN-S, 12 clients × {cfg['train']}/{cfg['test']}, backgrounds black/grey/stripes, Dirichlet(0.5) "
         f"per client; {cfg['warmup']}+1+{cfg['after']} rounds; {len(seeds)} seeds.",

@@ -139,7 +139,6 @@ def refiner_experiment(*, size: str, seed: int, progress: bool | None) -> ReproR
         method="refiner",
         claim="Uploading gradients of refined data lowers inverting-gradients PSNR by >= 5 dB versus no defence "
         "and >= 2 dB versus equal-accuracy noise/pruning, at <= 2 points accuracy cost.",
-        held=all(c.passed for c in checks),
         rows=rows, checks=checks, runs=runs, size=size, seeds=seeds,
         notes=f"FM14, CNN-S, FedSGD {cfg['clients']} clients, {cfg['rounds']} rounds; attacks at rounds 0 and "
         f"{cfg['attack_round']} ({cfg['n1']}×batch-1 + {cfg['n4']}×batch-4, {cfg['inv_steps']} steps); "

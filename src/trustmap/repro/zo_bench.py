@@ -129,7 +129,7 @@ def _verdict(rows: list, runs: list, size: str, seeds: list[int], cfg: dict) -> 
         Check("ZO memory / FO-Adam memory", zo_mem / adam_mem, "<= 0.5", zo_mem <= 0.5 * adam_mem),
     ]  # fmt: skip
     return ReproResult(
-        method="zo-bench", claim=CLAIM, held=all(c.passed for c in checks), rows=rows, checks=checks, runs=runs,
+        method="zo-bench", claim=CLAIM, rows=rows, checks=checks, runs=runs,
         size=size, seeds=seeds,
         notes=(f"MiniLM layers 1-5 cached; layer 6 (LoRA q/v) + head trained, {cfg['steps']} steps of 16, "
                f"{cfg['n_train']} train / {cfg['n_test']} test snippets (max_len 40). Memory counts the trained "

@@ -147,21 +147,34 @@ class ResultsStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         _check_store_file(self.path)
+        self._connection: sqlite3.Connection | None = None
+        if self.path.exists():  # an existing store is checked now; a new one is created on first use,
+            self._connect()  # so a command refused before it records anything leaves no store file behind
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        return self._connection if self._connection is not None else self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        _check_store_file(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
-            tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if tables and "runs" not in tables:
-                self._conn.close()
+                conn.close()
                 raise OutputError(f"{self.path} is an SQLite file but not a trustmap results store (no runs table); "
                                   f"it was left untouched; {STORE_HINT}")  # fmt: skip
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.executescript(SCHEMA)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(SCHEMA)
+            self._connection = conn
             self._migrate()
         except (OSError, sqlite3.Error) as exc:
+            self._connection = None
             raise OutputError(f"cannot open the results store at {self.path} ({exc}); {STORE_HINT}") from exc
-        self._conn.row_factory = sqlite3.Row
+        conn.row_factory = sqlite3.Row
+        return conn
 
     def _migrate(self) -> None:
         """Add the columns that newer versions record; old rows keep NULL there, old readers ignore them."""
@@ -181,7 +194,9 @@ class ResultsStore:
         return cls(path or default_store_path())
 
     def close(self) -> None:
-        self._conn.close()
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:

@@ -1,4 +1,4 @@
-"""CPU threads for experiments: methods.md's convention is 2 torch threads, ``TRUSTMAP_THREADS`` overrides.
+"""CPU threads for experiments: the project's convention is 2 torch threads, ``TRUSTMAP_THREADS`` overrides.
 
 The test suite sets ``TRUSTMAP_THREADS=1``: its two pytest workers then share the 2 cores without
 oversubscribing them (two workers at 2 threads each made the smoke tests up to 10x slower).
