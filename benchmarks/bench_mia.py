@@ -71,12 +71,20 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     train_acc = float((handle.predict(ds.train.x[members_idx]).argmax(1) == ds.train.y[members_idx]).mean())
     test_acc = float((handle.predict(ds.test.x).argmax(1) == ds.test.y).mean())
     target_s = time.perf_counter() - t
-    print(f"target: MLP, {args.members} members, {args.epochs} epochs ({target_s:.0f} s): "
-          f"train accuracy {train_acc:.3f}, test accuracy {test_acc:.3f}; evaluation: {n} members, {n} "
-          f"non-members; pool {len(pool_idx)}", flush=True)  # fmt: skip
+    print(
+        f"target: MLP, {args.members} members, {args.epochs} epochs ({target_s:.0f} s): "
+        f"train accuracy {train_acc:.3f}, test accuracy {test_acc:.3f}; evaluation: {n} members, {n} "
+        f"non-members; pool {len(pool_idx)}",
+        flush=True,
+    )
 
-    data = AuditData(ds, eval=ds.test, members=ds.train.subset(eval_in), nonmembers=ds.train.subset(eval_out),
-                     pool=ds.train.subset(pool_idx))  # fmt: skip
+    data = AuditData(
+        ds,
+        eval=ds.test,
+        members=ds.train.subset(eval_in),
+        nonmembers=ds.train.subset(eval_out),
+        pool=ds.train.subset(pool_idx),
+    )
     rows: dict[str, dict[str, float]] = {}
     for probe_id in ("mia-loss", "mia-confidence", "mia-rmia", "mia-lira"):
         t = time.perf_counter()
@@ -88,8 +96,13 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         from art.attacks.inference.membership_inference import MembershipInferenceBlackBox
         from art.estimators.classification import PyTorchClassifier
 
-        clf = PyTorchClassifier(model=model.eval(), loss=torch.nn.CrossEntropyLoss(), input_shape=ds.input_shape,
-                                nb_classes=10, clip_values=(0.0, 1.0))  # fmt: skip
+        clf = PyTorchClassifier(
+            model=model.eval(),
+            loss=torch.nn.CrossEntropyLoss(),
+            input_shape=ds.input_shape,
+            nb_classes=10,
+            clip_values=(0.0, 1.0),
+        )
         onehot = np.eye(10, dtype=np.float32)
         for kind in ("nn", "rf"):
             t = time.perf_counter()
@@ -102,27 +115,53 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
 
     print(f"\n{'attack':28s} {'AUC':>7s} {'AUC-0.5':>8s} {'TPR@0.1%':>9s} {'TPR@1%':>8s} {'time':>7s}")
     for name, r in rows.items():
-        print(f"{name:28s} {r['auc']:7.3f} {r['auc'] - 0.5:+8.3f} {r['tpr_at_0.1fpr']:9.4f} {r['tpr_at_1fpr']:8.4f} "
-              f"{r['seconds']:6.1f}s")  # fmt: skip
+        print(
+            f"{name:28s} {r['auc']:7.3f} {r['auc'] - 0.5:+8.3f} {r['tpr_at_0.1fpr']:9.4f} {r['tpr_at_1fpr']:8.4f} "
+            f"{r['seconds']:6.1f}s"
+        )
     ours = {name: r for name, r in rows.items() if name.startswith("trustmap")}
     best = max(ours.values(), key=lambda r: (r["tpr_at_0.1fpr"], r["auc"]))
     best_auc = max(r["auc"] for r in ours.values())
-    context = {"target_train_accuracy": train_acc, "target_test_accuracy": test_acc, "target_seconds": target_s,
-               "n": n, "rows": rows}  # fmt: skip
-    ratios = [Ratio("AUC", "trustmap best attack", "target 0.70", round(best_auc, 4),
-                    "the best trustmap attack's ROC AUC (0.5 is chance)", *at_least(best_auc, 0.70))]  # fmt: skip
+    context = {
+        "target_train_accuracy": train_acc,
+        "target_test_accuracy": test_acc,
+        "target_seconds": target_s,
+        "n": n,
+        "rows": rows,
+    }
+    ratios = [
+        Ratio(
+            "AUC",
+            "trustmap best attack",
+            "target 0.70",
+            round(best_auc, 4),
+            "the best trustmap attack's ROC AUC (0.5 is chance)",
+            *at_least(best_auc, 0.70),
+        )
+    ]
     art_rows = [r for name, r in rows.items() if name.startswith("ART")]
     if art_rows:
         art_tpr = max(r["tpr_at_0.1fpr"] for r in art_rows)
         # a TPR of 0 is floored at one member in n, the smallest non-zero TPR the sample can show
         ratio = best["tpr_at_0.1fpr"] / max(art_tpr, 1 / n) if best["tpr_at_0.1fpr"] > 0 else 0.0
-        print(f"\nbest trustmap AUC {best_auc:.3f} (target >= 0.70); TPR at 0.1% FPR {best['tpr_at_0.1fpr']:.4f} "
-              f"vs ART's best {art_tpr:.4f} ({ratio:.2f}x)")  # fmt: skip
+        print(
+            f"\nbest trustmap AUC {best_auc:.3f} (target >= 0.70); TPR at 0.1% FPR {best['tpr_at_0.1fpr']:.4f} "
+            f"vs ART's best {art_tpr:.4f} ({ratio:.2f}x)"
+        )
         passed = best["tpr_at_0.1fpr"] > art_tpr
         art_name = "ART MembershipInferenceBlackBox (best of nn, rf)"
-        ratios.insert(0, Ratio("TPR at 0.1% FPR", "trustmap best attack", art_name,
-                               round(ratio, 3), "TPR at 0.1% FPR, trustmap / max(ART, 1/n) (higher is better)",
-                               "trustmap > ART", passed))  # fmt: skip
+        ratios.insert(
+            0,
+            Ratio(
+                "TPR at 0.1% FPR",
+                "trustmap best attack",
+                art_name,
+                round(ratio, 3),
+                "TPR at 0.1% FPR, trustmap / max(ART, 1/n) (higher is better)",
+                "trustmap > ART",
+                passed,
+            ),
+        )
     else:
         print(f"\nbest trustmap AUC {best_auc:.3f} (target >= 0.70); ART skipped")
     for r in ratios:

@@ -55,8 +55,9 @@ def test_probe_leads_the_loss_attack_at_low_fpr_on_an_overfit_model(fashion):
     perm = np.random.default_rng(0).permutation(len(fashion.train))
     handle = _train(fashion, perm[:1000], dataclasses.replace(recipe("image", "mlp"), epochs=60))
     nonmembers, pool = fashion.train.subset(perm[21000:22000]), fashion.train.subset(perm[25000:27000])
-    data = AuditData(fashion, eval=nonmembers, members=fashion.train.subset(perm[:1000]), nonmembers=nonmembers,
-                     pool=pool)  # fmt: skip
+    data = AuditData(
+        fashion, eval=nonmembers, members=fashion.train.subset(perm[:1000]), nonmembers=nonmembers, pool=pool
+    )
     options = {"n": 1000, "reference_models": 2, "reference_pool": 2000, "reference_epochs": 60}
     lira = make_probe("mia-lira", **options).run(handle, data, seed=0)
     loss = make_probe("mia-loss", n=1000).run(handle, data, seed=0)
@@ -75,8 +76,9 @@ def test_probe_skips_without_a_pool(fashion):
     from trustmap.models import ModelHandle, build_model
     from trustmap.models.workflows import meta_for
 
-    handle = ModelHandle.from_module(build_model("logreg", input_shape=(1, 28, 28), num_classes=10),
-                                     meta_for(fashion, "logreg"))  # fmt: skip
+    handle = ModelHandle.from_module(
+        build_model("logreg", input_shape=(1, 28, 28), num_classes=10), meta_for(fashion, "logreg")
+    )
     split = fashion.test.subset(np.arange(50))
     res = make_probe("mia-lira").run(handle, AuditData(fashion, eval=split, members=split, nonmembers=split), seed=0)
     assert res.status == "skipped" and "pool" in res.reason

@@ -59,8 +59,10 @@ def low_fpr_score(m: Mapping[str, float]) -> float | None:
 
 def low_fpr_evidence(attack: str) -> Callable[[Mapping[str, float]], str]:
     """The evidence line of a membership probe: its TPR at 0.1% and 1% FPR, and its AUC."""
-    return lambda m: (f"{attack} membership: TPR {m.get('tpr_at_0.1fpr', 0):.2%} at 0.1% FPR, "
-                      f"{m.get('tpr_at_1fpr', 0):.2%} at 1% FPR (AUC {m.get('auc', 0):.3f})")  # fmt: skip
+    return lambda m: (
+        f"{attack} membership: TPR {m.get('tpr_at_0.1fpr', 0):.2%} at 0.1% FPR, "
+        f"{m.get('tpr_at_1fpr', 0):.2%} at 1% FPR (AUC {m.get('auc', 0):.3f})"
+    )
 
 
 def low_fpr_rule(attack: str, *, defence: str = "sfr-on", command: str = UNLEARN_SFR_ON) -> ScoreRule:
@@ -117,8 +119,11 @@ class MembershipProbe(Probe):
     needs_gradients: ClassVar[bool] = False
     # every number describes the attack's strength: lower is better
     directions: ClassVar[Mapping[str, Direction]] = {
-        "auc": "lower", "tpr_at_1fpr": "lower", "tpr_at_0.1fpr": "lower", "advantage": "lower",
-    }  # fmt: skip
+        "auc": "lower",
+        "tpr_at_1fpr": "lower",
+        "tpr_at_0.1fpr": "lower",
+        "advantage": "lower",
+    }
     headline: ClassVar[str | None] = "tpr_at_0.1fpr"  # what the grade reads (with TPR at 1% FPR)
     BUDGETS: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {"n": 500},
@@ -160,6 +165,12 @@ class MembershipProbe(Probe):
         metrics["n"] = float(len(member_scores))
         metrics.update(extra or {})
         fpr, tpr = log_roc_points(roc_curve(member_scores, nonmember_scores), max_points=200)
-        curve = Curve(name=f"{self.title} ROC", x=fpr, y=tpr, x_label="false positive rate",
-                      y_label="true positive rate", kind="roc")  # fmt: skip
+        curve = Curve(
+            name=f"{self.title} ROC",
+            x=fpr,
+            y=tpr,
+            x_label="false positive rate",
+            y_label="true positive rate",
+            kind="roc",
+        )
         return self.result(metrics=metrics, curves=[curve], tables=tables or {})

@@ -114,18 +114,26 @@ class LiRA(MembershipProbe):
         kind = data.dataset.kind
         arch = reference_arch(model, kind, self.reference_arch)
         refs = train_reference_models(
-            ref_pool, kind=kind, arch=arch, input_shape=tuple(model.meta.input_shape or data.dataset.input_shape),
-            num_classes=model.meta.num_classes or data.dataset.num_classes, count=self.reference_models,
-            max_epochs=self.reference_epochs, seed=derived_seed(seed, 0x6C697261, 1), progress=progress,
+            ref_pool,
+            kind=kind,
+            arch=arch,
+            input_shape=tuple(model.meta.input_shape or data.dataset.input_shape),
+            num_classes=model.meta.num_classes or data.dataset.num_classes,
+            count=self.reference_models,
+            max_epochs=self.reference_epochs,
+            seed=derived_seed(seed, 0x6C697261, 1),
+            progress=progress,
             exact_epochs=True,
-        )  # fmt: skip
+        )
         per_example = len(refs.models) >= self.per_example_variance_from
         scores = []
         for split in (members, nonmembers):
             target = logit_confidence(model.predict(split.x), split.y)
             ref = logit_confidence(refs.logits(split), split.y).T  # (n, K)
             scores.append(lira_scores(target, ref, per_example_variance=per_example))
-        table = [{"model": k, "arch": arch, "train_size": int(len(h)), "epochs": refs.epochs}
-                 for k, h in enumerate(refs.halves)]  # fmt: skip
+        table = [
+            {"model": k, "arch": arch, "train_size": int(len(h)), "epochs": refs.epochs}
+            for k, h in enumerate(refs.halves)
+        ]
         extra = {"reference_models": float(len(refs.models)), "per_example_variance": float(per_example)}
         return self.finish(scores[0], scores[1], extra=extra, tables={"reference_models": table})
