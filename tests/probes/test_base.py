@@ -45,6 +45,7 @@ THOROUGH = [
     "mia-loss",
     "mia-confidence",
     "mia-rmia",
+    "mia-lira",
     "knockoff",
     "robust-fairness",
     "group-fairness",

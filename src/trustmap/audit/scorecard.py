@@ -6,6 +6,10 @@ Each probe declares its own scorecard rule (:attr:`Probe.rule <trustmap.probes.P
 weakest link), graded A >= 0.9, B >= 0.75, C >= 0.6, D >= 0.4, else F; its evidence lists the weakest
 first. A rule whose score is below 0.6 is a weakness, and its mend-with command is filled in with the
 audited model's dataset, architecture and file.
+
+Privacy: every membership probe's rule scores the attack's TPR at 0.1% and 1% false-positive rate
+(:func:`~trustmap.probes.membership.base.low_fpr_score`), not its AUC, so the privacy grade is set by the
+attack that finds the most members at low FPR (the strongest one), whatever the others' AUCs.
 """
 
 from __future__ import annotations

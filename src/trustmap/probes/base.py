@@ -212,6 +212,7 @@ PROBE_MODULES = (
     "trustmap.probes.membership.loss",
     "trustmap.probes.membership.confidence",
     "trustmap.probes.membership.rmia",
+    "trustmap.probes.membership.lira",
     "trustmap.probes.extraction.knockoff",
     "trustmap.probes.fairness.robust_fairness",
     "trustmap.probes.fairness.group",

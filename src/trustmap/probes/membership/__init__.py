@@ -1,13 +1,14 @@
 """Membership inference probes (dimension ``privacy``): was this example in the training set?
 
 ``mia-loss`` (Yeom et al. 2018, arXiv 1709.01604), ``mia-confidence`` (Salem et al. 2019, arXiv
-1806.01246) and ``mia-rmia`` (Zarifzadeh et al. 2024, arXiv 2312.03262; offline, with reference models
-trained on the audit pool). ROC metrics live in
-:mod:`trustmap.probes.membership.metrics`.
+1806.01246), and two offline attacks whose reference models train on the audit pool: ``mia-rmia``
+(Zarifzadeh et al. 2024, arXiv 2312.03262) and ``mia-lira`` (Carlini et al. 2022, arXiv 2112.03570).
+ROC metrics live in :mod:`trustmap.probes.membership.metrics`.
 """
 
 from trustmap.probes.membership.base import MembershipProbe
 from trustmap.probes.membership.confidence import ConfidenceAttack
+from trustmap.probes.membership.lira import LiRA, lira_scores, logit_confidence
 from trustmap.probes.membership.loss import LossAttack
 from trustmap.probes.membership.metrics import advantage, membership_metrics, roc_auc, roc_curve, tpr_at_fpr
 from trustmap.probes.membership.rmia import RMIA, rmia_scores
@@ -15,9 +16,12 @@ from trustmap.probes.membership.rmia import RMIA, rmia_scores
 __all__ = [
     "MembershipProbe",
     "ConfidenceAttack",
+    "LiRA",
     "LossAttack",
     "RMIA",
     "advantage",
+    "lira_scores",
+    "logit_confidence",
     "membership_metrics",
     "rmia_scores",
     "roc_auc",

@@ -11,7 +11,8 @@ and returns :meth:`MembershipProbe.finish`. Shapes: ``logits (N, K)``, labels ``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -26,19 +27,54 @@ MISSING_MEMBERS = "needs member and non-member examples: pass --members and --no
 UNLEARN_SFR_ON = "trustmap unlearn --method sfr-on --forget random:0.1 --model {model} --out unlearned.pt2"
 
 
+# the false-positive rates a membership probe is graded at, by metric name (Carlini et al., arXiv 2112.03570)
+LOW_FPRS = {"tpr_at_0.1fpr": 0.001, "tpr_at_1fpr": 0.01}
+TEESLICE = "trustmap repro teeslice  (shield the model's private slices in a TEE)"
+
+
 def auc_score(m: Mapping[str, float]) -> float | None:
-    """1 at chance (AUC 0.5), 0 at AUC 1: how little the attack tells members from non-members."""
+    """1 at chance (AUC 0.5), 0 at AUC 1: how little the attack tells members from non-members (not graded)."""
     return clip01(1 - 2 * (m["auc"] - 0.5)) if "auc" in m else None
 
 
-def auc_rule(attack: str) -> ScoreRule:
-    """The scorecard rule of a threshold attack: its AUC, mended by SFR-on unlearning."""
-    return ScoreRule(
-        score=auc_score,
-        evidence=lambda m: f"{attack} membership AUC {m.get('auc', 0):.3f}",
-        defence="sfr-on",
-        command=UNLEARN_SFR_ON,
+def low_fpr_score(m: Mapping[str, float]) -> float | None:
+    """How few members the attack finds at low false-positive rates: 1 at chance, 0 when it finds them all.
+
+    At each FPR ``f`` in :data:`LOW_FPRS` (0.1% and 1%) the attack's lift over chance is ``TPR / c`` with
+    ``c = max(f, 2 / n)`` (below ``2 / n`` a sample of ``n`` non-members cannot tell an attack from
+    chance), and the score is ``1 - log(lift) / log(1 / c)``: 1 for ``TPR <= c``, 0 for ``TPR = 1``, on a
+    log scale because a 10x lift at 0.1% FPR is a serious leak (TPR 1% there scores 0.67, 3.2% 0.5,
+    10% 0.33). The lower of the two FPRs' scores counts. ``None`` if neither TPR is in ``m``.
+    """
+    n = m.get("n") or 0
+    scores = []
+    for key, fpr in LOW_FPRS.items():
+        if key not in m or not math.isfinite(m[key]):
+            continue
+        chance = min(max(fpr, 2.0 / n if n > 0 else fpr), 0.5)
+        lift = max(m[key], chance) / chance
+        scores.append(clip01(1 - math.log(lift) / math.log(1 / chance)))
+    return min(scores) if scores else None
+
+
+def low_fpr_evidence(attack: str) -> Callable[[Mapping[str, float]], str]:
+    """The evidence line of a membership probe: its TPR at 0.1% and 1% FPR, and its AUC."""
+    return lambda m: (
+        f"{attack} membership: TPR {m.get('tpr_at_0.1fpr', 0):.2%} at 0.1% FPR, "
+        f"{m.get('tpr_at_1fpr', 0):.2%} at 1% FPR (AUC {m.get('auc', 0):.3f})"
     )
+
+
+def low_fpr_rule(attack: str, *, defence: str = "sfr-on", command: str = UNLEARN_SFR_ON) -> ScoreRule:
+    """The scorecard rule of every membership probe: :func:`low_fpr_score` (the privacy grade is the lowest of
+    them, so the attack that finds the most members at low FPR sets it), mended by ``defence``."""
+    return ScoreRule(score=low_fpr_score, evidence=low_fpr_evidence(attack), defence=defence, command=command)
+
+
+def auc_rule(attack: str) -> ScoreRule:
+    """The scorecard rule of a threshold attack (graded at low FPR, like every membership probe; see
+    :func:`low_fpr_rule`), mended by SFR-on unlearning."""
+    return low_fpr_rule(attack)
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -88,7 +124,7 @@ class MembershipProbe(Probe):
         "tpr_at_0.1fpr": "lower",
         "advantage": "lower",
     }
-    headline: ClassVar[str | None] = "auc"
+    headline: ClassVar[str | None] = "tpr_at_0.1fpr"  # what the grade reads (with TPR at 1% FPR)
     BUDGETS: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {"n": 500},
         "standard": {"n": 2000},

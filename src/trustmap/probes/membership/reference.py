@@ -99,14 +99,19 @@ def train_reference_models(
     max_epochs: int,
     seed: int,
     progress: bool | None = None,
+    exact_epochs: bool = False,
 ) -> ReferenceModels:
-    """Train ``count`` models, each on a seeded random half of ``pool`` (complementary pairs)."""
+    """Train ``count`` models, each on a seeded random half of ``pool`` (complementary pairs).
+
+    Each trains for the recipe's epochs capped at ``max_epochs``, or for exactly ``max_epochs`` with
+    ``exact_epochs`` (to mimic a target trained longer than its architecture's recipe says).
+    """
     if count < 1:
         raise ValueError(f"need at least one reference model, got {count}")
     if len(pool) < 2:
         raise ValueError("the reference pool needs at least two examples")
     config = recipe(kind, arch)
-    config = replace(config, epochs=max(1, min(config.epochs, max_epochs)))
+    config = replace(config, epochs=max(1, max_epochs if exact_epochs else min(config.epochs, max_epochs)))
     halves: list[np.ndarray] = []
     for j in range((count + 1) // 2):
         perm = np.random.default_rng(derived_seed(seed, 1, j)).permutation(len(pool))
