@@ -25,16 +25,23 @@ def train(
     ] = None,  # fmt: skip
     label: Annotated[Optional[str], typer.Option(help="Label column of a CSV/Parquet table.")] = None,
     sensitive: Annotated[Optional[list[str]], typer.Option(help="Sensitive column(s) of a table.")] = None,
+    poison: Annotated[Optional[str], typer.Option(help="Build a backdoored model (for demos and tests): poison "
+                                                       "the training data with a patch or blend trigger.")] = None,
+    poison_target: Annotated[Optional[int], typer.Option(help="Backdoor target class (default 0).")] = None,
+    poison_rate: Annotated[Optional[float], typer.Option(help="Fraction of training data poisoned (default 0.1).")] = None,
 ) -> None:
     """Train a model with the one seeded training loop, evaluate it on the test split and save it."""
+    from trustmap.attacks.backdoor import poisoning
     from trustmap.models.workflows import train_and_save
+
+    poison_fn = poisoning(poison, target=poison_target, rate=poison_rate, seed=seed)
 
     with open_store().run("train", args={"data": data, "arch": arch, "out": str(out), "epochs": epochs,
                                           "lr": lr, "batch_size": batch_size, "member_fraction": member_fraction},
                           seed=seed) as run:  # fmt: skip
         result = train_and_save(
             data, out=out, arch=arch, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-            member_fraction=member_fraction, label=label, sensitive=sensitive or [],
+            member_fraction=member_fraction, label=label, sensitive=sensitive or [], poison=poison_fn,
         )  # fmt: skip
         run.dataset, run.dataset_sha256, run.model_sha256 = result.dataset, result.dataset_sha256, result.model_sha256
         run.metrics = {"test_accuracy": result.test_accuracy, "train_seconds": result.train_seconds}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,7 +82,10 @@ def train_and_save(
     data: str, *, out: Path, arch: str | None, epochs: int | None = None, lr: float | None = None,
     batch_size: int | None = None, seed: int = 0, member_fraction: float | None = None,
     label: str | None = None, sensitive: list[str] | None = None,
+    poison: Callable[[Split, Dataset], tuple[Split, dict[str, object]]] | None = None,
 ) -> TrainOutcome:  # fmt: skip
+    """Train and save a model. ``poison``: a training-set transform (``trustmap.attacks.backdoor.poisoning``)
+    whose description is recorded in the model's metadata."""
     check_writable(out)
     ds = load_dataset(data, label=label, sensitive=sensitive)
     arch = arch or DEFAULT_ARCH[ds.kind]
@@ -91,9 +95,10 @@ def train_and_save(
         split = member_split(ds, member_fraction, seed=seed)
         train = split.member_data(ds)
     validate_split(train.x, train.y, num_classes=ds.num_classes, what=f"{ds.name} training data")
+    train, poisoned = poison(train, ds) if poison is not None else (train, {})
     model, seconds = train_model(ds, arch, train=train, seed=seed, epochs=epochs, lr=lr, batch_size=batch_size)
     extra = {"member_fraction": member_fraction, "member_seed": seed} if split else {}
-    meta = meta_for(ds, arch, **extra)
+    meta = meta_for(ds, arch, **extra, **poisoned)
     handle = ModelHandle.from_module(model, meta)
     acc = evaluate_logits(handle.predict(ds.test.x), ds.test.y, ds.num_classes).accuracy
     members = nonmembers = None

@@ -182,7 +182,7 @@ def make_probe(probe_id: str, *, budget: str = "standard", **options: Any) -> Pr
 def _ensure_builtins() -> None:
     import importlib
 
-    for module in ("evasion", "membership", "extraction", "fairness"):
+    for module in ("evasion", "membership", "extraction", "fairness", "backdoor"):
         try:
             importlib.import_module(f"trustmap.probes.{module}")
         except ModuleNotFoundError as exc:
