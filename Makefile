@@ -14,5 +14,6 @@ setup:
 test:
 	$(VENV)/python -m pytest -n 2 --dist loadgroup tests
 
+# Every benchmark in benchmarks/, one table of ratios; e.g. make bench BENCH_ARGS="--quick --only pgd"
 bench:
-	$(VENV)/python benchmarks/run_all.py
+	$(VENV)/python benchmarks/run_all.py $(BENCH_ARGS)

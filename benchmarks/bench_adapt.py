@@ -9,6 +9,9 @@ Targets from the issue: ZO peak memory <= 0.35x full FT + Adam; LoRA-SP optimize
 The accuracy cross-check against Hugging Face PEFT's LoRA is part of ``trustmap repro lora-sp``.
 
     python benchmarks/bench_adapt.py [--batch 16] [--steps 3] [--json out.json]
+
+``--quick`` (batch 8, one measured step) only checks that it runs; ``make bench``
+(``benchmarks/run_all.py``) collects the ratios.
 """
 
 from __future__ import annotations
@@ -16,16 +19,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import torch  # noqa: E402
+from _report import Ratio, at_most, report  # noqa: E402
 
-from trustmap.adapt.experiment import fresh_minilm, rt_splits  # noqa: E402
 from trustmap.adapt.methods import AdaptConfig  # noqa: E402
+from trustmap.adapt.minilm import fresh_minilm  # noqa: E402
 from trustmap.adapt.profile import profile_step  # noqa: E402
 from trustmap.adapt.train import prepare, trainable_parameters  # noqa: E402
+from trustmap.repro._adapt_experiment import rt_splits  # noqa: E402
 from trustmap.utils.threads import set_threads  # noqa: E402
 
 ROWS = [  # (label, config)
@@ -71,12 +77,32 @@ def measure(batch: int, steps: int) -> list[dict]:
     return out
 
 
-def main() -> None:
+def summary(rows: list[dict]) -> list[Ratio]:
+    """The ratios for ``benchmarks/run_all.py`` (the issue's two targets, and two figures for context)."""
+    by = {r["method"]: r for r in rows}
+    ref = rows[0]["method"]
+    worst = max((r for r in rows if r["family"] in ("zo", "fg")), key=lambda r: r["memory_ratio"])
+    opt = by["LoRA-SP"]["optimizer_MB"] / by["LoRA"]["optimizer_MB"]
+    return [
+        Ratio("peak memory", worst["method"], ref, worst["memory_ratio"],
+              "the largest ZO/FG peak memory (saved for backward + optimizer state + parameters) / full FT's",
+              *at_most(worst["memory_ratio"], 0.35)),
+        Ratio("optimizer state", "LoRA-SP", "LoRA", opt, "LoRA-SP's optimizer state / LoRA's", *at_most(opt, 0.55)),
+        Ratio("peak memory", "LoRA", ref, by["LoRA"]["memory_ratio"], "LoRA's peak memory / full FT's (context)"),
+        Ratio("time per step", "ZO-SGD (LoRA)", ref, by["ZO-SGD (LoRA)"]["time_ratio"],
+              "seconds per step, ZO-SGD on LoRA / full FT with Adam (context)"),
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--json", default=None)
-    args = ap.parse_args()
+    ap.add_argument("--quick", action="store_true", help="small sizes (--batch 8 --steps 1)")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.batch, args.steps = 8, 1
     set_threads()
     print(f"load average at start: {os.getloadavg()}", flush=True)
     rows = measure(args.batch, args.steps)
@@ -95,10 +121,11 @@ def main() -> None:
     print("\n" + "\n".join(f"{k}: {v}" for k, v in checks.items()))
     result = {"rows": rows, "checks": checks, "load_average_end": os.getloadavg()}
     print(f"load average at end: {os.getloadavg()}")
+    report("adapt", summary(rows))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=1, default=str)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -6,25 +6,39 @@ starting Ray and the SuperNodes, which is what a user pays per run; the per-roun
 round is printed too.
 
     OMP_NUM_THREADS=1 python benchmarks/bench_flower.py --clients 10 --rounds 5
+
+``--quick`` (4 clients, 2 per round, 2 rounds, 100 samples each) only checks that it runs; ``make bench``
+(``benchmarks/run_all.py``) collects the ratios.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
-from trustmap.federated import FederationSpec, build_federation, make_strategy, run_inprocess
+from _report import Ratio, at_most, report
+
+from trustmap.federated import (
+    FederationSpec,
+    build_federation,
+    make_strategy,
+    run_inprocess,
+)
 from trustmap.federated.flower import run_flower
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, default=10)
     ap.add_argument("--per-round", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--samples", type=int, default=300)
     ap.add_argument("--image-size", type=int, default=14)
-    args = ap.parse_args()
+    ap.add_argument("--quick", action="store_true", help="small sizes (4 clients, 2 per round, 2 rounds, 100 samples)")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.clients, args.per_round, args.rounds, args.samples = 4, 2, 2, 100
     spec = FederationSpec(num_clients=args.clients, partition="dirichlet:0.5", train_per_client=args.samples,
                           test_per_client=50, image_size=args.image_size)
     build_federation(spec)  # data loading excluded from both timings
@@ -36,6 +50,8 @@ def main() -> None:
     hf = run_flower(spec, strategy=make_strategy("fedavg"), **common)
     t_fl = time.perf_counter() - t
     same = [r["client_accuracy"] for r in hi.rounds] == [r["client_accuracy"] for r in hf.rounds]
+    gap = max((abs(ri["client_accuracy"] - rf["client_accuracy"]) for ri, rf in zip(hi.rounds, hf.rounds, strict=True)),
+              default=float("nan"))
     steady_in = (hi.rounds[-1]["seconds"] - hi.rounds[0]["seconds"]) / max(args.rounds - 1, 1)
     steady_fl = (hf.rounds[-1]["seconds"] - hf.rounds[0]["seconds"]) / max(args.rounds - 1, 1)
     print(f"workload: {args.clients} clients, {args.per_round}/round, {args.rounds} rounds, "
@@ -45,7 +61,16 @@ def main() -> None:
     print(f"ratio in-process / flower (whole run): {t_fl / t_in:.2f}x")
     print(f"steady state s/round after round 1: in-process {steady_in:.2f}, flower {steady_fl:.2f} "
           f"(ratio {steady_fl / max(steady_in, 1e-9):.2f}x)")
+    report("flower", [
+        Ratio("whole-run time", "in-process", "flower", t_in / t_fl,
+              "trustmap's in-process engine / Flower on the same workload, Ray start-up included (< 1: faster)"),
+        Ratio("s/round after round 1", "in-process", "flower", steady_in / max(steady_fl, 1e-9),
+              "steady-state seconds per round, in-process / Flower"),
+        Ratio("client accuracy diff", "in-process", "flower", gap,
+              "largest difference of a round's mean client accuracy between the engines (they must agree exactly)",
+              *at_most(gap, 0.0)),
+    ])
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -22,6 +22,9 @@ Targets: trustmap / art <= 1/3, trustmap / torchattacks <= 1/2, trustmap robust 
 theirs + 0.5 point, trustmap-full / floor <= 1.15.
 
     python benchmarks/bench_pgd.py --threads 2 --json bench_pgd.json
+
+``--quick`` (2,000 training images, 200 test images, one repeat) only checks that it runs; ``make bench``
+(``benchmarks/run_all.py``) collects the ratios.
 """
 
 from __future__ import annotations
@@ -38,11 +41,13 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from _report import Ratio, at_most, report
 
 from trustmap.data import load_dataset, stratified_indices
 from trustmap.models import TrainConfig, build_model, fit
 from trustmap.probes.evasion import pgd, robust_accuracy
 from trustmap.probes.evasion.robust import correct
+from trustmap.utils.seed import seeded_global_rng, torch_generator
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -58,14 +63,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--skip", default="", help="comma-separated rows to leave out (art, torchattacks, ...)")
     p.add_argument("--json", type=Path, default=None, help="also write the results as JSON here")
-    return p.parse_args(argv)
+    p.add_argument("--quick", action="store_true", help="small sizes (--train-n 2000 --n 200 --repeats 1)")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.train_n, args.n, args.repeats = min(args.train_n, 2000), min(args.n, 200), 1
+    return args
 
 
 def train(args: argparse.Namespace, ds) -> torch.nn.Module:  # type: ignore[no-untyped-def]
-    torch.manual_seed(0)
-    model = build_model(args.arch, input_shape=ds.input_shape, num_classes=ds.num_classes)
     idx = stratified_indices(ds.train.y, args.train_n, seed=0)
-    fit(model, ds.train.subset(idx), config=TrainConfig(epochs=args.epochs, lr=3e-3), seed=0, progress=False)
+    with seeded_global_rng(0):  # initial weights and any dropout masks
+        model = build_model(args.arch, input_shape=ds.input_shape, num_classes=ds.num_classes)
+        fit(model, ds.train.subset(idx), config=TrainConfig(epochs=args.epochs, lr=3e-3), seed=0, progress=False)
     return model.eval()
 
 
@@ -81,11 +90,11 @@ def runners(
     clean = torch.from_numpy(correct(model, x, y))
 
     def trustmap() -> float:
-        attack = functools.partial(pgd, eps=eps, alpha=alpha, steps=steps, generator=torch.Generator().manual_seed(0))
+        attack = functools.partial(pgd, eps=eps, alpha=alpha, steps=steps, generator=torch_generator(0))
         return robust_accuracy(model, x, y, attack=attack, batch_size=args.batch).robust_accuracy
 
     def trustmap_full() -> None:
-        g = torch.Generator().manual_seed(0)
+        g = torch_generator(0)
         for s in batches(len(y), args.batch):
             pgd(model, x[s], y[s], eps=eps, alpha=alpha, steps=steps, generator=g, early_stop=False)
 
@@ -98,13 +107,13 @@ def runners(
     def torchattacks_pgd() -> float:
         import torchattacks
 
-        torch.manual_seed(0)
         attack = torchattacks.PGD(model, eps=eps, alpha=alpha, steps=steps, random_start=True)
         ok = []
-        for s in batches(len(y), args.batch):
-            adv = attack(x[s], y[s])
-            with torch.no_grad():
-                ok.append(model(adv).argmax(1) == y[s])
+        with seeded_global_rng(0):  # torchattacks draws its random start from torch's global state
+            for s in batches(len(y), args.batch):
+                adv = attack(x[s], y[s])
+                with torch.no_grad():
+                    ok.append(model(adv).argmax(1) == y[s])
         return float((torch.cat(ok) & clean).float().mean())
 
     def art_pgd() -> float:
@@ -125,6 +134,26 @@ def runners(
              "art": art_pgd, "floor": floor}  # fmt: skip
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     return {k: v for k, v in table.items() if k not in skip}
+
+
+def summary(best: dict[str, float], robust: dict[str, float | None]) -> list[Ratio]:
+    """The ratios for ``benchmarks/run_all.py`` (the same targets as the checks above)."""
+    out = []
+    if "trustmap" in best:
+        for other, label, limit in (("art", "ART", 1 / 3), ("torchattacks", "torchattacks", 1 / 2)):
+            if other in best:
+                value = best["trustmap"] / best[other]
+                out.append(Ratio("wall time", "trustmap", other, value, f"trustmap's PGD evaluation time / {label}'s",
+                                 *at_most(value, limit)))
+                diff = float(robust["trustmap"]) - float(robust[other])  # type: ignore[arg-type]
+                out.append(Ratio("robust acc diff", "trustmap", other, diff,
+                                 f"robust accuracy, trustmap minus {label} (higher: trustmap's attack is weaker)",
+                                 *at_most(diff, 0.005 + 1e-9)))
+    if "trustmap-full" in best and "floor" in best:
+        value = best["trustmap-full"] / best["floor"]
+        out.append(Ratio("per-step time", "trustmap-full", "floor", value,
+                         "PGD loop / bare forward+grad passes: the attack logic's overhead", *at_most(value, 1.15)))
+    return out
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -182,6 +211,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"{k:32s} {v:+.3f}" if "diff" in k else f"{k:32s} {v:.3f}")
     for k, ok in checks.items():
         print(f"{'PASS' if ok else 'MISS'}  {k}")
+    report("pgd", summary(best, robust))
 
     result = {
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},

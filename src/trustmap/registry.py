@@ -5,19 +5,23 @@ A :class:`Registry` maps validated ids to entries. It refuses a malformed id, a 
 an optional ``check``) a malformed entry, and on a miss it raises a one-line :class:`TrustmapError` that
 lists the valid ids. Modules that hold built-in entries are imported lazily on first lookup, so reading a
 registry never costs more imports than needed, and the CLI's ``--method``/``--probe`` choices and help text
-come from :meth:`Registry.ids` and :meth:`Registry.help`.
+come from :meth:`Registry.ids` and :meth:`Registry.help` (read when ``--help`` is shown,
+:mod:`trustmap.cli.choices`).
 
->>> DEFENCES: Registry[type[Defence]] = Registry("defence", builtins=("trustmap.defenses.bat",))
->>> @DEFENCES.register("bat")
-... class BAT(Defence): ...
->>> DEFENCES.get("bat") is BAT
+>>> SCHEMES: Registry[Callable] = Registry("shielding scheme", builtins=("trustmap.tee.partition",))
+>>> @SCHEMES.register("shallow")
+... def shallow(model): ...
+>>> SCHEMES.get("shallow") is shallow
 True
->>> DEFENCES.get("bta")  # TrustmapError: unknown defence 'bta'; choose from bat, ...
+>>> SCHEMES.get("shalow")  # TrustmapError: unknown shielding scheme 'shalow'; choose from shallow, ...
+>>> SCHEMES.get("bat", where=lambda e: ..., what="harden method")  # a narrower choice, named as such
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import pkgutil
 import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
@@ -39,7 +43,8 @@ class Registry(Generic[T]):
     """Validated ``id -> entry`` map for one kind of thing.
 
     ``kind`` names the thing in messages ("probe", "dataset"). ``builtins`` are module names imported on
-    first lookup (their import registers the built-in entries). ``check(id, entry)`` may raise
+    first lookup (their import registers the built-in entries); ``"package.*"`` stands for every public
+    submodule of ``package`` (one experiment per file, found without a list to keep up to date). ``check(id, entry)`` may raise
     ``ValueError`` to refuse a malformed entry. ``error`` is the exception class raised on an unknown id,
     and ``hint`` a sentence appended to that message. ``summary(entry)`` gives the one-line help text.
     """
@@ -88,38 +93,61 @@ class Registry(Generic[T]):
         if self._loaded:
             return
         self._loaded = True
-        for module in self._builtins:
-            try:
-                importlib.import_module(module)
-            except ModuleNotFoundError as exc:  # a built-in module that this install leaves out
-                if exc.name != module:
-                    self._loaded = False
-                    raise
-
-    def get(self, name: str) -> T:
-        """The entry for ``name``, or a one-line error naming the valid ids."""
-        self._load()
         try:
-            return self._entries[name]
-        except (KeyError, TypeError):
-            valid = ", ".join(self.ids()) or "none yet"
+            for module in self._builtins:
+                if module.endswith(".*"):
+                    package = importlib.import_module(module[:-2])
+                    for sub in pkgutil.iter_modules(package.__path__):
+                        if not sub.name.startswith("_"):
+                            importlib.import_module(f"{package.__name__}.{sub.name}")
+                    continue
+                try:
+                    importlib.import_module(module)
+                except ModuleNotFoundError as exc:  # a built-in module that this install leaves out
+                    if exc.name != module:
+                        raise
+        except BaseException:
+            self._loaded = False
+            raise
+
+    def get(self, name: str, *, where: Callable[[T], bool] | None = None, what: str | None = None) -> T:
+        """The entry for ``name``, or a one-line error naming the valid ids.
+
+        ``where`` narrows the valid entries (e.g. the defences of one kind) and ``what`` names them in the
+        message ("harden method" rather than "defence").
+        """
+        self._load()
+        entry = self._entries.get(name) if isinstance(name, str) else None
+        if entry is None or (where is not None and not where(entry)):
+            valid = ", ".join(self.ids(where=where)) or "none yet"
             hint = f" {self._hint}" if self._hint else ""
-            raise self._error(f"unknown {self.kind} {name!r}; choose from {valid}.{hint}") from None
+            raise self._error(f"unknown {what or self.kind} {name!r}; choose from {valid}.{hint}")
+        return entry
 
-    def ids(self) -> list[str]:
-        """Every registered id, in registration order."""
+    def ids(self, *, where: Callable[[T], bool] | None = None) -> list[str]:
+        """Every registered id (those whose entry passes ``where``), in registration order."""
+        return [n for n, _ in self.items(where=where)]
+
+    def items(self, *, where: Callable[[T], bool] | None = None) -> list[tuple[str, T]]:
         self._load()
-        return list(self._entries)
+        return [(n, e) for n, e in self._entries.items() if where is None or where(e)]
 
-    def items(self) -> list[tuple[str, T]]:
-        self._load()
-        return list(self._entries.items())
-
-    def help(self) -> str:
+    def help(self, *, where: Callable[[T], bool] | None = None) -> str:
         """``id: summary`` lines for a CLI option's help text (ids alone without a ``summary``)."""
         if self._summary is None:
-            return ", ".join(self.ids())
-        return "; ".join(f"{n}: {self._summary(e)}" for n, e in self.items())
+            return ", ".join(self.ids(where=where))
+        return "; ".join(f"{n}: {self._summary(e)}" for n, e in self.items(where=where))
+
+    @contextlib.contextmanager
+    def scoped(self) -> Iterator[Registry[T]]:
+        """Entries added inside the block are dropped at its end (tests register toy entries this way)."""
+        self._load()
+        saved = dict(self._entries)
+        try:
+            yield self
+        finally:
+            self._entries.clear()
+            self._entries.update(saved)
 
     def __contains__(self, name: object) -> bool:
         self._load()
@@ -134,3 +162,9 @@ class Registry(Generic[T]):
 
     def __repr__(self) -> str:
         return f"Registry({self.kind!r}, {len(self._entries)} entries)"
+
+    def remove(self, name: str) -> T:
+        """Take ``name`` out again and return its entry (for tests that register a throwaway entry)."""
+        entry = self.get(name)
+        del self._entries[name]
+        return entry

@@ -6,6 +6,8 @@ import pytest
 import torch
 from torch import nn
 
+from trustmap.utils.seed import seeded_global_rng, torch_generator
+
 
 class TinyClassifier(nn.Module):
     """BERT encoder + mean pooling + ``head``, taking token ids ``(N, L)`` with pad id 0 (like MiniLM's)."""
@@ -18,12 +20,12 @@ class TinyClassifier(nn.Module):
         from transformers import BertConfig, BertModel
 
         super().__init__()
-        torch.manual_seed(seed)
         cfg = BertConfig(vocab_size=60, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=4,
                          intermediate_size=2 * hidden, max_position_embeddings=32, attn_implementation=attn,
                          hidden_act=act, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)  # fmt: skip
-        self.encoder = BertModel(cfg, add_pooling_layer=False)
-        self.head = nn.Linear(hidden, 2)
+        with seeded_global_rng(seed):  # initial weights from ``seed``; the caller's RNG is left as it was
+            self.encoder = BertModel(cfg, add_pooling_layer=False)
+            self.head = nn.Linear(hidden, 2)
 
     def embed(self, ids: torch.Tensor) -> torch.Tensor:
         mask = (ids != self.pad_id).long()
@@ -42,7 +44,7 @@ def tiny() -> TinyClassifier:
 
 @pytest.fixture
 def batch() -> tuple[torch.Tensor, torch.Tensor]:
-    g = torch.Generator().manual_seed(0)
+    g = torch_generator(0)
     ids = torch.randint(1, 60, (8, 10), generator=g)
     ids[0, 6:] = 0
     ids[3, 4:] = 0

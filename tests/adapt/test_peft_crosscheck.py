@@ -46,7 +46,7 @@ def test_same_count_and_same_training_as_peft(batch):
 
 
 def test_minilm_trainable_count_matches_peft():
-    from trustmap.adapt.experiment import fresh_minilm
+    from trustmap.adapt.minilm import fresh_minilm
 
     ours = fresh_minilm(seed=0)
     theirs = copy.deepcopy(ours)

@@ -33,7 +33,7 @@ def test_same_seed_same_weights_whatever_the_global_rng():
 
 
 def test_the_callers_global_rng_is_left_as_it_was():
-    model = TinyClassifier()  # (its constructor seeds the global RNG, so build it first)
+    model = TinyClassifier()
     data = Split(np.ones((16, 6), np.int64), np.arange(16) % 2)
     torch.manual_seed(5)
     expected = torch.rand(3)

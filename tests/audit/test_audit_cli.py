@@ -38,10 +38,23 @@ def test_audit_writes_report_resumes_and_is_deterministic(capsys, audited, tmp_p
     res = _audit(capsys, root, model, tmp_path / "a", "--probes", FAST)
     assert res.code == 0, res.err
     doc = json.loads((tmp_path / "a" / "report.json").read_text())
-    assert doc["schema_version"] == "1.0"
+    assert doc["schema_version"] == "1.2"
     assert [p["probe"] for p in doc["probes"]] == FAST.split(",")
     assert {g["dimension"] for g in doc["scorecard"]} == {"privacy", "security", "fairness", "robustness"}
     assert all(p["status"] == "ok" for p in doc["probes"]), [p.get("reason") for p in doc["probes"]]
+    # mend with: the model's own dataset and architecture, and PGD-AT for mean robustness (BAT: worst class)
+    mends = {w["probe"]: (w["defence"], w["command"]) for w in doc["weaknesses"]}
+    assert {"fgsm", "pgd-linf"} <= set(mends), doc["weaknesses"]
+    for probe, (defence, command) in mends.items():
+        assert "DATA" not in command and "ARCH" not in command and "MODEL" not in command, command
+        if probe in ("fgsm", "pgd-linf"):
+            assert defence == "pgd-at" and command == (
+                "trustmap harden --method pgd-at --data fashion-mnist --arch cnn-s --out hardened.pt2")
+        if probe == "robust-fairness":
+            assert defence == "bat"
+        if probe == "mia-loss":
+            assert f"--model {model}" in command
+    assert all(p["directions"] and p["headline"] for p in doc["probes"])
     html = (tmp_path / "a" / "report.html").read_text()
     assert all(f'id="probe-{p}"' in html for p in FAST.split(","))
 

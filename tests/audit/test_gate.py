@@ -13,9 +13,8 @@ from trustmap.audit.gate import (
     metric_direction,
     parse_max_drops,
 )
-from trustmap.audit.model import TrustReport
 from trustmap.errors import TrustmapError
-from trustmap.probes.base import ProbeResult
+from trustmap.results import ProbeResult, TrustReport
 
 
 def report(**overrides: float) -> dict:
@@ -105,15 +104,75 @@ def test_parse_max_drops():
         assert "\n" not in str(info.value)
 
 
-def test_skipped_probes_and_one_sided_metrics_are_listed_not_compared():
+def test_one_sided_metrics_are_listed_not_compared():
     old, new = report(), report()
-    new["probes"][1]["status"] = "skipped"
     new["probes"][0]["metrics"]["worst_class_robust"] = 0.1
     new["probes"][0]["metrics"]["attack"] = "pgd"  # not a number: ignored
+    old["probes"][0]["metrics"]["mystery"] = 0.3  # untracked, so losing it is no gap
     result = compare_reports(old, new)
-    assert result.passed
-    assert "loss-mia.auc" in result.only_old and "pgd-linf.worst_class_robust" in result.only_new
-    assert not any(c.probe == "loss-mia" for c in result.changes)
+    assert result.passed and result.missing == []
+    assert result.only_old == ["pgd-linf.mystery"] and result.only_new == ["pgd-linf.worst_class_robust"]
+
+
+@pytest.mark.parametrize("status", ["skipped", "failed"])
+def test_gated_probe_not_finished_in_the_new_report_fails_closed(status):
+    old, new = report(), report()
+    new["probes"][1].update(status=status, reason="no members", metrics={})
+    result = compare_reports(old, new)
+    assert not result.passed and result.regressions == []
+    assert [(m.key, m.why) for m in result.missing] == [("loss-mia", f"{status} in the new report (no members)")]
+    assert not any(c.probe == "loss-mia" for c in result.changes) and result.only_old == []
+    assert compare_reports(old, new, allow_missing=True).passed
+
+
+def test_gated_probe_missing_from_the_new_report_fails_closed():
+    old, new = report(), report()
+    del new["probes"][2]
+    result = compare_reports(old, new)
+    assert not result.passed and [m.key for m in result.missing] == ["knockoff"]
+    assert result.missing[0].why == "missing from the new report"
+    d = result.to_dict()
+    assert d["passed"] is False and d["missing"][0]["key"] == "knockoff" and d["allow_missing"] is False
+    assert compare_reports(old, new, allow_missing=True).passed
+    # the other way round (a probe only in the new report) gates nothing
+    assert compare_reports(new, old).passed
+
+
+@pytest.mark.parametrize(("value", "why"), [(float("nan"), "NaN"), (float("inf"), "+inf"), (None, "not measured")])
+def test_non_finite_or_lost_tracked_metric_fails_closed(value, why):
+    old, new = report(), report()
+    if value is None:
+        del new["probes"][0]["metrics"]["robust_accuracy"]
+    else:
+        new["probes"][0]["metrics"]["robust_accuracy"] = value
+    result = compare_reports(old, new)
+    assert not result.passed and [m.key for m in result.missing] == ["pgd-linf.robust_accuracy"]
+    assert result.missing[0].why.startswith(why)
+    assert "pgd-linf.robust_accuracy" not in result.only_old
+    assert compare_reports(old, new, allow_missing=True).passed
+
+
+def test_probe_with_no_tracked_metric_is_not_gated():
+    old, new = report(), report()
+    old["probes"].append(ProbeResult(probe="x", dimension="security", title="x", metrics={"mystery": 1.0}).to_dict())
+    old["probes"].append(ProbeResult(probe="y", dimension="security", title="y", status="skipped").to_dict())
+    result = compare_reports(old, new)
+    assert result.passed and result.only_old == ["x.mystery"]
+
+
+def test_declared_directions_win_over_the_fallbacks():
+    old, new = report(), report(robust_accuracy=0.30)
+    for doc in (old, new):  # a probe that declares "lower is better" for a name the fallback calls "higher"
+        doc["probes"][0]["directions"] = {"robust_accuracy": "lower", "mystery": "higher"}
+        doc["probes"][0]["metrics"]["mystery"] = 0.5
+    new["probes"][0]["metrics"]["mystery"] = 0.4
+    result = compare_reports(old, new)
+    assert verdicts(result)["pgd-linf.robust_accuracy"] == "improved"
+    assert [c.key for c in result.regressions] == ["pgd-linf.mystery"]
+    # the old report's declarations are the contract; the new report's only fill in what it leaves out
+    new["probes"][0]["directions"] = {"robust_accuracy": "higher"}
+    assert verdicts(compare_reports(old, new))["pgd-linf.robust_accuracy"] == "improved"
+    assert metric_direction("p", "mystery", declared={"mystery": "lower"}) == "lower"
 
 
 def test_unknown_direction_is_untracked_and_never_fails():
@@ -156,6 +215,8 @@ def test_gate_files_and_json_round_trip(tmp_path):
         ('{"probes": []}', "not a trustmap audit JSON"),
         ('{"schema_version": "2.0", "probes": []}', "schema version 2.0"),
         ('{"schema_version": "1.0", "probes": [{"metrics": {}}]}', r"probes\[0\]"),
+        ('{"schema_version": "1.1", "probes": [{"probe": "p", "metrics": {}, "directions": {"a": "up"}}]}',
+         r"probes\[0\].directions"),
     ],
 )
 def test_bad_input_raises_one_line_error(tmp_path, content, pattern):

@@ -10,8 +10,7 @@ import sys
 import pytest
 
 from tests.cli.helpers import run_cli
-from trustmap.audit.model import TrustReport
-from trustmap.probes.base import ProbeResult
+from trustmap.results import ProbeResult, TrustReport
 
 
 def write_report(path, *, robust: float = 0.40, auc: float = 0.60):
@@ -93,3 +92,53 @@ def test_subprocess_exit_codes(files):
     assert (bad.returncode, missing.returncode) == (1, 2), (bad.stderr, missing.stderr)
     assert "gate failed" in bad.stdout
     assert missing.stderr.strip().startswith("error:") and len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_missing_probe_fails_closed_unless_allowed(capsys, tmp_path, files):
+    doc = json.loads((tmp_path / "old.json").read_text())
+    doc["probes"][1].update(status="failed", reason="boom", metrics={})
+    failed = tmp_path / "failed.json"
+    failed.write_text(json.dumps(doc))
+    res = run_cli(capsys, "gate", files["old"], str(failed))
+    assert res.code == 1
+    assert "gate failed" in res.out and "loss-mia: failed in the new report (boom)" in res.out
+    assert "gate passed" not in res.out
+    res = run_cli(capsys, "gate", files["old"], str(failed), "--allow-missing")
+    assert res.code == 0 and "gate passed" in res.out and "1 missing allowed" in res.out
+
+
+def test_nan_metric_fails_closed(capsys, tmp_path, files):
+    doc = json.loads((tmp_path / "old.json").read_text())
+    doc["probes"][0]["metrics"]["robust_gap"] = float("nan")
+    nan = tmp_path / "nan.json"
+    nan.write_text(json.dumps(doc))  # json writes NaN, as the audit does for an uncomputable metric
+    res = run_cli(capsys, "gate", files["old"], str(nan))
+    assert res.code == 1 and "robust-fairness.robust_gap: NaN in the new report" in res.out
+
+
+def test_untracked_metrics_only_with_all(capsys, tmp_path):
+    probes = [ProbeResult(probe="p", dimension="security", title="P", metrics={"auc": 0.5, "mystery": 0.25})]
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(TrustReport(model={}, data={}, seed=0, budget="quick", probes=probes).to_json_dict()))
+    res = run_cli(capsys, "gate", str(path), str(path))
+    assert res.code == 0 and "auc" in res.out and "mystery" not in res.out and "--all" in res.out
+    res = run_cli(capsys, "gate", str(path), str(path), "--all")
+    assert res.code == 0 and "mystery" in res.out and "untracked" in res.out
+
+
+def test_full_numbers_on_an_80_column_terminal(tmp_path):
+    probes = [ProbeResult(probe="group-fairness", dimension="fairness", title="GF",
+                          metrics={"demographic_parity_difference": 0.812345, "equalized_odds_difference": 0.2})]  # fmt: skip
+    paths = []
+    for name, dpd in (("old", 0.812345), ("new", 0.861234)):
+        probes[0].metrics["demographic_parity_difference"] = dpd
+        doc = TrustReport(model={}, data={}, seed=0, budget="quick", probes=probes).to_json_dict()
+        (tmp_path / f"{name}.json").write_text(json.dumps(doc))
+        paths.append(str(tmp_path / f"{name}.json"))
+    env = {**os.environ, "TRUSTMAP_PROGRESS": "0", "COLUMNS": "80", "TERM": "xterm"}
+    run = subprocess.run([sys.executable, "-m", "trustmap", "gate", *paths], capture_output=True, text=True, env=env, check=False)
+    assert run.returncode == 1, run.stderr
+    assert "…" not in run.stdout
+    assert "0.8123" in run.stdout and "0.8612" in run.stdout and "+0.0489" in run.stdout
+    table = [line for line in run.stdout.splitlines() if not line.startswith("gate failed")]  # soft-wrapped
+    assert max(len(line) for line in table) <= 80

@@ -36,13 +36,19 @@ def _one_line_error(res, *words):
         (["--method", "bat", "--eps", "0"], ["--eps"]),
         (["--method", "bat", "--epochs", "0"], ["--epochs"]),
         (["--method", "ini", "--data", "no-such-data"], ["no-such-data"]),
+        (["--method", "pgd-at", "--epsilon", "8"], ["--epsilon applies only to", "dp-sgd"]),
+        (["--method", "dp-sgd", "--epsilon", "0"], ["--epsilon must be a positive number"]),
+        (["--method", "dp-sgd", "--epsilon", "nan"], ["--epsilon must be a positive number"]),
     ],
 )
 def test_harden_bad_input(capsys, tmp_path, args, words):
+    from trustmap.store import ResultsStore
+
     base = {"--data": "fashion-mnist", "--out": str(tmp_path / "h.pt2")}
     extra = [a for k, v in base.items() if k not in args for a in (k, v)]
     _one_line_error(run_cli(capsys, "harden", *args, *extra), *words)
     assert not (tmp_path / "h.pt2").exists()
+    assert ResultsStore.open(None).runs() == []  # inputs are checked before a run is recorded
 
 
 @pytest.mark.parametrize(

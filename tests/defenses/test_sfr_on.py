@@ -8,7 +8,6 @@ import torch
 import torch.nn.functional as F
 
 from trustmap.data import Split
-from trustmap.defenses.base import seeded_generator
 from trustmap.defenses.sfr_on import (
     SFROnConfig,
     adaptive_ascent_loss,
@@ -19,6 +18,7 @@ from trustmap.defenses.sfr_on import (
     sfr_on,
 )  # fmt: skip
 from trustmap.defenses.unlearning import finetune, gradient_ascent, salun_lite
+from trustmap.utils.seed import seeded_generator
 
 
 def test_saliency_mask_keeps_weights_more_important_to_the_forget_set():

@@ -6,6 +6,7 @@ from trustmap.federated.distfl import cluster_distance, deep_inversion, kl_dista
 from trustmap.federated.pfa import group_by_sparsity, loo_r2, purity
 from trustmap.federated.sim import fl_model
 from trustmap.federated.split.spadv import spadv_attack, shadow_train, split_cnn_s
+from trustmap.utils.seed import torch_generator
 
 
 def test_cluster_distance_recovers_blocks():
@@ -34,11 +35,11 @@ def test_deep_inversion_matches_bn_statistics():
     bn.running_mean.fill_(0.3)
     bn.running_var.fill_(0.05)
     model.eval()
-    probes = deep_inversion(model, input_shape=(1, 8, 8), n=16, steps=60, lr=0.05, generator=torch.Generator().manual_seed(0))
+    probes = deep_inversion(model, input_shape=(1, 8, 8), n=16, steps=60, lr=0.05, generator=torch_generator(0))
     assert probes.shape == (16, 1, 8, 8) and probes.min() >= 0 and probes.max() <= 1
     with torch.no_grad():
         h = model[0](probes)
-        before = model[0](torch.rand(16, 1, 8, 8, generator=torch.Generator().manual_seed(0)))
+        before = model[0](torch.rand(16, 1, 8, 8, generator=torch_generator(0)))
     err = lambda t: float((t.mean((0, 2, 3)) - 0.3).abs().mean())  # noqa: E731
     assert err(h) < err(before)
     with pytest.raises(ValueError, match="BatchNorm"):
@@ -70,5 +71,5 @@ def test_split_composes_and_spadv_stays_in_ball():
     with torch.no_grad():
         assert torch.allclose(split.full()(x), model(x))
     shadow = shadow_train(split.mid, x, k=3, alternations=1, steps=2, seed=0)
-    xa = spadv_attack(split.mid, shadow, x, eps=0.1, z_steps=2, steps=3, generator=torch.Generator().manual_seed(0))
+    xa = spadv_attack(split.mid, shadow, x, eps=0.1, z_steps=2, steps=3, generator=torch_generator(0))
     assert (xa - x).abs().max() <= 0.1 + 1e-6 and xa.min() >= 0 and xa.max() <= 1

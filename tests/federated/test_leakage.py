@@ -10,10 +10,11 @@ from trustmap.federated.leakage import (
     ssim,
 )
 from trustmap.federated.refiner import Defence, critical_mask
+from trustmap.utils.seed import seeded_global_rng, torch_generator
 
 
 def _grads(seed=0):
-    g = torch.Generator().manual_seed(seed)
+    g = torch_generator(seed)
     return [torch.randn(3, 4, generator=g), torch.randn(5, generator=g)]
 
 
@@ -29,21 +30,21 @@ def test_gradient_matching_loss_is_cosine_distance():
 
 
 def test_inverting_gradients_recovers_an_image_from_a_linear_model():
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(36, 10))
-    x = torch.rand(1, 1, 6, 6, generator=torch.Generator().manual_seed(1))
+    with seeded_global_rng(0):
+        model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(36, 10))
+    x = torch.rand(1, 1, 6, 6, generator=torch_generator(1))
     y = torch.tensor([3])
     g = batch_gradients(model, x, y)
     assert int(idlg_label(g)) == 3
     x_hat = invert_gradients(model, g, labels=idlg_label(g), shape=(1, 1, 6, 6), steps=200, tv=0.0,
-                             generator=torch.Generator().manual_seed(2))
+                             generator=torch_generator(2))
     p, s = match_scores(x_hat, x)
-    noise_p, _ = match_scores(torch.rand(1, 1, 6, 6, generator=torch.Generator().manual_seed(3)), x)
+    noise_p, _ = match_scores(torch.rand(1, 1, 6, 6, generator=torch_generator(3)), x)
     assert p > 25 and p > noise_p + 10 and s > 0.9
 
 
 def test_psnr_ssim_and_matching_under_permutation():
-    x = torch.rand(3, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    x = torch.rand(3, 1, 8, 8, generator=torch_generator(0))
     assert float(ssim(x, x).min()) > 0.999
     assert float(psnr(x, x).min()) > 90
     p, s = match_scores(x[[2, 0, 1]], x)  # a shuffled batch scores as the identical batch
@@ -59,5 +60,5 @@ def test_defences_noise_and_topk():
     assert nz <= sum(max(1, int(0.1 * t.numel())) for t in g) + 2
     masks = critical_mask(g, 0.1)
     assert 0 < sum(int(m.sum()) for m in masks) <= 0.1 * sum(t.numel() for t in g) + 2
-    noisy = Defence("noise", 1.0)(model, x, y, generator=torch.Generator().manual_seed(0))
+    noisy = Defence("noise", 1.0)(model, x, y, generator=torch_generator(0))
     assert float(gradient_matching_loss(noisy, g)) > 0.3

@@ -107,3 +107,50 @@ def test_torch_load_is_only_called_safely():
     for path in root.rglob("*.py"):
         for call in re.findall(r"torch\.load\([^)]*\)", path.read_text()):
             assert "weights_only=True" in call, f"{path}: {call}"
+
+
+@pytest.mark.parametrize("content", ["truncated", "zip-of-something-else"])
+def test_a_bad_pt2_prints_one_line_and_no_torch_log(tmp_path, model, content):
+    """torch.export logs a 12-line traceback at WARNING before raising; the user sees only one line."""
+    import os
+    import subprocess
+    import sys
+    import zipfile
+
+    path = tmp_path / "bad.pt2"
+    if content == "truncated":
+        good = save_model(model, tmp_path / "good.pt2", meta=META).read_bytes()
+        path.write_bytes(good[: len(good) // 2])
+    else:
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("bad/archive_format", "pt2")
+            z.writestr("bad/data.bin", "x" * 100)
+    env = {**os.environ, "TRUSTMAP_STORE": str(tmp_path / "s.sqlite")}
+    proc = subprocess.run([sys.executable, "-m", "trustmap", "eval", "--model", str(path), "--data", "digits"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, check=False)  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip() and "Deprecat" not in line]
+    assert len(lines) == 1 and "corrupt or truncated" in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_folder_is_not_a_model(tmp_path):
+    from trustmap.models.io import check_model_path
+
+    (tmp_path / "m.pt2").mkdir()
+    with pytest.raises(ModelError, match="is a folder"):
+        load_model(tmp_path / "m.pt2")
+    with pytest.raises(ModelError, match="is a folder"):
+        check_model_path(tmp_path / "m.pt2")
+    with pytest.raises(ModelError, match="text models are saved as .safetensors"):
+        check_model_path(tmp_path / "t.pt2", kind="text")
+    assert check_model_path(tmp_path / "m.safetensors", kind="text") == tmp_path / "m.safetensors"
+
+
+def test_safetensors_without_architecture_names_real_options(tmp_path, model):
+    """The hint for a weights file without an architecture names what exists (no `eval --arch`)."""
+    from safetensors.torch import save_file
+
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp_path / "w.safetensors"))
+    with pytest.raises(ModelError, match=r"names no architecture.*trustmap train --arch.*load_model\(path, arch="):
+        load_model(tmp_path / "w.safetensors")

@@ -10,8 +10,7 @@ Every number is computed here by plain arithmetic, so the report is identical on
 
 from __future__ import annotations
 
-from trustmap.audit.model import Grade, TrustReport, Weakness
-from trustmap.probes.base import Curve, ProbeResult
+from trustmap.results import Curve, Grade, ProbeResult, TrustReport, Weakness
 
 CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 CLEAN = [0.86, 0.97, 0.80, 0.88, 0.81, 0.95, 0.62, 0.94, 0.97, 0.95]

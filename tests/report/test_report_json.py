@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from trustmap.audit.model import SCHEMA_VERSION
 from trustmap.errors import TrustmapError
 from trustmap.report import load_report_json, render_json
+from trustmap.results import SCHEMA_VERSION
 
 from .sample import sample_report
 
@@ -18,7 +18,7 @@ def test_render_json_is_deterministic_and_sorted():
     assert a == b
     assert a.endswith("}\n")
     doc = json.loads(a)
-    assert doc["schema_version"] == SCHEMA_VERSION == "1.0"
+    assert doc["schema_version"] == SCHEMA_VERSION == "1.2"
     assert json.dumps(doc, indent=2, sort_keys=True) + "\n" == a
 
 
@@ -64,6 +64,10 @@ def test_newer_minor_version_with_extra_keys_loads(tmp_path):
     assert loaded.probes[0].probe == "pgd-linf"
 
 
+DECLARED = ('{"schema_version": "1.1", "model": {}, "data": {}, "seed": 0, "budget": "quick", '
+            '"probes": [{"probe": "p", "dimension": "privacy", "title": "P", DECL}]}')
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -77,6 +81,8 @@ def test_newer_minor_version_with_extra_keys_loads(tmp_path):
          "not a valid trustmap report"),
         ('{"schema_version": "1.0", "model": {}, "data": {}, "seed": 0, "budget": "quick", "probes": [3]}',
          "not a valid trustmap report"),
+        (DECLARED.replace("DECL", '"directions": {"auc": "down"}'), "directions must map"),
+        (DECLARED.replace("DECL", '"headline": ["auc"]'), "headline must be a metric name"),
     ],
 )  # fmt: skip
 def test_bad_files_raise_one_line_errors(tmp_path, content, message):
@@ -95,3 +101,31 @@ def test_folder_and_binary_file(tmp_path):
     binary.write_bytes(b"\xff\xfe\x00garbage\x80")
     with pytest.raises(TrustmapError):
         load_report_json(binary)
+
+
+def test_declarations_round_trip_and_old_reports_without_them_load(tmp_path):
+    report = sample_report()
+    report.probes[0].directions, report.probes[0].headline = {"robust_accuracy": "higher"}, "robust_accuracy"
+    doc = json.loads(render_json(report))
+    assert doc["probes"][0]["directions"] == {"robust_accuracy": "higher"}
+    assert doc["probes"][0]["headline"] == "robust_accuracy" and doc["probes"][1]["headline"] is None
+    for p in doc["probes"]:  # a report written by schema 1.0
+        del p["directions"], p["headline"]
+    doc["schema_version"] = "1.0"
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(doc))
+    loaded = load_report_json(path)
+    assert loaded.probes[0].directions == {} and loaded.probes[0].headline is None
+
+
+def test_images_round_trip(tmp_path):
+    from trustmap.results import Image
+
+    report = sample_report()
+    report.probes[0].images.append(Image(name="trigger", pixels=[[0.0, 0.5], [1.0, 0.25]], vmin=0.0, vmax=1.0))
+    path = tmp_path / "report.json"
+    path.write_text(render_json(report))
+    back = load_report_json(path)
+    assert back.probes[0].images == report.probes[0].images
+    assert all(p.images == [] for p in back.probes[1:])
+    assert render_json(back) == render_json(report)

@@ -9,9 +9,9 @@ import pytest
 from rich.console import Console
 
 import trustmap.report
-from trustmap.audit.model import Weakness
 from trustmap.errors import TrustmapError
 from trustmap.report import render_html, render_json, render_terminal, write_report
+from trustmap.results import Weakness
 
 from .sample import sample_report
 
@@ -33,6 +33,15 @@ def test_terminal_summary_lists_dimensions_probes_and_weaknesses():
     assert "robust accuracy = 0.132" in out  # the headline metric of pgd-linf
     assert "41.3 s" in out  # its time
     assert "trustmap harden --method ini" in out
+
+
+def test_the_declared_headline_wins_and_an_absent_one_falls_back():
+    report = sample_report()
+    report.probes[0].headline = "clean_accuracy"  # what pgd-linf's probe class would declare
+    report.probes[1].headline = "not_reported"
+    out = _text(report)
+    assert "clean accuracy = 0.875" in out and "robust accuracy = 0.132" not in out
+    assert "robust accuracy = 0.246" in out  # fgsm: the dimension's fallback list
 
 
 def test_terminal_escapes_markup_and_handles_an_empty_report():

@@ -18,7 +18,7 @@ def test_set_threads_follows_the_environment(monkeypatch, restore_threads):
     monkeypatch.setenv("TRUSTMAP_THREADS", "3")
     assert set_threads() == 3 and torch.get_num_threads() == 3
     monkeypatch.delenv("TRUSTMAP_THREADS")
-    assert set_threads() == 2 and torch.get_num_threads() == 2  # methods.md's convention
+    assert set_threads() == 2 and torch.get_num_threads() == 2  # the project's convention (2 threads)
 
 
 @pytest.mark.parametrize("bad", ["0", "two", "-1", "1.5", ""])
@@ -36,11 +36,24 @@ def test_every_registered_repro_runs_on_the_configured_threads(monkeypatch, rest
 
     def experiment(*, size, seed, progress):
         seen.append(torch.get_num_threads())
-        return base.ReproResult(method="probe-threads", claim="c.", held=False, rows=[], size=size)
+        return base.ReproResult(method="probe-threads", claim="c.", rows=[], size=size)
 
-    monkeypatch.setattr(base, "_REPROS", dict(base._REPROS))  # the registration below does not leak
-    base.register_repro("probe-threads", title="t", arxiv="2209.07534")(experiment)
-    torch.set_num_threads(1)
-    monkeypatch.setenv("TRUSTMAP_THREADS", "2")
-    base.repro_info("probe-threads").run(size="quick", seed=0, progress=False)
+    with base.REPROS.scoped():  # the registration below does not leak
+        base.register_repro("probe-threads", title="t", arxiv="2209.07534")(experiment)
+        torch.set_num_threads(1)
+        monkeypatch.setenv("TRUSTMAP_THREADS", "2")
+        base.repro_info("probe-threads").run(size="quick", seed=0, progress=False)
     assert seen == [2]
+
+
+def test_every_command_applies_the_thread_count(monkeypatch, restore_threads, capsys, tmp_path):
+    """Not only repro: the CLI root sets the threads (and refuses a bad value) for every command."""
+    from tests.cli.helpers import run_cli
+
+    monkeypatch.setenv("TRUSTMAP_THREADS", "3")
+    torch.set_num_threads(1)
+    assert run_cli(capsys, "runs").code == 0
+    assert torch.get_num_threads() == 3
+    monkeypatch.setenv("TRUSTMAP_THREADS", "abc")
+    res = run_cli(capsys, "data", "list")
+    assert res.code == 2 and "TRUSTMAP_THREADS='abc'" in res.err and "Traceback" not in res.err

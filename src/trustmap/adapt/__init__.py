@@ -1,7 +1,8 @@
 """Efficient adaptation of pretrained transformers: LoRA, LoRA-SP, prefix tuning, APT, DEFT and ZO fine-tuning.
 
-Building blocks work on any PyTorch model (targets are matched by module name); the workflow in
-:mod:`trustmap.adapt.train` drives the MiniLM text classifier. Methods are registered by id
+Building blocks work on any PyTorch model (targets are matched by module name); :mod:`trustmap.adapt.train`
+trains the MiniLM text classifier (:mod:`trustmap.adapt.minilm` builds it from the pretrained encoder) and
+:mod:`trustmap.adapt.workflow` is the library side of ``trustmap adapt``. Methods are registered by id
 (:func:`method_ids`), which the ``trustmap adapt --method`` choices come from.
 
 >>> model = build_model("minilm", input_shape=(), num_classes=2)

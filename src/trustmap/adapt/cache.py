@@ -1,4 +1,4 @@
-"""Layer caching: run MiniLM's frozen lower layers once and train only the top ones (methods.md).
+"""Layer caching: run MiniLM's frozen lower layers once and train only the top ones (ours, for CPU budgets).
 
 ``cache_lower(model, ids, keep_top=1)`` returns ``(N, L, d + 1)`` float32: the hidden states after the
 embeddings and the lowest ``layers - keep_top`` transformer layers, with the attention mask (1 real,

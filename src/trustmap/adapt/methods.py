@@ -11,7 +11,6 @@ as in ZO-Bench's LoRA setting, unless ``AdaptConfig.scheme == "full"``.
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from trustmap.adapt.lora import apply_lora, freeze_except
 from trustmap.adapt.lora_sp import apply_lora_sp
 from trustmap.adapt.prefix import apply_prefix
 from trustmap.errors import TrustmapError
+from trustmap.registry import Registry, check_id
 from trustmap.utils.seed import seeded_global_rng
 
 
@@ -63,36 +63,37 @@ class MethodInfo:
     optimizer: str = "adamw"  # fo: adamw | sgd ; zo: a ZOOptimizer rule
 
 
-_METHODS: dict[str, MethodInfo] = {}
-
-
-def register_method(method_id: str, *, family: str, summary: str, lr: float, optimizer: str = "adamw"
-                    ) -> Callable[[Prepare], Prepare]:  # fmt: skip
-    """Register ``prepare(model, config, seed)`` (freezes and wraps ``model`` in place) under ``method_id``."""
-    if not re.match(r"^[a-z0-9][a-z0-9-]*$", method_id):
-        raise ValueError(f"method id {method_id!r} must be lower-case letters, digits and dashes")
+def _check(method_id: str, family: str, lr: float) -> None:
+    check_id(METHODS.kind, method_id)
     if family not in ("fo", "zo", "fg"):
         raise ValueError(f"family must be fo, zo or fg, got {family!r}")
     if not lr > 0:
         raise ValueError(f"default lr must be positive, got {lr}")
 
+
+METHODS: Registry[MethodInfo] = Registry(
+    "adaptation method", check=lambda name, info: _check(name, info.family, info.lr), summary=lambda i: i.summary
+)
+
+
+def register_method(method_id: str, *, family: str, summary: str, lr: float, optimizer: str = "adamw"
+                    ) -> Callable[[Prepare], Prepare]:  # fmt: skip
+    """Register ``prepare(model, config, seed)`` (freezes and wraps ``model`` in place) under ``method_id``."""
+    _check(method_id, family, lr)  # refuse before decorating
+
     def deco(fn: Prepare) -> Prepare:
-        if method_id in _METHODS:
-            raise ValueError(f"adaptation method {method_id!r} is already registered")
-        _METHODS[method_id] = MethodInfo(method_id, family, summary, lr, fn, optimizer)
+        METHODS.add(method_id, MethodInfo(method_id, family, summary, lr, fn, optimizer))
         return fn
 
     return deco
 
 
 def method_ids() -> list[str]:
-    return sorted(_METHODS)
+    return sorted(METHODS.ids())
 
 
 def method_info(method_id: str) -> MethodInfo:
-    if method_id not in _METHODS:
-        raise TrustmapError(f"unknown adaptation method {method_id!r}; choose one of {', '.join(method_ids())}")
-    return _METHODS[method_id]
+    return METHODS.get(method_id)
 
 
 def _encoder(model: nn.Module) -> nn.Module:
@@ -168,4 +169,4 @@ for _id, _fam, _opt, _lr, _summary in (
     register_method(_id, family=_fam, summary=_summary, lr=_lr, optimizer=_opt)(_scheme)
 
 
-__all__ = ["AdaptConfig", "MethodInfo", "method_ids", "method_info", "register_method"]
+__all__ = ["METHODS", "AdaptConfig", "MethodInfo", "method_ids", "method_info", "register_method"]

@@ -1,4 +1,4 @@
-"""RT-subj: a subjectivity task from the Rotten Tomatoes files (methods.md conventions).
+"""RT-subj: a subjectivity task from the Rotten Tomatoes files (ours, for a second MiniLM task).
 
 The 1,097 ``plot`` rows (objective, label 1) versus 1,097 sampled ``fresh``/``rotten`` reviews
 (subjective, label 0), duplicates dropped, split 80/20 stratified (random state 0). Used by the LoRA-SP

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from torch import nn
 
 from trustmap.errors import TrustmapError
+
+if TYPE_CHECKING:
+    from trustmap.store import ResultsStore
 
 PREFIX_METHODS = ("prefix", "apt")
 
@@ -33,6 +37,7 @@ class AdaptOutcome:
     train_seconds: float
     merged: bool
     density: float | None = None
+    run_id: int | None = None  # the results-store run, when a store was given
 
 
 def _check(method: str, deft: float | None, out: Path, train_size: int | None, test_size: int | None, epochs: int,
@@ -59,11 +64,40 @@ def adapt_and_save(
     *, method: str, data: str, out: Path, deft: float | None = None, train_size: int | None = None,
     epochs: int = 1, lr: float | None = None, batch_size: int = 32, rank: int = 8, prefix_length: int = 8,
     max_len: int = 64, seed: int = 0, test_size: int | None = None, progress: bool | None = None,
+    store: ResultsStore | None = None,
+) -> AdaptOutcome:  # fmt: skip
+    """Adapt, evaluate and save (see the module docstring); with ``store``, record it as an ``adapt`` run."""
+    args = {"method": method, "data": data, "out": str(out), "deft": deft, "train_size": train_size,
+            "test_size": test_size, "epochs": epochs, "lr": lr, "batch_size": batch_size, "rank": rank,
+            "prefix_length": prefix_length, "max_len": max_len}  # fmt: skip
+
+    def work() -> AdaptOutcome:
+        return _adapt_and_save(method=method, data=data, out=out, deft=deft, train_size=train_size, epochs=epochs,
+                               lr=lr, batch_size=batch_size, rank=rank, prefix_length=prefix_length, max_len=max_len,
+                               seed=seed, test_size=test_size, progress=progress)  # fmt: skip
+
+    if store is None:
+        return work()
+    with store.run("adapt", args=args, seed=seed) as run:
+        res = work()
+        run.dataset, run.dataset_sha256, run.model_sha256 = res.dataset, res.dataset_sha256, res.model_sha256
+        run.metrics = {"test_accuracy": res.test_accuracy, "trainable": res.trainable, "total": res.total,
+                       "optimizer_state_bytes": res.optimizer_state_bytes}  # fmt: skip
+        if res.density is not None:
+            run.metrics["density"] = res.density
+        run.timings = {"train": res.train_seconds}
+    return replace(res, run_id=run.id)
+
+
+def _adapt_and_save(
+    *, method: str, data: str, out: Path, deft: float | None, train_size: int | None, epochs: int, lr: float | None,
+    batch_size: int, rank: int, prefix_length: int, max_len: int, seed: int, test_size: int | None,
+    progress: bool | None,
 ) -> AdaptOutcome:  # fmt: skip
     from trustmap.adapt.deft import token_density
-    from trustmap.adapt.experiment import encode, fresh_minilm
     from trustmap.adapt.lora import merge_lora
     from trustmap.adapt.methods import AdaptConfig
+    from trustmap.adapt.minilm import encode, fresh_minilm
     from trustmap.adapt.textdata import stratified_subset
     from trustmap.adapt.train import accuracy, adapt
     from trustmap.data import load_dataset
@@ -107,7 +141,7 @@ def load_adapted(path: str | Path) -> nn.Module:
     from safetensors.torch import load_file
 
     from trustmap.adapt.apt import apply_apt
-    from trustmap.adapt.experiment import fresh_minilm
+    from trustmap.adapt.minilm import fresh_minilm
     from trustmap.adapt.prefix import apply_prefix
     from trustmap.models.io import META_FILE
     from trustmap.models.meta import ModelMeta

@@ -1,5 +1,8 @@
 """Audits: run probes into a TrustReport, grade it, and compare two audits (gate).
 
+The report model (:class:`TrustReport`, :class:`Grade`, :class:`Weakness`) lives in :mod:`trustmap.results`,
+below both this package and :mod:`trustmap.report`; it is re-exported here.
+
 The heavy parts (runner, data preparation) are imported lazily so that light commands such as
 ``trustmap gate`` start without loading torch.
 """
@@ -8,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trustmap.audit.model import SCHEMA_VERSION, Grade, TrustReport, Weakness
+from trustmap.results import SCHEMA_VERSION, Grade, TrustReport, Weakness
 
 _LAZY = {
     "prepare_audit_data": "trustmap.audit.prepare",

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from trustmap.errors import TrustmapError
+from trustmap.utils.seed import check_seed
 
 
 @dataclass(frozen=True)
@@ -51,4 +52,10 @@ def load_config(path: str | Path | None) -> AuditConfig:
     options = raw.get("probes", {})
     if not all(isinstance(v, dict) for v in options.values()):
         raise TrustmapError(f"config file {p.name}: per-probe options go in tables like [probes.pgd-linf]")
-    return AuditConfig(budget=audit.get("budget"), probes=audit.get("probes"), seed=audit.get("seed"), options=options)
+    seed = audit.get("seed")
+    if seed is not None:
+        try:
+            check_seed(seed)
+        except TrustmapError as exc:
+            raise TrustmapError(f"config file {p.name}: [audit] seed {seed!r} is not valid ({exc})") from None
+    return AuditConfig(budget=audit.get("budget"), probes=audit.get("probes"), seed=seed, options=options)

@@ -1,16 +1,20 @@
 """The trust gate: compare two audit JSON files and flag every trust metric that got worse.
 
 Reads two :meth:`TrustReport.to_json_dict` documents (``probes[]`` with ``probe``, ``dimension``,
-``metrics``, ``status``), pairs the numeric metrics that both reports measured (probes with status
-``ok`` in both), and knows each metric's direction: ``higher`` is better (clean and robust accuracy,
-worst-class accuracy, parity ratios) or ``lower`` is better (membership-inference AUC, TPR at low FPR and
-advantage; a thief's accuracy and fidelity; fairness gaps and differences; attack success rates).
-A *regression* is a move in the bad direction larger than the metric's limit: ``default_max_drop``
-(0.02 absolute) unless ``max_drop`` names the metric as ``probe.metric`` or ``metric``.
-Metrics of unknown direction are shown but never fail the gate.
+``status``, ``metrics`` and, since schema 1.1, the probe's declared ``directions``), pairs the numeric
+metrics that both reports measured, and knows each metric's direction: ``higher`` or ``lower`` is better.
+Each probe declares the directions of its own metrics (``Probe.directions``, recorded in every result);
+for metrics a report does not declare (reports written before 1.1) the generic names and patterns below
+decide. A *regression* is a move in the bad direction larger than the metric's limit: ``default_max_drop``
+(0.02 absolute) unless ``max_drop`` names the metric as ``probe.metric`` or ``metric``. Metrics of
+unknown direction are shown but never fail the gate.
+
+The gate fails closed: a *gated* probe (one with a tracked metric in the old report) that is missing
+from the new report, did not finish there (``skipped``/``failed``), or lost a tracked metric or reports it
+as NaN or infinite, is listed in :attr:`GateResult.missing` and fails the gate unless ``allow_missing``.
 
 >>> result = gate_files("before.json", "after.json", max_drop={"robust_accuracy": 0.05})
->>> result.passed, [c.key for c in result.regressions]
+>>> result.passed, [c.key for c in result.regressions], [m.key for m in result.missing]
 """
 
 from __future__ import annotations
@@ -23,14 +27,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from trustmap.audit.model import SCHEMA_VERSION
 from trustmap.errors import TrustmapError
+from trustmap.results import DIRECTIONS, SCHEMA_VERSION, Direction
 
-Direction = Literal["higher", "lower"]
 DEFAULT_MAX_DROP = 0.02
 
-# Exact metric names; ``probe.metric`` entries win over bare ``metric`` entries.
-DIRECTIONS: dict[str, Direction] = {
+# Fallbacks for metrics whose report declares no direction (reports written before schema 1.1): generic
+# metric names. ``probe.metric`` entries win over bare ``metric`` entries. New probes declare their own.
+FALLBACK_DIRECTIONS: dict[str, Direction] = {
     # accuracy of the audited model: higher is better
     "accuracy": "higher", "clean_accuracy": "higher", "robust_accuracy": "higher",
     "worst_class_clean": "higher", "worst_class_robust": "higher", "worst_group_accuracy": "higher",
@@ -84,12 +88,27 @@ class MetricChange:
 
 
 @dataclass
+class Missing:
+    """A gated probe (``metric`` is ``None``) or tracked metric that the new report does not measure."""
+
+    probe: str
+    metric: str | None
+    why: str  # e.g. "missing from the new report", "skipped in the new report (...)", "NaN in the new report"
+
+    @property
+    def key(self) -> str:
+        return self.probe if self.metric is None else f"{self.probe}.{self.metric}"
+
+
+@dataclass
 class GateResult:
-    """The comparison: every paired metric, and what only one report had."""
+    """The comparison: every paired metric, what the new report fails to measure, what only one report had."""
 
     changes: list[MetricChange]
-    only_old: list[str] = field(default_factory=list)  # "probe.metric" measured before but not now
+    missing: list[Missing] = field(default_factory=list)
+    only_old: list[str] = field(default_factory=list)  # "probe.metric" measured before but not now (untracked)
     only_new: list[str] = field(default_factory=list)
+    allow_missing: bool = False
     old_source: str = ""
     new_source: str = ""
 
@@ -99,29 +118,34 @@ class GateResult:
 
     @property
     def passed(self) -> bool:
-        return not self.regressions
+        return not self.regressions and (self.allow_missing or not self.missing)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "passed": self.passed, "old": self.old_source, "new": self.new_source,
             "regressions": [c.key for c in self.regressions],
+            "missing": [{**asdict(m), "key": m.key} for m in self.missing], "allow_missing": self.allow_missing,
             "changes": [{**asdict(c), "key": c.key} for c in self.changes],
             "only_old": self.only_old, "only_new": self.only_new,
         }  # fmt: skip
 
 
-def metric_direction(probe: str, metric: str, *, dimension: str | None = None) -> Direction | None:
+def metric_direction(
+    probe: str, metric: str, *, dimension: str | None = None, declared: Mapping[str, str] | None = None
+) -> Direction | None:
     """``higher`` or ``lower`` is better, or ``None`` when the metric's direction is unknown.
 
-    Looks up ``probe.metric``, then ``metric`` within the probe's dimension, then ``metric``, then
-    :data:`PATTERNS`.
+    Looks up the probe's ``declared`` directions, then :data:`FALLBACK_DIRECTIONS` for ``probe.metric``,
+    then ``metric`` within the probe's dimension, then ``metric``, then :data:`PATTERNS`.
     """
-    if f"{probe}.{metric}" in DIRECTIONS:
-        return DIRECTIONS[f"{probe}.{metric}"]
+    if declared and declared.get(metric) in DIRECTIONS:
+        return declared[metric]  # type: ignore[return-value]
+    if f"{probe}.{metric}" in FALLBACK_DIRECTIONS:
+        return FALLBACK_DIRECTIONS[f"{probe}.{metric}"]
     if metric in DIMENSION_DIRECTIONS.get(dimension or "", {}):
         return DIMENSION_DIRECTIONS[dimension or ""][metric]
-    if metric in DIRECTIONS:
-        return DIRECTIONS[metric]
+    if metric in FALLBACK_DIRECTIONS:
+        return FALLBACK_DIRECTIONS[metric]
     for pattern, direction in PATTERNS:
         if re.search(pattern, metric):
             return direction
@@ -136,7 +160,7 @@ def load_audit_json(path: str | Path) -> dict[str, Any]:
     """Read and check an audit JSON file; raise a one-line :class:`TrustmapError` if it is not one."""
     p = Path(path)
     if not p.is_file():
-        raise TrustmapError(f"audit file {p} not found; give the JSON written by `trustmap audit --json`")
+        raise TrustmapError(f"audit file {p} not found; give the report.json that `trustmap audit --out DIR` wrote (DIR/report.json)")
     try:
         doc = json.loads(p.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -156,6 +180,9 @@ def check_audit_dict(doc: Any, *, source: str = "the report") -> dict[str, Any]:
         if not isinstance(probe, dict) or not isinstance(probe.get("probe"), str) \
                 or not isinstance(probe.get("metrics", {}), dict):  # fmt: skip
             raise TrustmapError(f"{source}: probes[{i}] is not a probe result (needs `probe` and `metrics`)")
+        directions = probe.get("directions", {})
+        if not isinstance(directions, dict) or any(d not in DIRECTIONS for d in directions.values()):
+            raise TrustmapError(f"{source}: probes[{i}].directions must map metric names to 'higher' or 'lower'")
     return doc
 
 
@@ -186,21 +213,55 @@ def parse_max_drops(items: Iterable[str]) -> tuple[dict[str, float], float | Non
     return limits, default
 
 
-def _metrics_by_probe(doc: dict[str, Any]) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
-    out: dict[str, dict[str, float]] = {}
-    dims: dict[str, str] = {}
+@dataclass
+class _Probe:
+    """One probe of one report, as the gate sees it."""
+
+    status: str
+    reason: str | None
+    dimension: str
+    directions: dict[str, str]
+    metrics: dict[str, float]  # finite numeric trust metrics
+    nonfinite: dict[str, float]  # numeric trust metrics that are NaN or infinite
+
+
+def _probes(doc: Mapping[str, Any]) -> dict[str, _Probe]:
+    out: dict[str, _Probe] = {}
     for probe in doc["probes"]:
-        if probe.get("status", "ok") != "ok":
-            continue
         name, k = probe["probe"], 2
         while name in out:  # the same probe run twice (different options)
             name, k = f"{probe['probe']}#{k}", k + 1
-        out[name] = {
+        numeric = {
             m: float(v) for m, v in probe.get("metrics", {}).items()
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and is_trust_metric(m)
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and is_trust_metric(m)
         }  # fmt: skip
-        dims[name] = str(probe.get("dimension", ""))
-    return out, dims
+        out[name] = _Probe(
+            status=str(probe.get("status", "ok")), reason=probe.get("reason"),
+            dimension=str(probe.get("dimension", "")), directions=dict(probe.get("directions") or {}),
+            metrics={m: v for m, v in numeric.items() if math.isfinite(v)},
+            nonfinite={m: v for m, v in numeric.items() if not math.isfinite(v)},
+        )  # fmt: skip
+    return out
+
+
+def _nonfinite(v: float) -> str:
+    return "NaN" if math.isnan(v) else "+inf" if v > 0 else "-inf"
+
+
+def _missing(probe: str, tracked: list[str], new: _Probe | None) -> list[Missing]:
+    """What the new report fails to measure of a gated probe's ``tracked`` metrics."""
+    if new is None:
+        return [Missing(probe, None, "missing from the new report")]
+    if new.status != "ok":
+        why = f" ({new.reason})" if new.reason else ""
+        return [Missing(probe, None, f"{new.status} in the new report{why}")]
+    out = []
+    for metric in tracked:
+        if metric in new.nonfinite:
+            out.append(Missing(probe, metric, f"{_nonfinite(new.nonfinite[metric])} in the new report"))
+        elif metric not in new.metrics:
+            out.append(Missing(probe, metric, "not measured in the new report"))
+    return out
 
 
 def _verdict(old: float, new: float, direction: Direction | None, limit: float) -> Verdict:
@@ -220,36 +281,49 @@ def compare_reports(
     *,
     max_drop: Mapping[str, float] | None = None,
     default_max_drop: float = DEFAULT_MAX_DROP,
+    allow_missing: bool = False,
 ) -> GateResult:
     """Compare two checked audit documents metric by metric.
 
     ``max_drop`` maps ``probe.metric`` or ``metric`` to the largest allowed move in the bad direction;
     a key that matches no metric measured by both reports is an error (a typo would silently gate nothing).
+    A metric's direction comes from the old report's declarations, then the new one's, then the fallbacks.
+    ``allow_missing`` lets the gate pass although gated probes or metrics are missing from the new report.
     """
-    (before, dims), (after, new_dims) = _metrics_by_probe(dict(old)), _metrics_by_probe(dict(new))
-    dims = {**new_dims, **dims}
+    before, after = _probes(old), _probes(new)
     limits = dict(max_drop or {})
     used: set[str] = set()
     changes: list[MetricChange] = []
+    missing: list[Missing] = []
     only_old, only_new = [], []
     for probe in sorted(set(before) | set(after)):
-        a, b = before.get(probe, {}), after.get(probe, {})
-        only_old += [f"{probe}.{m}" for m in sorted(set(a) - set(b))]
+        o, n = before.get(probe), after.get(probe)
+        base_probe = probe.split("#")[0]
+        dimension = o.dimension if o is not None else n.dimension if n is not None else ""
+        declared = {**(n.directions if n else {}), **(o.directions if o else {})}
+        a = o.metrics if o is not None and o.status == "ok" else {}
+        b = n.metrics if n is not None and n.status == "ok" else {}
+        directions = {m: metric_direction(base_probe, m, dimension=dimension, declared=declared) for m in {*a, *b}}
+        tracked = [m for m in sorted(a) if directions[m] is not None]
+        gaps = _missing(probe, tracked, n) if tracked else []
+        missing += gaps
+        lost = {g.metric for g in gaps} if all(g.metric for g in gaps) else set(a)
+        only_old += [f"{probe}.{m}" for m in sorted(set(a) - set(b) - lost)]
         only_new += [f"{probe}.{m}" for m in sorted(set(b) - set(a))]
         for metric in sorted(set(a) & set(b)):
-            base_probe = probe.split("#")[0]
             key = next((k for k in (f"{probe}.{metric}", f"{base_probe}.{metric}", metric) if k in limits), None)
             limit = limits[key] if key is not None else default_max_drop
             used.update({f"{probe}.{metric}", f"{base_probe}.{metric}", metric})
-            direction = metric_direction(base_probe, metric, dimension=dims.get(probe))
-            changes.append(MetricChange(probe, metric, a[metric], b[metric], b[metric] - a[metric], direction, limit,
-                                        _verdict(a[metric], b[metric], direction, limit)))  # fmt: skip
+            d = directions[metric]
+            changes.append(MetricChange(probe, metric, a[metric], b[metric], b[metric] - a[metric], d, limit,
+                                        _verdict(a[metric], b[metric], d, limit)))  # fmt: skip
     unused = sorted(set(limits) - used)
     if unused:
         known = sorted({c.metric for c in changes})
         raise TrustmapError(f"--max-drop names {', '.join(unused)}, which matches no metric measured in both "
                             f"reports; compared metrics: {', '.join(known) or 'none'}")  # fmt: skip
-    return GateResult(changes=changes, only_old=only_old, only_new=only_new)
+    return GateResult(changes=changes, missing=missing, only_old=only_old, only_new=only_new,
+                      allow_missing=allow_missing)  # fmt: skip
 
 
 def gate_files(
@@ -258,9 +332,10 @@ def gate_files(
     *,
     max_drop: Mapping[str, float] | None = None,
     default_max_drop: float = DEFAULT_MAX_DROP,
+    allow_missing: bool = False,
 ) -> GateResult:
     """Load two audit JSON files and :func:`compare_reports` them."""
     result = compare_reports(load_audit_json(old), load_audit_json(new), max_drop=max_drop,
-                             default_max_drop=default_max_drop)  # fmt: skip
+                             default_max_drop=default_max_drop, allow_missing=allow_missing)  # fmt: skip
     result.old_source, result.new_source = str(old), str(new)
     return result

@@ -16,24 +16,12 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from trustmap.audit.model import TrustReport
 from trustmap.audit.scorecard import score_report
 from trustmap.models.handle import ModelHandle
-from trustmap.probes.base import AuditData, ProbeResult, make_probe, probe_class, probe_ids
+from trustmap.probes.base import AuditData, ProbeResult, budget_probes, declare, make_probe, probe_class
+from trustmap.results import TrustReport
 from trustmap.store import ResultsStore, library_versions
 from trustmap.utils.seed import seed_everything
-
-DEFAULT_PROBES = (
-    "fgsm", "pgd-linf", "pgd-l2", "apgd-ce", "eps-sweep", "corruptions",
-    "mia-loss", "mia-confidence", "mia-rmia", "knockoff", "robust-fairness", "group-fairness",
-)  # fmt: skip
-BUDGET_PROBES = {
-    "quick": ("fgsm", "pgd-linf", "eps-sweep", "corruptions", "mia-loss", "mia-confidence", "knockoff",
-              "robust-fairness", "group-fairness"),
-    "standard": ("fgsm", "pgd-linf", "pgd-l2", "eps-sweep", "corruptions", "mia-loss", "mia-confidence",
-                 "mia-rmia", "knockoff", "robust-fairness", "group-fairness"),
-    "thorough": DEFAULT_PROBES,
-}  # fmt: skip
 
 ProbeCallback = Callable[[ProbeResult, bool], None]
 
@@ -55,8 +43,8 @@ def audit_key(model: ModelHandle, data: AuditData, *, budget: str, seed: int, op
 
 
 def selected_probes(budget: str, requested: list[str] | None) -> list[str]:
-    known = probe_ids()
-    names = list(requested) if requested else [p for p in BUDGET_PROBES[budget] if p in known]
+    """``requested`` (checked), or the probes that declare ``budget`` in their ``audit_budgets``."""
+    names = list(requested) if requested else budget_probes(budget)
     for name in names:
         probe_class(name)  # raises a one-line error for unknown ids
     return names
@@ -104,20 +92,25 @@ def run_audit(
             result.seconds = round(time.perf_counter() - start, 3)
             if store is not None:
                 store.put_artifact(key, name, result.to_dict(), run_id=run_id)
+        declare(result, type(probe))  # results resumed from an older store get today's declarations too
         timings[name] = result.seconds
         results.append(result)
         if on_probe is not None:
             on_probe(result, resumed)
-    grades, weaknesses = score_report(results)
     meta = model.meta
+    model_info = {"source": model.source, "sha256": model.sha256, "arch": meta.arch, "kind": meta.kind,
+                  "white_box": model.white_box, "num_classes": meta.num_classes, "dataset": meta.dataset}  # fmt: skip
+    if meta.extra.get("defence"):  # what the model was trained with, e.g. DP-SGD and its privacy budget
+        model_info["defence"] = meta.extra["defence"]
+        model_info |= {k: meta.extra[k] for k in ("epsilon", "delta", "eps") if k in meta.extra}
+    data_info = {"name": data.dataset.name, "sha256": data.dataset.sha256(), "kind": data.dataset.kind,
+                 "n_eval": len(data.eval), "n_members": len(data.members) if data.members else 0,
+                 "n_nonmembers": len(data.nonmembers) if data.nonmembers else 0,
+                 "n_pool": len(data.pool) if data.pool else 0, "sensitive": data.sensitive,
+                 "classes": list(data.dataset.classes)}  # fmt: skip
+    grades, weaknesses = score_report(results, model=model_info, data=data_info)
     return TrustReport(
-        model={"source": model.source, "sha256": model.sha256, "arch": meta.arch, "kind": meta.kind,
-               "white_box": model.white_box, "num_classes": meta.num_classes, "dataset": meta.dataset},
-        data={"name": data.dataset.name, "sha256": data.dataset.sha256(), "kind": data.dataset.kind,
-              "n_eval": len(data.eval), "n_members": len(data.members) if data.members else 0,
-              "n_nonmembers": len(data.nonmembers) if data.nonmembers else 0,
-              "n_pool": len(data.pool) if data.pool else 0, "sensitive": data.sensitive,
-              "classes": list(data.dataset.classes)},
+        model=model_info, data=data_info,
         seed=seed, budget=budget, probes=results, scorecard=grades, weaknesses=weaknesses,
         config={"probes": names, "options": {n: p.options() for n, p in instances.items()}, "audit_key": key},
         versions=library_versions(), timings=timings,

@@ -19,6 +19,7 @@ from trustmap.models.io import load_model
 from trustmap.probes.base import BUDGET_NAMES, ProbeResult
 from trustmap.store import ResultsStore
 from trustmap.utils.files import check_writable
+from trustmap.utils.seed import check_seed
 
 
 @dataclass(frozen=True)
@@ -49,10 +50,10 @@ def audit_files(
     from trustmap.report import render_terminal, write_report
 
     cfg = load_config(config)
-    budget = budget or cfg.budget or "standard"
+    budget = next((b for b in (budget, cfg.budget) if b is not None), "standard")  # the flag, the file, default
     if budget not in BUDGET_NAMES:
         raise TrustmapError(f"unknown budget {budget!r}; use quick, standard or thorough")
-    seed = seed if seed is not None else (cfg.seed if cfg.seed is not None else 0)
+    seed = check_seed(next((s for s in (seed, cfg.seed) if s is not None), 0))  # a seed from the TOML file too
     check_writable(out / "report.html")
     handle = load_model(model)
     if black_box:

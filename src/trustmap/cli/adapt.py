@@ -6,14 +6,15 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 
-from trustmap.cli.context import console, open_store
+from trustmap.cli.choices import ids, with_choices
+from trustmap.cli.context import console, open_store, seed_option
 
 
 def adapt(
-    method: Annotated[str, typer.Option(help="lora, lora-sp, prefix, apt, full, fo-sgd, zo-sgd, zo-sgd-sign, "
-                                        "zo-sgd-mmt, zo-adam, zo-block, zo-sparse, fg.")],  # fmt: skip
-    data: Annotated[str, typer.Option(help="Text dataset name, e.g. rotten-tomatoes.")],
+    method: Annotated[str, typer.Option(help="Adaptation method:")],
+    data: Annotated[str, typer.Option(help="Text dataset name.")],
     out: Annotated[Path, typer.Option(help="Output .safetensors (LoRA-family, ZO and full models are merged "
                                       "into plain minilm weights; prefix methods keep their adapters).")],  # fmt: skip
     deft: Annotated[Optional[float], typer.Option(help="Add DEFT's density loss with this weight (1.0 in the "
@@ -30,34 +31,36 @@ def adapt(
     rank: Annotated[int, typer.Option("--rank", help="LoRA rank r.")] = 8,
     prefix_length: Annotated[int, typer.Option(help="Prefix length (prefix, apt).")] = 8,
     max_len: Annotated[int, typer.Option(help="Tokens per text.")] = 64,
-    seed: Annotated[int, typer.Option(help="Random seed: same seed, same model.")] = 0,
+    seed: Annotated[int, seed_option("Random seed: same seed, same model.")] = 0,
 ) -> None:
     """Adapt MiniLM with a PEFT, DEFT or zeroth-order method; report test accuracy and cost; save the model."""
     from trustmap.adapt.workflow import adapt_and_save
 
-    args = {"method": method, "data": data, "out": str(out), "deft": deft, "train_size": train_size,
-            "test_size": test_size, "epochs": epochs, "lr": lr, "batch_size": batch_size, "rank": rank,
-            "prefix_length": prefix_length, "max_len": max_len}  # fmt: skip
-    with open_store().run("adapt", args=args, seed=seed) as run:
-        res = adapt_and_save(
-            method=method, data=data, out=out, deft=deft, train_size=train_size, epochs=epochs, lr=lr,
-            batch_size=batch_size, rank=rank, prefix_length=prefix_length, max_len=max_len, seed=seed,
-            test_size=test_size,
-        )  # fmt: skip
-        run.dataset, run.dataset_sha256, run.model_sha256 = res.dataset, res.dataset_sha256, res.model_sha256
-        run.metrics = {"test_accuracy": res.test_accuracy, "trainable": res.trainable, "total": res.total,
-                       "optimizer_state_bytes": res.optimizer_state_bytes}  # fmt: skip
-        if res.density is not None:
-            run.metrics["density"] = res.density
-        run.timings = {"train": res.train_seconds}
+    res = adapt_and_save(
+        method=method, data=data, out=out, deft=deft, train_size=train_size, epochs=epochs, lr=lr,
+        batch_size=batch_size, rank=rank, prefix_length=prefix_length, max_len=max_len, seed=seed,
+        test_size=test_size, store=open_store(),
+    )
     extra = f", MLP density {res.density:.3f}" if res.density is not None else ""
     console.print(
-        f"[green]saved[/] {out}  method={method}  test accuracy [bold]{res.test_accuracy:.4f}[/]  trainable "
-        f"{res.trainable:,} of {res.total:,} parameters{extra} ({res.train_seconds:.0f} s, run {run.id})"
+        f"[green]saved[/] {escape(str(out))}  method={res.method}  test accuracy [bold]{res.test_accuracy:.4f}[/]  "
+        f"trainable {res.trainable:,} of {res.total:,} parameters{extra} ({res.train_seconds:.0f} s, run {res.run_id})"
     )
     if not res.merged:
         console.print("prefix adapters cannot be merged: load this file with trustmap.adapt.workflow.load_adapted")
 
 
+def _method_help() -> str:
+    from trustmap.adapt.methods import METHODS
+
+    return METHODS.help() + "."
+
+
+def _data_help() -> str:
+    from trustmap.data import dataset_names
+
+    return ids(dataset_names("text"), "Registered:")
+
+
 def register(app: typer.Typer) -> None:
-    app.command("adapt")(adapt)
+    app.command("adapt", cls=with_choices(method=_method_help, data=_data_help))(adapt)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from pathlib import Path
@@ -30,6 +31,10 @@ def _root(
 ) -> None:
     context.SETTINGS.store = store
     context.SETTINGS.debug = debug
+    if "TRUSTMAP_THREADS" in os.environ:  # unset: torch's default, and light commands never import torch
+        from trustmap.utils.threads import set_threads
+
+        set_threads()  # every command runs on $TRUSTMAP_THREADS threads, not only repro; a bad value is refused
 
 
 def _register() -> None:
@@ -40,7 +45,7 @@ def _register() -> None:
     app.command("train")(train.train)
     app.command("eval")(evaluate.evaluate)
     app.command("demo")(demo.demo)
-    for module_name in ("audit", "gate", "harden", "unlearn", "compare", "repro", "fl", "adapt"):
+    for module_name in ("audit", "gate", "harden", "unlearn", "compare", "repro", "fl", "adapt", "sweep"):
         _optional(module_name)
 
 
@@ -60,16 +65,24 @@ def _optional(module_name: str) -> None:
 _register()
 
 
+def _out_paths(args: list[str]) -> list[Path]:
+    """The ``--out`` paths of a command line (every command names its output with ``--out``)."""
+    found = [Path(value) for flag, value in itertools.pairwise(args) if flag == "--out"]
+    return found + [Path(a.split("=", 1)[1]) for a in args if a.startswith("--out=")]
+
+
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    args = list(argv if argv is not None else sys.argv[1:])
+    debug = "--debug" in args
     try:
-        code = app(args=argv, standalone_mode=False, prog_name="trustmap")
+        with context.no_new_folders_on_error(*_out_paths(args)):  # a refused command leaves no empty folder
+            code = app(args=args, standalone_mode=False, prog_name="trustmap")
     except TrustmapError as exc:
         if debug:
             raise
-        context.err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        context.err_console.print(f"[bold red]error:[/] {context.esc(exc)}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except click.exceptions.ClickException as exc:
         exc.show()

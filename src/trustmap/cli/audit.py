@@ -7,7 +7,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from trustmap.cli.context import console, open_store
+from trustmap.cli.context import (
+    console,
+    esc,
+    no_new_folders_on_error,
+    open_store,
+    seed_option,
+)
+from trustmap.cli.choices import AUDIT_CHOICES, split_ids, with_choices
 
 
 def audit(
@@ -19,22 +26,24 @@ def audit(
     label: Annotated[Optional[str], typer.Option(help="Label column of a CSV/Parquet table.")] = None,
     config: Annotated[Optional[Path], typer.Option(help="TOML file: [audit] budget/probes, [probes.<id>] options.")] = None,  # noqa: E501
     out: Annotated[Path, typer.Option(help="Folder for report.html and report.json.")] = Path("trustmap-report"),
-    budget: Annotated[Optional[str], typer.Option(help="quick | standard | thorough (default standard).")] = None,
+    budget: Annotated[Optional[str], typer.Option(help="Audit budget (default standard).")] = None,
     probes: Annotated[Optional[str], typer.Option(help="Comma-separated probe ids (default: the budget's set).")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Random seed: the same seed gives an identical JSON.")] = None,
+    seed: Annotated[Optional[int], seed_option("Random seed: the same seed gives an identical JSON.")] = None,
     black_box: Annotated[bool, typer.Option("--black-box", help="Hide gradients: audit as a black-box model.")] = False,
     fresh: Annotated[bool, typer.Option("--fresh", help="Recompute every probe instead of resuming.")] = False,
 ) -> None:
     """Run the probes and write one self-contained HTML report plus one JSON file."""
     from trustmap.audit.workflow import audit_files
 
-    outcome = audit_files(
-        model=model, data=data, members=members, nonmembers=nonmembers, sensitive=sensitive, label=label,
-        config=config, out=out, budget=budget, probes=probes.split(",") if probes else None, seed=seed,
-        black_box=black_box, fresh=fresh, store=open_store(), console=console,
-    )  # fmt: skip
-    console.print(f"[green]report[/] {outcome.html}\n[green]json[/]   {outcome.json}")
+    probe_ids = split_ids(probes)
+    with no_new_folders_on_error(out):  # a refused audit leaves no empty --out folder behind
+        outcome = audit_files(
+            model=model, data=data, members=members, nonmembers=nonmembers, sensitive=sensitive, label=label,
+            config=config, out=out, budget=budget, probes=probe_ids, seed=seed,
+            black_box=black_box, fresh=fresh, store=open_store(), console=console,
+        )  # fmt: skip
+    console.print(f"[green]report[/] {esc(outcome.html)}\n[green]json[/]   {esc(outcome.json)}")
 
 
 def register(app: typer.Typer) -> None:
-    app.command("audit")(audit)
+    app.command("audit", cls=with_choices(**AUDIT_CHOICES))(audit)

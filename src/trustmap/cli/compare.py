@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from trustmap.cli.context import console, open_store, print_json
+from trustmap.cli.context import console, esc, open_store, print_json, seed_option
 
 
 def compare(
@@ -18,7 +18,7 @@ def compare(
     mutation: Annotated[str, typer.Option(help="search (gradient-free, black-box) | gradient (white-box) | none.")] = "search",
     steps: Annotated[int, typer.Option(help="Mutation steps.")] = 200,
     threshold: Annotated[float | None, typer.Option(help="Similarity at or above which B counts as reused.")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same similarity.")] = 0,
+    seed: Annotated[int, seed_option("Random seed: the same seed gives the same similarity.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as a JSON object.")] = False,
 ) -> None:
     """Measure how alike two models behave (ModelDiff) and say whether B looks reused from A."""
@@ -33,9 +33,9 @@ def compare(
         print_json({**d, "a": str(a), "b": str(b), "data": outcome.data, "run_id": outcome.run_id})
         return
     verdict = "[bold red]REUSED[/]" if r.reused else "[bold green]independent[/]"
-    weights = f"{r.weight_cosine:.4f}" if r.weight_cosine is not None else f"n/a ({r.weight_cosine_note})"
+    weights = f"{r.weight_cosine:.4f}" if r.weight_cosine is not None else f"n/a ({esc(r.weight_cosine_note)})"
     console.print(
-        f"ModelDiff similarity {r.similarity:.4f} ({r.n_pairs} pairs from {outcome.data}, mutation {r.mutation})\n"
+        f"ModelDiff similarity {r.similarity:.4f} ({r.n_pairs} pairs from {esc(outcome.data)}, mutation {esc(r.mutation)})\n"
         f"verdict: {verdict}  (reused when similarity >= {r.threshold:g})\n"
         f"baselines: label agreement {r.label_agreement:.4f}, weight cosine {weights}\n"
         f"run {outcome.run_id} recorded in the results store",

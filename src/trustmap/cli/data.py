@@ -5,29 +5,36 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
+from trustmap.cli.choices import ids, with_choices
 from trustmap.cli.context import console, print_json
 
 app = typer.Typer(help="Describe the datasets trustmap loads offline.", no_args_is_help=True)
 
 
+def _names() -> str:
+    from trustmap.data import dataset_names
+
+    return ids(dataset_names(), "Registered:")
+
+
 @app.command("list")
 def list_datasets() -> None:
     """List the registered datasets and how to install each."""
-    from trustmap.data import dataset_info, dataset_names
+    from trustmap.data import DATASETS
 
     table = Table(title="trustmap datasets (all offline)")
     for col in ("name", "kind", "summary", "install"):
         table.add_column(col)
-    for name in dataset_names():
-        info = dataset_info(name)
-        table.add_row(name, info.kind, info.summary, info.install)
+    for name, info in sorted(DATASETS.items()):
+        table.add_row(name, info.kind, escape(info.summary), escape(info.install))
     console.print(table)
     console.print("User files: .npz with arrays x and y; .csv/.parquet with --label COLUMN [--sensitive COLUMN].")
 
 
-@app.command("show")
+@app.command("show", cls=with_choices(name=_names))
 def show(
     name: Annotated[str, typer.Argument(help="A dataset name or a user file.")],
     label: Annotated[str | None, typer.Option(help="Label column of a CSV/Parquet table.")] = None,
@@ -41,7 +48,7 @@ def show(
     if as_json:
         print_json(desc)
         return
-    table = Table(title=f"dataset {name}", show_header=False)
+    table = Table(title=f"dataset {escape(name)}", show_header=False)
     for key, value in desc.items():
-        table.add_row(key, ", ".join(map(str, value)) if isinstance(value, list) else str(value))
+        table.add_row(key, escape(", ".join(map(str, value)) if isinstance(value, list) else str(value)))
     console.print(table)

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from trustmap.cli.context import console, open_store, print_json
+from trustmap.cli.context import console, esc, open_store, print_json
 
 
 def evaluate(
@@ -22,19 +22,16 @@ def evaluate(
     """Print accuracy and per-class accuracy."""
     from trustmap.models.workflows import evaluate_model
 
-    with open_store().run("eval", args={"model": str(model), "data": data, "split": split}) as run:
-        res = evaluate_model(model, data, split=split, label=label, sensitive=sensitive or [])
-        run.dataset, run.dataset_sha256, run.model_sha256 = res.dataset, res.dataset_sha256, res.model_sha256
-        run.metrics = {"accuracy": res.accuracy, "loss": res.loss, "n": res.n}
+    res = evaluate_model(model, data, split=split, label=label, sensitive=sensitive or [], store=open_store())
     if as_json:
         print_json({"accuracy": res.accuracy, "per_class_accuracy": dict(zip(res.classes, res.per_class_accuracy)),
                     "n": res.n, "loss": res.loss, "dataset": res.dataset, "split": split,
-                    "model_sha256": res.model_sha256, "run_id": run.id})  # fmt: skip
+                    "model_sha256": res.model_sha256, "run_id": res.run_id})  # fmt: skip
         return
-    table = Table(title=f"{model.name} on {res.dataset} ({split}, n={res.n})")
+    table = Table(title=f"{esc(model.name)} on {esc(res.dataset)} ({esc(split)}, n={res.n})")
     table.add_column("class")
     table.add_column("accuracy", justify="right")
     for name, acc in zip(res.classes, res.per_class_accuracy):
-        table.add_row(name, f"{acc:.4f}")
+        table.add_row(esc(name), f"{acc:.4f}")
     table.add_row("[bold]all", f"[bold]{res.accuracy:.4f}")
     console.print(table)

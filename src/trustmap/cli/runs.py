@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from trustmap.cli.context import console, open_store, print_json
+from trustmap.cli.context import console, esc, open_store, print_json
 from trustmap.errors import TrustmapError
 
 app = typer.Typer(help="List and show recorded runs.", invoke_without_command=True)
@@ -24,12 +24,13 @@ def list_runs(
     if ctx.invoked_subcommand is not None:
         return
     store = open_store()
-    table = Table(title=f"runs in {store.path}")
+    table = Table(title=f"runs in {esc(store.path)}")
     for col in ("id", "command", "status", "started", "seconds", "dataset", "metrics"):
         table.add_column(col)
     for r in store.runs(limit=limit, command=command):
         brief = ", ".join(f"{k}={v:.4g}" for k, v in r.metrics.items() if isinstance(v, (int, float)))[:60]
-        table.add_row(str(r.id), r.command, r.status, r.started_at, f"{r.seconds or 0:.1f}", r.dataset or "", brief)
+        table.add_row(str(r.id), esc(r.command), esc(r.status), esc(r.started_at), f"{r.seconds or 0:.1f}",
+                      esc(r.dataset or ""), esc(brief))  # fmt: skip
     console.print(table)
 
 
@@ -47,5 +48,5 @@ def show(
         return
     table = Table(title=f"run {run_id}", show_header=False)
     for key, value in asdict(rec).items():
-        table.add_row(key, str(value))
+        table.add_row(esc(key), esc(value))
     console.print(table)

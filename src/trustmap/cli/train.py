@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from trustmap.cli.context import console, open_store
+from trustmap.cli.context import console, esc, open_store, seed_option
 
 
 def train(
@@ -17,7 +17,7 @@ def train(
     epochs: Annotated[Optional[int], typer.Option(help="Epochs (default: the recipe for this arch).")] = None,
     lr: Annotated[Optional[float], typer.Option(help="Peak learning rate (default: the recipe).")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Batch size (default: the recipe).")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed: same seed, same model.")] = 0,
+    seed: Annotated[int, seed_option("Random seed: same seed, same model.")] = 0,
     member_fraction: Annotated[
         Optional[float],
         typer.Option(help="Train on this stratified fraction of the training split only and write the "
@@ -33,22 +33,16 @@ def train(
     """Train a model with the one seeded training loop, evaluate it on the test split and save it."""
     from trustmap.attacks.backdoor import poisoning
     from trustmap.models.workflows import train_and_save
+    from trustmap.utils.seed import check_seed
 
-    poison_fn = poisoning(poison, target=poison_target, rate=poison_rate, seed=seed)
-
-    with open_store().run("train", args={"data": data, "arch": arch, "out": str(out), "epochs": epochs,
-                                          "lr": lr, "batch_size": batch_size, "member_fraction": member_fraction},
-                          seed=seed) as run:  # fmt: skip
-        result = train_and_save(
-            data, out=out, arch=arch, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-            member_fraction=member_fraction, label=label, sensitive=sensitive or [], poison=poison_fn,
-        )  # fmt: skip
-        run.dataset, run.dataset_sha256, run.model_sha256 = result.dataset, result.dataset_sha256, result.model_sha256
-        run.metrics = {"test_accuracy": result.test_accuracy, "train_seconds": result.train_seconds}
-        run.timings = {"train": result.train_seconds}
+    result = train_and_save(
+        data, out=out, arch=arch, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
+        member_fraction=member_fraction, label=label, sensitive=sensitive or [], store=open_store(),
+        poison=poisoning(poison, target=poison_target, rate=poison_rate, seed=check_seed(seed)),
+    )  # fmt: skip
     console.print(
-        f"[green]saved[/] {out}  arch={result.arch}  test accuracy [bold]{result.test_accuracy:.4f}[/] "
-        f"({result.train_seconds:.0f} s training, run {run.id})"
+        f"[green]saved[/] {esc(out)}  arch={esc(result.arch)}  test accuracy [bold]{result.test_accuracy:.4f}[/] "
+        f"({result.train_seconds:.0f} s training, run {result.run_id})"
     )
     if result.members_file:
-        console.print(f"member split: {result.members_file} and {result.nonmembers_file}")
+        console.print(f"member split: {esc(result.members_file)} and {esc(result.nonmembers_file)}")

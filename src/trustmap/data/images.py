@@ -1,4 +1,6 @@
-"""Image datasets that ship with Debian or PyPI packages: Fashion-MNIST, MNIST-5k, scikit-learn digits.
+"""Image datasets that ship with Debian or PyPI packages: Fashion-MNIST (Xiao et al., "Fashion-MNIST: a
+Novel Image Dataset for Benchmarking Machine Learning Algorithms", arXiv 1708.07747), MNIST-5k and the
+scikit-learn digits.
 
 All give float32 ``(N, 1, H, W)`` in ``[0, 1]`` and int64 labels.
 """

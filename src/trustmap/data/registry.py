@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from trustmap.data.dataset import Dataset
 from trustmap.errors import DataError
+from trustmap.registry import Registry, check_id
 
 Loader = Callable[[], Dataset]
 
@@ -22,40 +22,39 @@ class DatasetInfo:
     loader: Loader
 
 
-_REGISTRY: dict[str, DatasetInfo] = {}
-_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+def _check(name: str, info: DatasetInfo) -> None:
+    if info.kind not in ("image", "table", "text"):
+        raise ValueError(f"dataset kind must be image, table or text, not {info.kind!r}")
+
+
+DATASETS: Registry[DatasetInfo] = Registry(
+    "dataset",
+    builtins=("trustmap.data.images", "trustmap.data.tables", "trustmap.data.text"),
+    check=_check,
+    error=DataError,
+    hint="Or give a .npz/.csv/.parquet file (see `trustmap data list`).",
+    summary=lambda info: info.summary,
+)
 
 
 def register_dataset(name: str, *, kind: str, summary: str, install: str) -> Callable[[Loader], Loader]:
-    """Decorator that registers a loader under ``name``; refuses bad or duplicate names."""
-    if not _NAME.match(name):
-        raise ValueError(f"dataset name {name!r} must be lower-case letters, digits and dashes")
-    if kind not in ("image", "table", "text"):
-        raise ValueError(f"dataset kind must be image, table or text, not {kind!r}")
+    """Decorator that registers a loader under ``name`` in :data:`DATASETS`."""
+    check_id(DATASETS.kind, name)
 
     def deco(fn: Loader) -> Loader:
-        if name in _REGISTRY:
-            raise ValueError(f"dataset {name!r} is already registered")
-        _REGISTRY[name] = DatasetInfo(name, kind, summary, install, fn)
+        DATASETS.add(name, DatasetInfo(name, kind, summary, install, fn))
         return fn
 
     return deco
 
 
-def dataset_names() -> list[str]:
-    _ensure_builtins()
-    return sorted(_REGISTRY)
+def dataset_names(kind: str | None = None) -> list[str]:
+    """The registered dataset names (of ``kind`` if given), sorted."""
+    return sorted(DATASETS.ids(where=None if kind is None else lambda info: info.kind == kind))
 
 
 def dataset_info(name: str) -> DatasetInfo:
-    _ensure_builtins()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise DataError(
-            f"unknown dataset {name!r}; choose one of {', '.join(sorted(_REGISTRY))} "
-            "or give a .npz/.csv/.parquet file (see `trustmap data list`)"
-        ) from None
+    return DATASETS.get(name)
 
 
 _CACHE: dict[str, Dataset] = {}
@@ -76,10 +75,6 @@ def load_dataset(name: str, *, label: str | None = None, sensitive: list[str] | 
     if name not in _CACHE:
         _CACHE[name] = info.loader()
     return _CACHE[name]
-
-
-def _ensure_builtins() -> None:
-    from trustmap.data import images, tables, text  # noqa: F401  (registration side effect)
 
 
 def package_dir(package: str, install: str) -> Path:

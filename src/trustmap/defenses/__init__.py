@@ -8,7 +8,8 @@
 - unlearning: :func:`sfr_on` (SFR-on, arXiv 2409.19732); baselines :func:`gradient_ascent`,
   :func:`finetune`, :func:`salun_lite` (:mod:`trustmap.defenses.unlearning`) and retraining
 
-``trustmap harden`` and ``trustmap unlearn`` call :mod:`trustmap.defenses.workflows`.
+Each method is registered by id in :data:`DEFENCES` (:mod:`trustmap.defenses.registry`); ``trustmap
+harden`` and ``trustmap unlearn`` find it there through :mod:`trustmap.defenses.workflows`.
 """
 
 from trustmap.defenses.adversarial import AdvConfig, frl_lite, pgd_at, trades
@@ -16,11 +17,44 @@ from trustmap.defenses.base import DefenceResult, Defended
 from trustmap.defenses.bat import bat
 from trustmap.defenses.ini import INIConfig, defender_ood, ini
 from trustmap.defenses.perturbation import ReverseSigmoid, TopOne, tune_reverse_sigmoid
+from trustmap.defenses.registry import (
+    DEFENCES,
+    Defence,
+    HardenDefence,
+    HardenJob,
+    UnlearnDefence,
+    UnlearnJob,
+    defence_ids,
+    register_defence,
+)
 from trustmap.defenses.sfr_on import SFROnConfig, sfr_on
 from trustmap.defenses.unlearning import finetune, gradient_ascent, salun_lite
 
 __all__ = [
-    "AdvConfig", "DefenceResult", "Defended", "INIConfig", "ReverseSigmoid", "SFROnConfig", "TopOne", "bat",
-    "defender_ood", "finetune", "frl_lite", "gradient_ascent", "ini", "pgd_at", "salun_lite", "sfr_on", "trades",
+    "DEFENCES",
+    "AdvConfig",
+    "Defence",
+    "DefenceResult",
+    "Defended",
+    "HardenDefence",
+    "HardenJob",
+    "INIConfig",
+    "ReverseSigmoid",
+    "SFROnConfig",
+    "TopOne",
+    "UnlearnDefence",
+    "UnlearnJob",
+    "bat",
+    "defence_ids",
+    "defender_ood",
+    "finetune",
+    "frl_lite",
+    "gradient_ascent",
+    "ini",
+    "pgd_at",
+    "register_defence",
+    "salun_lite",
+    "sfr_on",
+    "trades",
     "tune_reverse_sigmoid",
-]  # fmt: skip
+]

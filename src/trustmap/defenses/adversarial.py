@@ -16,7 +16,7 @@ budget ``eps_c`` and step count ``steps_c`` (:class:`AttackState`); examples are
 equal step count. During each epoch the loop counts, per class, the training adversarial examples the
 model misclassified (``AttackState.rates()``): BAT and FRL-lite steer on them.
 
-Defaults *(methods.md, ``bat`` experiment)*: L∞ ``eps = 0.1``, PGD-5 with step ``eps / 4`` and random
+Defaults *(ours, the setting of the ``bat`` repro)*: L∞ ``eps = 0.1``, PGD-5 with step ``eps / 4`` and random
 start, 5 epochs, SGD lr 0.05 (one-cycle), momentum 0.9, batch 128. Shapes: images ``(N, C, H, W)`` in
 ``[0, 1]``, labels ``(N,)``.
 
@@ -35,10 +35,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from trustmap.data.dataset import Split
-from trustmap.defenses.base import DefenceResult, Defended, fresh_copy, seeded_generator
+from trustmap.defenses.base import DefenceResult, Defended, fresh_copy
+from trustmap.defenses.registry import HardenDefence, HardenJob, register_defence
 from trustmap.models.train import TrainConfig, fit
 from trustmap.probes.evasion import pgd
 from trustmap.probes.evasion.geometry import LossFn
+from trustmap.utils.seed import seeded_generator
 
 
 @dataclass(frozen=True)
@@ -239,3 +241,43 @@ def trades(model: nn.Module, data: Split, *, config: AdvConfig = AdvConfig(), be
             {"beta": beta, "eps": config.eps, "steps": float(config.steps)},
         ),
     )
+
+
+def harden_config(job: HardenJob) -> AdvConfig:
+    """The adversarial-training settings of ``trustmap harden``: ``--eps`` and ``--epochs`` (default 5)."""
+    return AdvConfig(eps=job.eps, epochs=job.epochs or 5)
+
+
+@register_defence
+class PGDAT(HardenDefence):
+    id = "pgd-at"
+    summary = "PGD adversarial training (Madry)"
+    paper = "Towards Deep Learning Models Resistant to Adversarial Attacks, arXiv 1706.06083"
+
+    def run(self, job: HardenJob) -> Defended:
+        done = pgd_at(job.model, job.train, config=harden_config(job), num_classes=job.dataset.num_classes,
+                      seed=job.seed)
+        return replace(done, meta={"eps": job.eps})
+
+
+@register_defence
+class TRADES(HardenDefence):
+    id = "trades"
+    summary = "TRADES: clean CE + 6 x KL to the adversarial output"
+    paper = "Theoretically Principled Trade-off between Robustness and Accuracy, arXiv 1901.08573"
+
+    def run(self, job: HardenJob) -> Defended:
+        done = trades(job.model, job.train, config=harden_config(job), seed=job.seed)
+        return replace(done, meta={"eps": job.eps})
+
+
+@register_defence
+class FRLLite(HardenDefence):
+    id = "frl-lite"
+    summary = "PGD-AT with class loss weights from each class's robust error"
+    paper = "To be Robust or to be Fair: Towards Fairness in Adversarial Training, arXiv 2010.06121"
+
+    def run(self, job: HardenJob) -> Defended:
+        done = frl_lite(job.model, job.train, config=harden_config(job), num_classes=job.dataset.num_classes,
+                        seed=job.seed)
+        return replace(done, meta={"eps": job.eps})

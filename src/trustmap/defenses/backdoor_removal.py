@@ -20,6 +20,9 @@ Shapes: images ``(N, C, H, W)`` in the model's value range; ``mask (H, W)`` or `
 >>> out = neural_cleanse_unlearning(backdoored, clean=clean_split, num_classes=10, seed=0)
 >>> out.model, out.result.metrics["suspected_target"], out.result.seconds
 >>> pruned = fine_prune(backdoored, clean=clean_split, prune_fraction=0.6, seed=0)
+
+Both are ``trustmap harden`` methods that start from an existing model: ``--method nc-unlearn`` and
+``--method fine-prune`` with ``--model backdoored.pt2`` (see ``docs/backdoor.md``).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from torch import nn
 
 from trustmap.data.dataset import Split
 from trustmap.defenses.base import DefenceResult, Defended, fresh_copy
+from trustmap.defenses.registry import HardenDefence, HardenJob, register_defence
 from trustmap.errors import TrustmapError
 from trustmap.utils.seed import derive_seed, torch_generator
 
@@ -59,7 +63,7 @@ def _finetune(net: nn.Module, x: torch.Tensor, y: torch.Tensor, *, steps: int, l
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     return losses
 
 
@@ -171,3 +175,70 @@ def fine_prune(
     metrics = {"prune_fraction": prune_fraction, "pruned_channels": float(n_prune), "steps": float(steps),
                "lr": lr, "final_loss": losses[-1]}  # fmt: skip
     return Defended(net.eval(), DefenceResult("fine-pruning", time.perf_counter() - start, 0, metrics))
+
+
+# --- harden defences: start from the user's model (``trustmap harden --method nc-unlearn --model m.pt2``) ---
+
+
+def _removal_metrics(before: nn.Module, after: nn.Module, job: HardenJob) -> dict[str, float]:
+    """Clean test accuracy before and after; the real trigger's attack success rate before and after too
+    when the model's metadata records its poisoning (``trustmap train --poison``)."""
+    from trustmap.attacks.backdoor import attack_success_rate
+    from trustmap.defenses.workflows import _accuracy
+    from trustmap.probes.backdoor.neural_cleanse import known_trigger
+
+    test = job.dataset.test
+    out = {"clean_accuracy_before": _accuracy(before, test), "clean_accuracy_after": _accuracy(after, test)}
+    known = known_trigger(job.source) if job.source is not None else None
+    if known is not None:
+        trig, target = known
+        out["asr_before"] = attack_success_rate(before, test.x, test.y, trigger=trig, target=target)
+        out["asr_after"] = attack_success_rate(after, test.x, test.y, trigger=trig, target=target)
+    return out
+
+
+def _source_meta(job: HardenJob) -> dict[str, object]:
+    """What the cleaned model's metadata keeps of the source model's: its recorded poisoning, if any."""
+    extra = job.source.meta.extra if job.source is not None else {}
+    return {"poison": extra["poison"], "cleaned_from": str(job.wrap)} if "poison" in extra else \
+        {"cleaned_from": str(job.wrap)}  # fmt: skip
+
+
+@register_defence
+class NCUnlearnDefence(HardenDefence):
+    """Neural Cleanse's mitigation on the model given with ``--model``: invert a trigger per class on clean
+    training images, take the smallest (the suspected target's) and fine-tune 150 steps with it stamped on
+    20% of the images under their true labels."""
+
+    id = "nc-unlearn"
+    summary = "backdoor removal on --model: invert the trigger (Neural Cleanse) and unlearn it"
+    paper = "Neural Cleanse: Identifying and Mitigating Backdoor Attacks in Neural Networks, IEEE S&P 2019"
+    from_model = True
+    headline = ("asr_before", "asr_after", "clean_accuracy_before", "clean_accuracy_after", "suspected_target")
+
+    def run(self, job: HardenJob) -> Defended:
+        vr = job.dataset.value_range or (0.0, 1.0)
+        steps = 150 * (job.epochs or 1)
+        out = neural_cleanse_unlearning(job.model, clean=job.train, num_classes=job.dataset.num_classes,
+                                        value_range=(float(vr[0]), float(vr[1])), steps=steps, seed=job.seed)  # fmt: skip
+        out.result.metrics.update(_removal_metrics(job.model, out.model, job))
+        out.meta = _source_meta(job)
+        return out
+
+
+@register_defence
+class FinePruneDefence(HardenDefence):
+    """Fine-Pruning on the model given with ``--model``: prune the 60% least active channels of the last
+    convolution on clean training images, then fine-tune 150 steps with them held at zero."""
+
+    id = "fine-prune"
+    summary = "backdoor removal on --model: prune dormant last-conv channels, then fine-tune"
+    paper = "Fine-Pruning: Defending Against Backdooring Attacks on Deep Neural Networks, arXiv 1805.12185"
+    from_model = True
+    headline = ("asr_before", "asr_after", "clean_accuracy_before", "clean_accuracy_after")
+
+    def run(self, job: HardenJob) -> Defended:
+        out = fine_prune(job.model, clean=job.train, steps=150 * (job.epochs or 1), seed=job.seed)
+        out.result.metrics.update(_removal_metrics(job.model, out.model, job))
+        out.meta = _source_meta(job)
+        return out

@@ -5,7 +5,7 @@ A defence never changes the model it is given: it trains a copy (or wraps it) an
 loss terms, ...); the cost is ``seconds`` of training and ``extra_parameters`` added at inference
 (0 for training-time defences such as BAT, InI and SFR-on).
 
->>> out = bat(model, train_split, config=BATConfig(epochs=5), seed=0)
+>>> out = bat(model, train_split, config=AdvConfig(epochs=5), num_classes=10, seed=0)
 >>> out.model, out.result.seconds, out.result.metrics["eps_min"]
 """
 
@@ -15,7 +15,6 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
 from torch import nn
 
 
@@ -34,24 +33,17 @@ class DefenceResult:
 
 @dataclass
 class Defended:
-    """The defended model (eval mode) and what the defence cost."""
+    """The defended model (eval mode), what the defence cost, and what the saved model's metadata records
+    about the defence beyond its id and seed (e.g. ``{"eps": 0.1}``)."""
 
     model: nn.Module
     result: DefenceResult
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 def fresh_copy(model: nn.Module) -> nn.Module:
     """A deep copy in train mode: the caller's model is never modified."""
     return copy.deepcopy(model).train()
-
-
-def seeded_generator(seed: int, *keys: int) -> torch.Generator:
-    """A private generator from ``seed`` and stream keys (no global random state)."""
-    from trustmap.utils.seed import derive_seed
-
-    g = torch.Generator()
-    g.manual_seed(derive_seed(seed, *keys))
-    return g
 
 
 def parameter_count(module: nn.Module) -> int:

@@ -5,7 +5,7 @@ Madry PGD adversarial training with two changes that balance robustness across c
 
 1. **Source-class fairness** — each class ``c`` gets its own attack strength, so that its training
    adversarial examples land near the decision boundary instead of overshooting it. The paper's
-   schedule is not published; ours *(ours, methods.md)*: after each epoch, with ``m_c`` the fraction of
+   schedule is not published; ours *(ours)*: after each epoch, with ``m_c`` the fraction of
    class-``c`` training adversarial examples the model misclassified,
    ``eps_c <- clip(eps_c * exp(-(m_c - mean m)), 0.5 eps, 1.5 eps)`` and
    ``steps_c = round(K * eps_c / eps)`` at a fixed step ``eps / 4`` (:func:`update_class_eps`).
@@ -25,14 +25,21 @@ Shapes: logits ``(N, K)``, labels ``(N,)``; budgets ``(K,)``. Defaults as :class
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from trustmap.data.dataset import Split
-from trustmap.defenses.adversarial import AdvConfig, AttackState, adversarial_fit
+from trustmap.defenses.adversarial import (
+    AdvConfig,
+    AttackState,
+    adversarial_fit,
+    harden_config,
+)
 from trustmap.defenses.base import Defended
+from trustmap.defenses.registry import HardenDefence, HardenJob, register_defence
 from trustmap.probes.evasion.geometry import LossFn
 
 LAMBDA_U = 1.0
@@ -101,3 +108,14 @@ def bat(
 
     return adversarial_fit(model, data, method="bat", config=config, num_classes=num_classes, seed=seed,
                            attack_loss=bat_attack_loss(lambda_u), update=update, progress=progress)  # fmt: skip
+
+
+@register_defence
+class BAT(HardenDefence):
+    id = "bat"
+    summary = "Balance Adversarial Training: per-class attack budgets for robust fairness"
+    paper = "Improving Robust Fairness via Balance Adversarial Training, arXiv 2209.07534"
+
+    def run(self, job: HardenJob) -> Defended:
+        done = bat(job.model, job.train, config=harden_config(job), num_classes=job.dataset.num_classes, seed=job.seed)
+        return replace(done, meta={"eps": job.eps})

@@ -19,7 +19,7 @@ backward), so ``V`` is trained on how its answers would move a thief. Weights ``
 ``gamma = 0.1``, ``delta = 0.1``, ``epsilon = 0.1`` (official); clone SGD lr 0.1 (official); one clone step
 per victim step *(ours; the official default keeps the clone fixed)*.
 
-Defender's OOD set (:func:`defender_ood`, methods.md): pixel-permuted training images plus the
+Defender's OOD set (:func:`defender_ood`) *(ours)*: pixel-permuted training images plus the
 scikit-learn digits upsampled to 28×28. Shapes: ``x_id (B, C, H, W)``, ``y (B,)``, ``x_ood (B', C, H, W)``.
 
 >>> out = ini(model, train_split, ood=defender_ood(train_split.x, seed=0), config=INIConfig(epochs=6), seed=0)
@@ -38,9 +38,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from trustmap.data.dataset import Split
-from trustmap.defenses.base import DefenceResult, Defended, fresh_copy, seeded_generator
+from trustmap.defenses.base import DefenceResult, Defended, fresh_copy
+from trustmap.defenses.registry import HardenDefence, HardenJob, register_defence
 from trustmap.models.train import TrainConfig, fit
-from trustmap.utils.seed import derive_seed, seeded_global_rng
+from trustmap.utils.seed import derive_seed, seeded_generator, seeded_global_rng
 
 OOD_LOSSES = ("dist", "entropy")
 
@@ -224,3 +225,14 @@ def ini(
     return Defended(
         victim.eval(), DefenceResult("ini", time.perf_counter() - start, 0, metrics)
     )
+
+
+@register_defence
+class InI(HardenDefence):
+    id = "ini"
+    summary = "anti-stealing training against a simulated clone (no inference cost)"
+    paper = "Isolation and Induction: Training Robust Deep Neural Networks against Model Stealing Attacks, arXiv 2308.00958"
+
+    def run(self, job: HardenJob) -> Defended:
+        ood = defender_ood(job.train.x, digits=job.dataset.input_shape[0] == 1, seed=job.seed)
+        return ini(job.model, job.train, ood=ood, config=INIConfig(epochs=job.epochs or 6), seed=job.seed)

@@ -16,9 +16,15 @@ softmax of the output is the perturbed probability vector that a thief sees.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from trustmap.defenses.base import DefenceResult, Defended
+from trustmap.defenses.registry import HardenDefence, HardenJob, register_defence
+from trustmap.errors import ModelError
 
 BETA_GRID = (1.0, 0.7, 0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01)
 TINY = 1e-12
@@ -88,3 +94,42 @@ def tune_reverse_sigmoid(
         ):
             return float(beta)
     return 0.0
+
+
+def trained_base(job: HardenJob) -> nn.Module:
+    """The model a wrapper wraps: ``job.wrap`` loaded, else ``job.model`` trained with its default recipe."""
+    from trustmap.models import fit, load_model
+    from trustmap.models.recipes import recipe
+
+    if job.wrap is not None:
+        base = load_model(job.wrap).module
+        if base is None:
+            raise ModelError(f"{job.wrap.name} exposes no PyTorch module to wrap; give a .pt2, .pt or .safetensors model")
+        return base
+    cfg = recipe(job.dataset.kind, job.arch)
+    fit(job.model, job.train, config=replace(cfg, epochs=job.epochs or cfg.epochs), seed=job.seed, progress=None)
+    return job.model.eval()
+
+
+@register_defence
+class ReverseSigmoidDefence(HardenDefence):
+    id = "reverse-sigmoid"
+    summary = "wrapper: reverse-sigmoid perturbed probabilities (top-1 labels kept)"
+    paper = "Defending Against NN Model Stealing Attacks Using Deceptive Perturbations, arXiv 1806.00054"
+    wrapper = True
+
+    def run(self, job: HardenJob) -> Defended:
+        base = trained_base(job)
+        beta = tune_reverse_sigmoid(base, torch.from_numpy(job.train.x[:1000]))
+        return Defended(ReverseSigmoid(base, beta=beta).eval(), DefenceResult(self.id, 0.0, 0, {"beta": beta}),
+                        meta={"beta": beta})
+
+
+@register_defence
+class TopOneDefence(HardenDefence):
+    id = "top1"
+    summary = "wrapper: answer only the one-hot top-1 label"
+    wrapper = True
+
+    def run(self, job: HardenJob) -> Defended:
+        return Defended(TopOne(trained_base(job)).eval(), DefenceResult(self.id, 0.0, 0, {"beta": 0.0}))

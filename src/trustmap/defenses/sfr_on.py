@@ -17,7 +17,7 @@ ordinary SGD step on a remaining batch every iteration (slow), after the officia
 
 Defaults (official CIFAR-10 values): ``gamma = 1``, ``forget_every = 5``, ``alpha = 25``, ``lambda = 0.5``,
 ``max_norm = 7``, SGD lr 0.01, momentum 0.9, weight decay 5e-4; ``steps = 50`` *(ours, the class-forgetting
-budget of methods.md)*; batches of 128 forget and 128 remaining examples. Shapes: images ``(N, C, H, W)``,
+budget of the ``sfr-on`` repro)*; batches of 128 forget and 128 remaining examples. Shapes: images ``(N, C, H, W)``,
 labels ``(N,)``; masks and Fisher dicts map parameter names to tensors of the parameter's shape.
 
 >>> out = sfr_on(model, forget=train.subset(f_idx), remain=train.subset(r_idx), config=SFROnConfig(steps=50))
@@ -37,7 +37,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from trustmap.data.dataset import Split
-from trustmap.defenses.base import DefenceResult, Defended, fresh_copy, seeded_generator
+from trustmap.defenses.base import DefenceResult, Defended, fresh_copy
+from trustmap.defenses.registry import UnlearnDefence, UnlearnJob, register_defence
+from trustmap.utils.seed import seeded_generator
 
 
 @dataclass(frozen=True)
@@ -208,3 +210,14 @@ def sfr_on(
         net.eval(),
         DefenceResult("sfr-on", time.perf_counter() - start, 0, metrics, history),
     )
+
+
+@register_defence
+class SFROn(UnlearnDefence):
+    id = "sfr-on"
+    summary = "remain-geometry unlearning: saliency-masked fast ascent, slow descent"
+    paper = "Unified Gradient-Based Machine Unlearning with Remain Geometry Enhancement, arXiv 2409.19732"
+
+    def run(self, job: UnlearnJob) -> Defended:
+        return sfr_on(job.model, forget=job.forget, remain=job.remain, config=SFROnConfig(steps=job.steps),
+                      seed=job.seed)

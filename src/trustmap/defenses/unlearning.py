@@ -1,14 +1,15 @@
 """Unlearning baselines for SFR-on (:mod:`trustmap.defenses.sfr_on`), all at a fixed step budget with
 batches of 128:
 
-- **gradient ascent** (GA): SGD ascent on the forget set's cross-entropy (lr from the caller; methods.md
-  picks it from {1e-4, 3e-4, 1e-3});
+- **gradient ascent** (GA): SGD ascent on the forget set's cross-entropy (lr 1e-3 by default; the
+  ``sfr-on`` repro picks it from {1e-4, 3e-4, 1e-3});
 - **fine-tuning** (FT): SGD descent on the remaining set only (lr 0.01, momentum 0.9 *(ours)*);
-- **SalUn-lite** (after Fan et al., "SalUn", arXiv 2310.12508): keep the top 50% of weights by
+- **SalUn-lite** (after Fan et al., "SalUn: Empowering Machine Unlearning via Gradient-based Weight
+  Saliency in Both Image Classification and Generation", arXiv 2310.12508): keep the top 50% of weights by
   ``|grad of the forget loss|``; each step trains on a forget batch with random wrong labels plus a
   remaining batch, masked (lr 0.01 *(ours)*);
-- **retrain**: train from scratch on the remaining set (the gold standard) — the caller runs
-  :func:`trustmap.models.fit`, as for the original model.
+- **retrain**: train from scratch on the remaining set (the gold standard) with the architecture's
+  default recipe and :func:`trustmap.models.fit`, as for the original model (:class:`Retrain`).
 
 Shapes: images ``(N, C, H, W)``, labels ``(N,)``.
 
@@ -24,8 +25,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from trustmap.data.dataset import Split
-from trustmap.defenses.base import DefenceResult, Defended, fresh_copy, seeded_generator
+from trustmap.defenses.base import DefenceResult, Defended, fresh_copy
+from trustmap.defenses.registry import UnlearnDefence, UnlearnJob, register_defence
 from trustmap.defenses.sfr_on import cycle_batches, tensors
+from trustmap.errors import TrustmapError
+from trustmap.models.architectures import build_model
+from trustmap.models.recipes import recipe
+from trustmap.models.train import fit
+from trustmap.utils.seed import seeded_generator
 
 
 def _sgd(net: nn.Module, lr: float) -> torch.optim.Optimizer:
@@ -135,3 +142,46 @@ def salun_lite(model: nn.Module, *, forget: Split, remain: Split, num_classes: i
             {"lr": lr, "steps": float(steps)},
         ),
     )
+
+
+@register_defence
+class GradientAscent(UnlearnDefence):
+    id = "gradient-ascent"
+    summary = "SGD ascent on the forget set's loss (lr 1e-3)"
+
+    def run(self, job: UnlearnJob) -> Defended:
+        return gradient_ascent(job.model, forget=job.forget, steps=job.steps, seed=job.seed)
+
+
+@register_defence
+class Finetune(UnlearnDefence):
+    id = "finetune"
+    summary = "SGD on the remaining set only (lr 0.01)"
+
+    def run(self, job: UnlearnJob) -> Defended:
+        return finetune(job.model, remain=job.remain, steps=job.steps, seed=job.seed)
+
+
+@register_defence
+class SalUnLite(UnlearnDefence):
+    id = "salun-lite"
+    summary = "random relabelling of the forget set on the top-50% saliency weights"
+    paper = "SalUn: Empowering Machine Unlearning via Gradient-based Weight Saliency in Both Image Classification and Generation, arXiv 2310.12508"
+
+    def run(self, job: UnlearnJob) -> Defended:
+        return salun_lite(job.model, forget=job.forget, remain=job.remain, num_classes=job.num_classes,
+                          steps=job.steps, seed=job.seed)
+
+
+@register_defence
+class Retrain(UnlearnDefence):
+    id = "retrain"
+    summary = "train from scratch on the remaining set (the gold standard; slow)"
+
+    def run(self, job: UnlearnJob) -> Defended:
+        if not job.arch:
+            raise TrustmapError("retrain needs the model's architecture name in its metadata; save it with trustmap")
+        ds = job.dataset
+        fresh = build_model(job.arch, input_shape=ds.input_shape, num_classes=ds.num_classes, seed=job.seed)
+        fit(fresh, job.remain, config=recipe(ds.kind, job.arch), seed=job.seed, progress=None)
+        return Defended(fresh.eval(), DefenceResult("retrain", 0.0))

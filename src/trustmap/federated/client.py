@@ -22,15 +22,16 @@ from torch import nn
 
 from trustmap.data import Split
 from trustmap.models.train import TrainConfig, fit
+from trustmap.registry import Registry
 
 Weights = list[np.ndarray]
 Extra = Callable[[nn.Module, Split, str], np.ndarray]  # (model, data, argument after "@")
-_EXTRAS: dict[str, Extra] = {}
+EXTRAS: Registry[Extra] = Registry("client extra")
 
 
 @dataclass(frozen=True)
 class ClientConfig:
-    """Local training: plain SGD (methods.md defaults), optional FedProx term, optional extras."""
+    """Local training: plain SGD (lr 0.05, one epoch, no momentum), optional FedProx term, optional extras."""
 
     epochs: int = 1
     lr: float = 0.05
@@ -49,13 +50,8 @@ class ClientUpdate:
 
 
 def register_client_extra(name: str) -> Callable[[Extra], Extra]:
-    def deco(fn: Extra) -> Extra:
-        if name in _EXTRAS and _EXTRAS[name] is not fn:
-            raise ValueError(f"client extra {name!r} is already registered")
-        _EXTRAS[name] = fn
-        return fn
-
-    return deco
+    """Register ``extra(model, data, argument) -> array``, sent with a client's update as ``name@argument``."""
+    return EXTRAS.register(name)
 
 
 def get_weights(model: nn.Module) -> Weights:
@@ -95,9 +91,7 @@ def local_train(
     extras = {}
     for spec in config.extras:
         name, _, arg = spec.partition("@")
-        if name not in _EXTRAS:
-            raise ValueError(f"unknown client extra {name!r}; registered: {sorted(_EXTRAS)}")
-        extras[name] = np.asarray(_EXTRAS[name](model, data, arg), dtype=np.float32)
+        extras[name] = np.asarray(EXTRAS.get(name)(model, data, arg), dtype=np.float32)
     return ClientUpdate(cid, get_weights(model), len(data), {"train_loss": result.train_loss[-1]}, extras)
 
 

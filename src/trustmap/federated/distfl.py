@@ -1,12 +1,15 @@
-"""DistFL (arXiv 2110.11619, IMWUT 2021): cluster clients by the distribution knowledge in their models.
+"""DistFL: cluster clients by the distribution knowledge in their models.
+
+Paper: DistFL: Distribution-aware Federated Learning for Mobile Scenarios (arXiv 2110.11619, IMWUT 2021);
+steps (1)-(4) below follow the authors' code (``inversion.py``: DeepInversion and the KL matrix).
 
 After ``warmup`` FedAvg rounds, every client trains ``local_epochs`` epochs and uploads its model. The
 server synthesises probes from each uploaded model by DeepInversion (match BatchNorm batch statistics to
 the running statistics on the 50% of channels with the largest |γ|, plus cross-entropy to random target
 classes and a TV prior), feeds all probes to every client model, and builds a symmetrised KL distance
 between clients' softmax outputs. Agglomerative clustering (average linkage) splits the clients; each
-cluster then runs its own FedAvg. Defaults from methods.md: 64 probes per model, 200 Adam steps, lr 0.05,
-TV weight 1e-4 *(ours)*. The model needs BatchNorm (``cnn-s-bn``).
+cluster then runs its own FedAvg. Defaults *(ours)*: 64 probes per model, 200 Adam steps, lr 0.05,
+TV weight 1e-4. The model needs BatchNorm (``cnn-s-bn``).
 
 Shapes: probes ``(n_probes, C, H, W)`` in [0, 1]; KL distance matrix ``(clients, clients)``.
 
@@ -28,6 +31,7 @@ from torch import nn
 from trustmap.federated.client import ClientConfig, ClientUpdate, set_weights
 from trustmap.federated.leakage import total_variation
 from trustmap.federated.strategy import Strategy, register_strategy
+from trustmap.utils.seed import torch_generator
 
 
 def deep_inversion(
@@ -137,7 +141,7 @@ class DistFL(Strategy):
     def cluster(self, uploaded: dict[int, list[np.ndarray]]) -> np.ndarray:
         if self.template is None:
             raise ValueError("DistFL needs the model template (engines pass it to initialize)")
-        gen = torch.Generator().manual_seed(self.seed)
+        gen = torch_generator(self.seed)
         models, probes = [], []
         for cid in range(self.num_clients):
             m = set_weights(copy.deepcopy(self.template), uploaded[cid])

@@ -1,7 +1,7 @@
 """Federated partitions of an image dataset: IID, Dirichlet label skew and feature shift per group.
 
 Partitioners split a given set of sample indices among clients so that every sample goes to exactly
-one client. Feature shifts (methods.md, "FL sandbox") transform a client group's images
+one client. Feature shifts (ours, the FL sandbox of the federated repros) transform a client group's images
 ``(N, 1, H, W)`` in ``[0, 1]``: ``identity``, ``invert`` (1 − x), ``rot90``, ``noise`` (Gaussian σ=0.3,
 clipped), and backgrounds ``black`` (= identity), ``grey`` (0.4 under pixels < 0.1), ``stripes``
 (sinusoidal stripes under pixels < 0.1).

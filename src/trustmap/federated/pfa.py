@@ -1,10 +1,14 @@
-"""PFA (arXiv 2103.01548, WWW 2021): privacy-preserving federated adaptation by sparsity grouping.
+"""PFA: privacy-preserving federated adaptation by sparsity grouping.
+
+Paper: PFA: Privacy-preserving Federated Adaptation for Effective Model Personalization (arXiv 2103.01548,
+WWW 2021).
 
 After ``warmup`` FedAvg rounds, each client computes the per-channel ReLU sparsity (fraction of zero
 activations) of the last conv layer over its data and shares only ``shared`` channels at indices the
 server draws once (the same for all clients). The server builds Euclidean distances between these
 vectors, groups clients by hierarchical clustering (average linkage), and each group runs FedAvg
-from the federated model. methods.md: CNN-S, 32 channels at the last conv, 16 shared.
+from the federated model. The authors' code shares 20 of VGG-11-BN's 512 channels at layer 27; ours: CNN-S,
+32 channels at the last conv, 16 shared.
 
 Shapes: sparsity vector ``(shared,)`` in [0, 1]; mean penultimate features ``(128,)`` (privacy probe).
 

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from trustmap.federated.leakage import Grads, batch_gradients
+from trustmap.utils.seed import seeded_global_rng, torch_generator
 
 
 def make_autoencoder(*, input_shape: tuple[int, int, int], latent: int = 64) -> tuple[nn.Module, nn.Module]:
@@ -39,10 +40,10 @@ def make_autoencoder(*, input_shape: tuple[int, int, int], latent: int = 64) -> 
 
 def train_encoder(x: torch.Tensor, *, seed: int, epochs: int = 8, latent: int = 64) -> nn.Module:
     """The evaluation network ``E``: encoder of an autoencoder trained (MSE, Adam 1e-3) on ``x``."""
-    torch.manual_seed(seed)
-    enc, dec = make_autoencoder(input_shape=tuple(x.shape[1:]), latent=latent)
+    with seeded_global_rng(seed):
+        enc, dec = make_autoencoder(input_shape=tuple(x.shape[1:]), latent=latent)
     opt = torch.optim.Adam([*enc.parameters(), *dec.parameters()], lr=1e-3)
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch_generator(seed)
     for _ in range(epochs):
         for idx in torch.randperm(len(x), generator=gen).split(64):
             opt.zero_grad(set_to_none=True)
@@ -95,7 +96,7 @@ def tune_lambda(
     """Largest ``λ`` in ``grid`` whose mean relative critical-gradient error stays ≤ ``max_gradient_error``."""
     best = grid[0]
     for lam in sorted(grid):
-        gen = torch.Generator().manual_seed(seed)
+        gen = torch_generator(seed)
         errs = [refine(model, x[i : i + batch_size], y[i : i + batch_size], encoder=encoder, lam=lam, steps=steps,
                        generator=gen)[1]["gradient_error"] for i in range(0, min(len(x), 3 * batch_size), batch_size)]  # fmt: skip
         if sum(errs) / len(errs) <= max_gradient_error:

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 from torch import nn
 
 from trustmap.federated.client import ClientUpdate, accuracy, get_weights, local_train, set_weights
@@ -25,21 +24,23 @@ from trustmap.federated.federation import Federation
 from trustmap.federated.strategy import Strategy
 from trustmap.models import build_model
 from trustmap.utils.progress import progress_bar
+from trustmap.utils.seed import seeded_global_rng
 
 RoundHook = Callable[[dict], None]
 
 
 def fl_model(name: str, *, input_shape: tuple[int, ...], num_classes: int = 10, seed: int = 0) -> nn.Module:
-    """``cnn-s``/``mlp`` from the model registry, or ``cnn-s-bn`` (CNN-S with BatchNorm, for DistFL)."""
-    torch.manual_seed(seed)  # initial weights from the seed (same in every engine)
-    if name == "cnn-s-bn":
-        c, h, w = input_shape
+    """``cnn-s``/``mlp`` from the model registry, or ``cnn-s-bn`` (CNN-S with BatchNorm, for DistFL); the
+    initial weights come from ``seed`` alone (the same in every engine)."""
+    if name != "cnn-s-bn":
+        return build_model(name, input_shape=input_shape, num_classes=num_classes, seed=seed)
+    c, h, w = input_shape
+    with seeded_global_rng(seed):
         return nn.Sequential(
             nn.Conv2d(c, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(16, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
             nn.Flatten(), nn.Linear(32 * (h // 4) * (w // 4), 128), nn.ReLU(), nn.Linear(128, num_classes),
         )  # fmt: skip
-    return build_model(name, input_shape=input_shape, num_classes=num_classes)
 
 
 @dataclass

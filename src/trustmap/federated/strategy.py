@@ -23,6 +23,7 @@ from torch import nn
 
 from trustmap.errors import TrustmapError
 from trustmap.federated.client import ClientConfig, ClientUpdate, Weights
+from trustmap.registry import Registry
 
 
 def weighted_average(updates: Sequence[ClientUpdate]) -> Weights:
@@ -123,17 +124,12 @@ class FedProx(Strategy):
         super().__init__(client_config=replace(client_config, proximal_mu=proximal_mu))
 
 
-_STRATEGIES: dict[str, Callable[..., Strategy]] = {}
+STRATEGIES: Registry[Callable[..., Strategy]] = Registry("strategy", builtins=("trustmap.federated",))  # distfl, pfa
 
 
 def register_strategy(name: str) -> Callable[[Callable[..., Strategy]], Callable[..., Strategy]]:
-    def deco(factory: Callable[..., Strategy]) -> Callable[..., Strategy]:
-        if name in _STRATEGIES and _STRATEGIES[name] is not factory:
-            raise ValueError(f"strategy {name!r} is already registered")
-        _STRATEGIES[name] = factory
-        return factory
-
-    return deco
+    """Register a strategy factory (usually the class) under ``name``."""
+    return STRATEGIES.register(name)
 
 
 register_strategy("fedavg")(FedAvg)
@@ -141,13 +137,8 @@ register_strategy("fedprox")(FedProx)
 
 
 def strategy_names() -> list[str]:
-    import trustmap.federated  # noqa: F401  (registers distfl, pfa)
-
-    return sorted(_STRATEGIES)
+    return sorted(STRATEGIES.ids())
 
 
 def make_strategy(name: str, **options: object) -> Strategy:
-    names = strategy_names()
-    if name not in _STRATEGIES:
-        raise TrustmapError(f"unknown strategy {name!r}; choose from {', '.join(names)}")
-    return _STRATEGIES[name](**options)
+    return STRATEGIES.get(name)(**options)

@@ -1,6 +1,12 @@
 """Models: safe I/O, the architecture registry, the model handle and one training loop."""
 
-from trustmap.models.architectures import arch_info, arch_names, build_model, register_arch
+from trustmap.models.architectures import (
+    ARCHS,
+    arch_info,
+    arch_names,
+    build_model,
+    register_arch,
+)
 from trustmap.models.handle import ModelHandle
 from trustmap.models.io import load_model, save_model
 from trustmap.models.meta import ModelMeta
@@ -12,6 +18,7 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "EvalResult",
+    "ARCHS",
     "arch_info",
     "arch_names",
     "build_model",

@@ -1,6 +1,7 @@
 """Architecture registry. ``build_model("cnn", input_shape=(1, 28, 28), num_classes=10)``.
 
-Images: ``cnn`` (4 conv layers + BN, the reference model), ``cnn-s`` (the small CNN-S of methods.md),
+Images: ``cnn`` (4 conv layers + BN, the reference model), ``cnn-s`` (a small CNN for fast experiments: the
+model of the ``bat``, ``ini`` and ``sfr-on`` repros),
 ``mlp``. Tables: ``mlp``, ``logreg``. Text: ``minilm`` (registered by ``trustmap.models.text``).
 Input shapes: images ``(N, C, H, W)``, tables ``(N, F)``; every model returns logits ``(N, classes)``.
 """
@@ -8,13 +9,13 @@ Input shapes: images ``(N, C, H, W)``, tables ``(N, F)``; every model returns lo
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from torch import nn
 
 from trustmap.errors import ModelError
+from trustmap.registry import Registry, check_id
 
 Builder = Callable[..., nn.Module]
 
@@ -27,35 +28,42 @@ class ArchInfo:
     builder: Builder
 
 
-_ARCHS: dict[str, ArchInfo] = {}
+def _check(name: str, info: ArchInfo) -> None:
+    if not info.kinds or not set(info.kinds) <= {"image", "table", "text"}:
+        raise ValueError(f"architecture kinds must be a subset of image/table/text, got {info.kinds}")
+
+
+ARCHS: Registry[ArchInfo] = Registry(
+    "architecture",
+    builtins=("trustmap.models.text",),  # registers "minilm"
+    check=_check,
+    error=ModelError,
+    summary=lambda info: info.summary,
+)
 
 
 def register_arch(name: str, *, kinds: tuple[str, ...], summary: str) -> Callable[[Builder], Builder]:
     """Register ``builder(input_shape=..., num_classes=..., **options) -> nn.Module`` under ``name``."""
-    if not re.match(r"^[a-z0-9][a-z0-9-]*$", name):
-        raise ValueError(f"architecture name {name!r} must be lower-case letters, digits and dashes")
-    if not kinds or not set(kinds) <= {"image", "table", "text"}:
-        raise ValueError(f"architecture kinds must be a subset of image/table/text, got {kinds}")
+    check_id(ARCHS.kind, name)
 
     def deco(fn: Builder) -> Builder:
-        if name in _ARCHS:
-            raise ValueError(f"architecture {name!r} is already registered")
-        _ARCHS[name] = ArchInfo(name, kinds, summary, fn)
+        ARCHS.add(name, ArchInfo(name, tuple(kinds), summary, fn))
         return fn
 
     return deco
 
 
+def for_kind(kind: str | None) -> Callable[[ArchInfo], bool] | None:
+    """The filter of :meth:`Registry.ids` that keeps the architectures for ``kind`` data."""
+    return None if kind is None else lambda info: kind in info.kinds
+
+
 def arch_names(kind: str | None = None) -> list[str]:
-    _ensure_builtins()
-    return sorted(n for n, a in _ARCHS.items() if kind is None or kind in a.kinds)
+    return sorted(ARCHS.ids(where=for_kind(kind)))
 
 
 def arch_info(name: str) -> ArchInfo:
-    _ensure_builtins()
-    if name not in _ARCHS:
-        raise ModelError(f"unknown architecture {name!r}; choose one of {', '.join(sorted(_ARCHS))}")
-    return _ARCHS[name]
+    return ARCHS.get(name)
 
 
 def build_model(
@@ -70,10 +78,6 @@ def build_model(
 
     with seeded_global_rng(seed):
         return info.builder(input_shape=tuple(input_shape), num_classes=num_classes, **options)
-
-
-def _ensure_builtins() -> None:
-    from trustmap.models import text  # noqa: F401  (registers "minilm")
 
 
 def _conv_block(cin: int, cout: int, bn: bool) -> list[nn.Module]:

@@ -12,6 +12,7 @@ is only ever called with ``weights_only=True``.
 from __future__ import annotations
 
 import contextlib
+import logging
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -41,6 +42,17 @@ def _suffix(path: Path) -> str:
         raise ModelError(f"unknown model format {path.name!r}; use .pt (TorchScript), .pt2 (torch.export) "
                          "or .safetensors (weights + architecture name)")  # fmt: skip
     return s
+
+
+def check_model_path(path: str | Path, *, kind: str | None = None) -> Path:
+    """Refuse, before any work, an output path that :func:`save_model` could not write for ``kind`` data."""
+    path = Path(path)
+    suffix = _suffix(path)
+    if path.is_dir():
+        raise ModelError(f"{path} is a folder; give a model file path such as {path / 'model'}{suffix}")
+    if kind == "text" and suffix != ".safetensors":
+        raise ModelError(f"text models are saved as .safetensors, not {suffix}; use --out {path.with_suffix('.safetensors')}")
+    return path
 
 
 def save_model(model: nn.Module, path: str | Path, *, meta: ModelMeta) -> Path:
@@ -98,7 +110,11 @@ def _refuse_pickle(path: Path) -> None:
         raise ModelError(f"{path.name} is a pickled Python object; trustmap never unpickles models: {EXPORT_HINT}")
     if not _is_zip(path):
         return
-    names = zipfile.ZipFile(path).namelist()
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # load_model reports it as corrupt
     is_script = any("/code/" in n for n in names)
     is_export = any(n.endswith("archive_format") or "/models/" in n for n in names)
     if not is_script and not is_export and any(n.endswith("data.pkl") for n in names):
@@ -119,31 +135,58 @@ def load_model(path: str | Path, *, arch: str | None = None) -> ModelHandle:
     suffix = _suffix(path)
     if not path.exists():
         raise ModelError(f"model file {path} does not exist")
+    if path.is_dir():
+        raise ModelError(f"{path} is a folder, not a model file; give the model file itself")
     if path.stat().st_size == 0:
         raise ModelError(f"model file {path} is empty; re-export it")
     _refuse_pickle(path)
+    corrupt = f"{path.name} is corrupt or truncated, or not a {FORMATS[suffix]} file"
+    if suffix in (".pt", ".pt2") and not _is_readable_zip(path):  # both formats are zip archives
+        raise ModelError(f"{corrupt} (not a complete zip archive); re-export the model")
     digest = sha256_file(path)
     try:
-        if suffix == ".safetensors":
-            handle = _load_safetensors(path, arch)
-        elif suffix == ".pt":
-            extra = {META_FILE: ""}
-            with _quiet_torchscript():
-                module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
-            handle = ModelHandle.from_module(module, _meta(extra[META_FILE]))
-        else:
-            extra = {META_FILE: ""}
-            program = torch.export.load(str(path), extra_files=extra)
-            handle = ModelHandle.from_module(_ExportedModule(program.module()), _meta(extra[META_FILE]))
+        with _quiet_torch_loaders():
+            if suffix == ".safetensors":
+                handle = _load_safetensors(path, arch)
+            elif suffix == ".pt":
+                extra = {META_FILE: ""}
+                with _quiet_torchscript():
+                    module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
+                handle = ModelHandle.from_module(module, _meta(extra[META_FILE]))
+            else:
+                extra = {META_FILE: ""}
+                program = torch.export.load(str(path), extra_files=extra)
+                handle = ModelHandle.from_module(_ExportedModule(program.module()), _meta(extra[META_FILE]))
     except ModelError:
         raise
     except Exception as exc:
-        raise ModelError(
-            f"{path.name} is corrupt or truncated, or not a {FORMATS[suffix]} file "
-            f"({type(exc).__name__}); re-export the model"
-        ) from exc
+        raise ModelError(f"{corrupt} ({type(exc).__name__}); re-export the model") from exc
     handle.source, handle.sha256 = str(path), digest
     return handle
+
+
+def _is_readable_zip(path: Path) -> bool:
+    """True when ``path`` is a zip archive whose directory and member headers read back."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return bool(archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return False
+
+
+@contextlib.contextmanager
+def _quiet_torch_loaders() -> Iterator[None]:
+    """torch.export logs a full traceback (at WARNING) before raising on a bad archive; the caller turns
+    the exception into one line, so the log is held back while loading."""
+    loggers = [logging.getLogger(name) for name in ("torch.export", "torch._export", "torch.jit")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
 
 
 class _ExportedModule(nn.Module):
@@ -181,7 +224,8 @@ def _load_safetensors(path: Path, arch: str | None) -> ModelHandle:
     meta = _meta(raw)
     arch = arch or meta.arch
     if arch is None:
-        raise ModelError(f"{path.name} names no architecture; pass --arch (see `trustmap train --help`)")
+        raise ModelError(f"{path.name} names no architecture in its metadata; save it with `trustmap train --arch ...` "
+                         "or load it in Python with load_model(path, arch=...)")  # fmt: skip
     if meta.num_classes is None or (meta.input_shape is None and meta.kind != "text"):
         raise ModelError(f"{path.name} lacks trustmap metadata (input shape, classes); save it with trustmap")
     model = build_model(arch, input_shape=meta.input_shape or (), num_classes=meta.num_classes, **meta.arch_options)

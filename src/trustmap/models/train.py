@@ -1,14 +1,18 @@
 """One training loop for every architecture and defence.
 
-``fit`` is seeded and deterministic: a private generator orders the batches, and the model's initial
-weights come from ``seed``. Defences change the objective by passing ``loss_fn``; they never copy the loop.
+``fit`` is seeded and deterministic: a private generator orders the batches (the model's initial weights
+come from ``build_model(seed=)``). Epoch-based defences (adversarial training, InI) and federated clients
+change the objective through ``loss_fn`` and ``on_epoch_end`` instead of copying the loop; the unlearning
+methods (:mod:`trustmap.defenses.sfr_on`, :mod:`trustmap.defenses.unlearning`) run short fixed-step loops
+of their own over forget and remaining batches, which an epoch loop does not express.
 
->>> model = build_model("cnn", input_shape=(1, 28, 28), num_classes=10)
+>>> model = build_model("cnn", input_shape=(1, 28, 28), num_classes=10, seed=0)
 >>> result = fit(model, ds.train, config=TrainConfig(epochs=5), seed=0)
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from trustmap.data.dataset import Split
+from trustmap.errors import TrustmapError
 from trustmap.utils.progress import progress_bar
 from trustmap.utils.seed import torch_generator
 
@@ -36,6 +41,30 @@ class TrainConfig:
     momentum: float = 0.9
     schedule: str = "onecycle"  # onecycle | constant
     label_smoothing: float = 0.0
+
+    def __post_init__(self) -> None:
+        """Refuse settings that would crash torch or silently train nothing (one line, before any work)."""
+        for name, flag in (("epochs", "--epochs"), ("batch_size", "--batch-size")):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise TrustmapError(f"{flag} must be a whole number of at least 1, got {value!r}")
+        positive = {"lr": ("--lr", 0.0, math.inf, "above 0")}
+        bounded = {"weight_decay": ("weight decay", 0.0, math.inf, "of at least 0"),
+                   "momentum": ("momentum", 0.0, 1.0, "from 0 to 1"),
+                   "label_smoothing": ("label smoothing", 0.0, 1.0, "from 0 to 1")}  # fmt: skip
+        for name, (label, lo, hi, what) in {**positive, **bounded}.items():
+            value = getattr(self, name)
+            ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and math.isfinite(value)
+            if not ok or not (lo < value if name in positive else lo <= value) or value > hi:
+                raise TrustmapError(f"{label} must be a finite number {what}, got {value!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise TrustmapError(f"unknown optimizer {self.optimizer!r}; use {', '.join(OPTIMIZERS)}")
+        if self.schedule not in SCHEDULES:
+            raise TrustmapError(f"unknown schedule {self.schedule!r}; use {', '.join(SCHEDULES)}")
+
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("onecycle", "constant")
 
 
 @dataclass
@@ -80,8 +109,9 @@ def fit(
     description: str = "training",
 ) -> TrainResult:
     """Train ``model`` in place on ``data`` (numeric inputs) and return per-epoch loss and accuracy."""
-    x = torch.from_numpy(np.ascontiguousarray(data.x if data.x.dtype == np.int64 else data.x.astype(np.float32)))
-    y = torch.from_numpy(np.asarray(data.y, dtype=np.int64))
+    # own, writable copies: torch warns on (and must not alias) the read-only arrays of pandas-backed tables
+    x = torch.from_numpy(np.array(data.x, dtype=np.int64 if data.x.dtype == np.int64 else np.float32, order="C"))
+    y = torch.from_numpy(np.array(data.y, dtype=np.int64))
     gen = torch_generator(seed)
     opt = make_optimizer(model, config)
     steps_per_epoch = (len(y) + config.batch_size - 1) // config.batch_size

@@ -1,11 +1,15 @@
-"""Probes: attacks and audits, one file each, registered by id."""
+"""Probes: attacks and audits, one file each, registered by id in :data:`PROBES`."""
 
 from trustmap.probes.base import (
+    BUDGET_NAMES,
     DIMENSIONS,
+    PROBES,
     AuditData,
     Curve,
     Probe,
     ProbeResult,
+    ScoreRule,
+    budget_probes,
     make_probe,
     probe_class,
     probe_ids,
@@ -13,11 +17,15 @@ from trustmap.probes.base import (
 )
 
 __all__ = [
+    "BUDGET_NAMES",
     "DIMENSIONS",
+    "PROBES",
     "AuditData",
     "Curve",
     "Probe",
     "ProbeResult",
+    "ScoreRule",
+    "budget_probes",
     "make_probe",
     "probe_class",
     "probe_ids",

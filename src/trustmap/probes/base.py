@@ -3,7 +3,9 @@
 A probe is a dataclass whose fields are its keyword options (with budget-dependent defaults from
 ``BUDGETS``), registered under an id. Subclasses override one method, :meth:`Probe.measure`, and may
 override :meth:`Probe.skip_reason` to decline politely (a white-box probe on a black-box model,
-missing member data, ...). Results are plain dataclasses that serialise to JSON.
+missing member data, ...). Results are plain dataclasses (:mod:`trustmap.results`) that serialise to
+JSON. A probe also declares what the audit needs of it (its budgets, scorecard rule, gate directions and
+headline metric; see :class:`Probe`), and :data:`PROBES` checks those declarations when it registers.
 
 >>> probe = make_probe("pgd-linf", budget="quick", steps=10)
 >>> result = probe.run(handle, audit_data, seed=0)
@@ -13,20 +15,30 @@ missing member data, ...). Results are plain dataclasses that serialise to JSON.
 from __future__ import annotations
 
 import dataclasses
-import re
+import string
 import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from trustmap.errors import TrustmapError
+from trustmap.registry import Registry
+from trustmap.results import (
+    DIMENSIONS,
+    DIRECTIONS,
+    Curve,  # noqa: F401  (re-exported: probe modules import it from here)
+    Dimension,
+    Direction,
+    ProbeResult,
+)
 
 if TYPE_CHECKING:  # keep this module light: `trustmap gate` reads results without loading torch
     from trustmap.data.dataset import Dataset, Split
     from trustmap.models.handle import ModelHandle
 
-Dimension = Literal["privacy", "security", "fairness", "robustness"]
-DIMENSIONS: tuple[Dimension, ...] = ("privacy", "security", "fairness", "robustness")
 BUDGET_NAMES = ("quick", "standard", "thorough")
+# the fields a scorecard rule's ``command`` may name; the scorecard fills them from the audited model
+COMMAND_FIELDS = ("data", "arch", "model")
 
 
 @dataclass
@@ -47,51 +59,49 @@ class AuditData:
     sensitive: str | None = None
 
 
-@dataclass
-class Curve:
-    """A plotted series: ``kind`` is ``line``, ``roc`` (log-log) or ``bar``."""
+@dataclass(frozen=True)
+class ScoreRule:
+    """How the scorecard grades a probe's metrics, and what mends a weak score.
 
-    name: str
-    x: list[float]
-    y: list[float]
-    x_label: str
-    y_label: str
-    kind: str = "line"
-    labels: list[str] | None = None  # category names for bars
+    ``score(metrics)``: a 0-1 score (1 = trustworthy), or ``None`` when the metrics do not allow one.
+    ``evidence(metrics)``: one line with the numbers behind it. ``defence``: the id of the trustmap
+    defence that mends a weak score (``none-yet`` if there is none). ``command``: the command that applies
+    it; ``{data}``, ``{arch}`` and ``{model}`` are filled in from the audited model (shell-quoted).
+    """
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+    score: Callable[[Mapping[str, float]], float | None]
+    evidence: Callable[[Mapping[str, float]], str]
+    defence: str
+    command: str
+
+    def filled_command(self, *, data: str = "DATA", arch: str = "ARCH", model: str = "MODEL") -> str:
+        """:attr:`command` with the placeholders filled in."""
+        return self.command.format(data=data, arch=arch, model=model)
 
 
-@dataclass
-class ProbeResult:
-    """What one probe found. ``status`` is ``ok``, ``skipped`` (with ``reason``) or ``failed``."""
+def clip01(v: float) -> float:
+    return max(0.0, min(1.0, v))
 
-    probe: str
-    dimension: Dimension
-    title: str
-    status: str = "ok"
-    reason: str | None = None
-    metrics: dict[str, float] = field(default_factory=dict)
-    curves: list[Curve] = field(default_factory=list)
-    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    options: dict[str, Any] = field(default_factory=dict)
-    seconds: float = 0.0
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "ProbeResult":
-        d = dict(d)
-        d["curves"] = [Curve(**c) for c in d.get("curves", [])]
-        return cls(**d)
+def kept_fraction(metrics: Mapping[str, float], num: str, den: str) -> float | None:
+    """``metrics[num] / metrics[den]`` clipped to [0, 1] (``None`` if either is missing or ``den`` is 0):
+    the share of its accuracy a model keeps under attack."""
+    if num not in metrics or den not in metrics or not metrics[den]:
+        return None
+    return clip01(metrics[num] / metrics[den])
 
 
 @dataclass
 class Probe:
     """Base class. Subclasses set the class variables and override :meth:`measure` (and, to add their own
-    option checks, :meth:`skip_reason`); :meth:`run` skips with the reason or measures and times the probe."""
+    option checks, :meth:`skip_reason`); :meth:`run` skips with the reason or measures and times the probe.
+
+    What the audit needs of a probe is declared here, in the probe's own file, and checked when it is
+    registered: ``audit_budgets`` (the budgets whose default probe set includes it; empty: only when asked
+    for by id), ``BUDGETS`` (option defaults per budget), ``rule`` (its scorecard rule, or ``None``),
+    ``directions`` (which way each metric is better, for ``trustmap gate``) and ``headline`` (the metric a
+    one-line summary shows). ``directions`` and ``headline`` travel with every result into the report.
+    """
 
     id: ClassVar[str] = ""
     title: ClassVar[str] = ""
@@ -100,6 +110,10 @@ class Probe:
     kinds: ClassVar[tuple[str, ...]] = ("image", "table", "text")
     # option defaults per budget; anything not listed keeps the dataclass default
     BUDGETS: ClassVar[dict[str, dict[str, Any]]] = {}
+    audit_budgets: ClassVar[tuple[str, ...]] = ()
+    rule: ClassVar[ScoreRule | None] = None
+    directions: ClassVar[Mapping[str, Direction]] = {}
+    headline: ClassVar[str | None] = None
 
     def skip_reason(self, model: ModelHandle, data: AuditData) -> str | None:
         """Return a one-line reason to skip this probe, or ``None`` to run it."""
@@ -126,44 +140,110 @@ class Probe:
         return dataclasses.asdict(self)
 
     def result(self, **kw: Any) -> ProbeResult:
-        """A :class:`ProbeResult` pre-filled with this probe's id, dimension, title and options."""
-        return ProbeResult(probe=self.id, dimension=self.dimension, title=self.title, options=self.options(), **kw)
+        """A :class:`ProbeResult` pre-filled with this probe's id, dimension, title, options and declarations."""
+        return declare(ProbeResult(probe=self.id, dimension=self.dimension, title=self.title, options=self.options(),
+                                   **kw), type(self))  # fmt: skip
 
 
-_PROBES: dict[str, type[Probe]] = {}
+def declare(result: ProbeResult, cls: type[Probe]) -> ProbeResult:
+    """Record ``cls``'s gate directions and headline metric on ``result`` (in place) and return it."""
+    result.directions = dict(cls.directions)
+    result.headline = cls.headline
+    return result
+
+
+def _check_probe(name: str, cls: type[Probe]) -> None:
+    """Refuse a probe class that the audit could not use (the registry's ``check``)."""
+    if not isinstance(cls, type) or not issubclass(cls, Probe):
+        raise ValueError(f"probe {name!r} must be a Probe subclass, not {cls!r}")
+    if cls.id != name:
+        raise ValueError(f"probe class {cls.__name__} has id {cls.id!r} but is registered as {name!r}")
+    if cls.dimension not in DIMENSIONS:
+        raise ValueError(f"probe {name}: dimension must be one of {DIMENSIONS}, not {cls.dimension!r}")
+    if not isinstance(cls.title, str) or not cls.title:
+        raise ValueError(f"probe {name} needs a title")
+    if cls.measure is Probe.measure and cls.run is Probe.run:
+        raise ValueError(f"probe {name} must override measure()")
+    if not dataclasses.is_dataclass(cls):
+        raise ValueError(f"probe {name} must be a dataclass (its fields are its options)")
+    unknown = sorted(set(cls.BUDGETS) - set(BUDGET_NAMES))
+    if unknown:
+        raise ValueError(f"probe {name}: unknown budget names {unknown} in BUDGETS; use {', '.join(BUDGET_NAMES)}")
+    budgets = cls.audit_budgets
+    if not isinstance(budgets, tuple) or any(b not in BUDGET_NAMES for b in budgets):
+        raise ValueError(f"probe {name}: audit_budgets must be a tuple of {', '.join(BUDGET_NAMES)}, "
+                         f"not {budgets!r}")  # fmt: skip
+    if not isinstance(cls.directions, Mapping):
+        raise ValueError(f"probe {name}: directions must map metric names to 'higher' or 'lower'")
+    for metric, direction in cls.directions.items():
+        if not isinstance(metric, str) or not metric or direction not in DIRECTIONS:
+            raise ValueError(f"probe {name}: directions[{metric!r}] must be 'higher' or 'lower', not {direction!r}")
+    if cls.headline is not None and (not isinstance(cls.headline, str) or not cls.headline):
+        raise ValueError(f"probe {name}: headline must be a metric name (a non-empty string) or None")
+    if cls.rule is not None:
+        _check_rule(name, cls.rule)
+
+
+def _check_rule(name: str, rule: ScoreRule) -> None:
+    if not isinstance(rule, ScoreRule):
+        raise ValueError(f"probe {name}: rule must be a ScoreRule or None, not {type(rule).__name__}")
+    if not callable(rule.score) or not callable(rule.evidence):
+        raise ValueError(f"probe {name}: rule.score and rule.evidence must be functions of the metrics")
+    if not isinstance(rule.defence, str) or not rule.defence or not isinstance(rule.command, str):
+        raise ValueError(f"probe {name}: rule.defence must name a defence and rule.command be a string")
+    try:
+        fields = {f for _, f, _, _ in string.Formatter().parse(rule.command) if f is not None}
+    except ValueError as exc:
+        raise ValueError(f"probe {name}: rule.command {rule.command!r} is not a valid template ({exc})") from None
+    bad = sorted(fields - set(COMMAND_FIELDS))
+    if bad:
+        raise ValueError(f"probe {name}: rule.command may name {{data}}, {{arch}} and {{model}}, not {bad}")
+
+
+# The modules of the built-in probes, in the order the audit runs them (a new built-in probe adds its
+# module here); probes registered from elsewhere run after them, in registration order.
+PROBE_MODULES = (
+    "trustmap.probes.evasion.probe_fgsm",
+    "trustmap.probes.evasion.probe_pgd",
+    "trustmap.probes.evasion.probe_apgd",
+    "trustmap.probes.evasion.probe_eps_sweep",
+    "trustmap.probes.evasion.probe_corruptions",
+    "trustmap.probes.membership.loss",
+    "trustmap.probes.membership.confidence",
+    "trustmap.probes.membership.rmia",
+    "trustmap.probes.extraction.knockoff",
+    "trustmap.probes.fairness.robust_fairness",
+    "trustmap.probes.fairness.group",
+    "trustmap.probes.backdoor.neural_cleanse",
+)
+PROBES: Registry[type[Probe]] = Registry(
+    "probe", builtins=PROBE_MODULES, check=_check_probe, summary=lambda cls: cls.title
+)
 
 
 def register_probe(cls: type[Probe]) -> type[Probe]:
     """Class decorator: validate and register a probe class under ``cls.id``."""
-    if not re.match(r"^[a-z0-9][a-z0-9-]*$", cls.id or ""):
-        raise ValueError(f"probe id {cls.id!r} must be lower-case letters, digits and dashes")
-    if cls.dimension not in DIMENSIONS:
-        raise ValueError(f"probe {cls.id}: dimension must be one of {DIMENSIONS}, not {cls.dimension!r}")
-    if not cls.title:
-        raise ValueError(f"probe {cls.id} needs a title")
-    if cls.measure is Probe.measure and cls.run is Probe.run:
-        raise ValueError(f"probe {cls.id} must override measure()")
-    if not dataclasses.is_dataclass(cls):
-        raise ValueError(f"probe {cls.id} must be a dataclass (its fields are its options)")
-    unknown = {b for b in cls.BUDGETS} - set(BUDGET_NAMES)
-    if unknown:
-        raise ValueError(f"probe {cls.id}: unknown budget names {unknown}")
-    if cls.id in _PROBES and _PROBES[cls.id] is not cls:
-        raise ValueError(f"probe {cls.id!r} is already registered")
-    _PROBES[cls.id] = cls
-    return cls
+    return PROBES.add(cls.id, cls)
 
 
 def probe_ids() -> list[str]:
-    _ensure_builtins()
-    return list(_PROBES)
+    """Every registered probe id, in audit order: the built-in modules' order, then registration order."""
+    rank = {module: i for i, module in enumerate(PROBE_MODULES)}
+    entries = PROBES.items()
+    order = sorted(range(len(entries)), key=lambda i: (rank.get(entries[i][1].__module__, len(rank)), i))
+    return [entries[i][0] for i in order]
 
 
 def probe_class(probe_id: str) -> type[Probe]:
-    _ensure_builtins()
-    if probe_id not in _PROBES:
-        raise TrustmapError(f"unknown probe {probe_id!r}; choose from {', '.join(_PROBES)}")
-    return _PROBES[probe_id]
+    """The class registered under ``probe_id``; a one-line error naming the valid ids otherwise."""
+    return PROBES.get(probe_id)
+
+
+def budget_probes(budget: str) -> list[str]:
+    """The probes an audit at ``budget`` runs by default: those whose ``audit_budgets`` name it."""
+    if budget not in BUDGET_NAMES:
+        raise TrustmapError(f"unknown budget {budget!r}; use quick, standard or thorough")
+    return [p for p in probe_ids() if budget in PROBES.get(p).audit_budgets]
 
 
 def make_probe(probe_id: str, *, budget: str = "standard", **options: Any) -> Probe:
@@ -177,14 +257,3 @@ def make_probe(probe_id: str, *, budget: str = "standard", **options: Any) -> Pr
         raise TrustmapError(f"probe {probe_id} has no option(s) {', '.join(sorted(bad))}; "
                             f"its options are {', '.join(sorted(fields)) or 'none'}")  # fmt: skip
     return cls(**{**cls.BUDGETS.get(budget, {}), **options})
-
-
-def _ensure_builtins() -> None:
-    import importlib
-
-    for module in ("evasion", "membership", "extraction", "fairness", "backdoor"):
-        try:
-            importlib.import_module(f"trustmap.probes.{module}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"trustmap.probes.{module}":
-                raise

@@ -1,8 +1,8 @@
 """Model provenance: is a suspect model reused from (derived from) a source model?
 
 ``modeldiff``: ModelDiff (Li et al., ISSTA 2021, arXiv 2106.08890), black-box similarity from decision
-distance vectors; ``baselines``: IPGuard-style label agreement and weight cosine; ``zoo``: the
-Fashion-MNIST reuse benchmark of ``trustmap repro modeldiff``.
+distance vectors; ``baselines``: IPGuard-style label agreement and weight cosine. The Fashion-MNIST
+reuse benchmark of ``trustmap repro modeldiff`` lives with the experiment, in ``trustmap.repro._zoo``.
 """
 
 from trustmap.provenance.baselines import label_agreement, weight_cosine

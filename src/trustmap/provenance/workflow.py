@@ -51,6 +51,8 @@ def compare_files(
         raise TrustmapError(f"unknown mutation {mutation!r}; use search, gradient or none")
     if n_pairs < 2 or steps < 0:
         raise TrustmapError("--pairs must be at least 2 and --steps at least 0")
+    if not 0 <= threshold <= 1:  # also refuses nan
+        raise TrustmapError(f"--threshold must be a similarity in [0, 1], got {threshold}")
     handle_a, handle_b = load_model(a), load_model(b)
     if data is None:
         data = handle_a.meta.dataset

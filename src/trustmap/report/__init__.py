@@ -1,4 +1,4 @@
-"""Renderers for a :class:`~trustmap.audit.model.TrustReport`: HTML, JSON and a terminal summary.
+"""Renderers for a :class:`~trustmap.results.TrustReport`: HTML, JSON and a terminal summary.
 
 They only read the report; nothing here computes a metric.
 
@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from trustmap.audit.model import TrustReport
 from trustmap.report.html import render_html
 from trustmap.report.json import load_report_json, render_json
 from trustmap.report.terminal import render_terminal
+from trustmap.results import TrustReport
 from trustmap.utils.files import atomic_write_text, check_writable
 
 __all__ = ["render_html", "render_json", "render_terminal", "load_report_json", "write_report"]

@@ -6,12 +6,13 @@ import json
 import math
 from typing import Any
 
-from trustmap.audit.model import Grade, TrustReport
-from trustmap.probes.base import DIMENSIONS, ProbeResult
+from trustmap.results import DIMENSIONS, Grade, ProbeResult, TrustReport
 
-# The metric a one-line summary shows for a probe: the first of its dimension's list that the probe
-# reports, else the first of the others, else the probe's first numeric metric. Kept in one place so the
-# terminal summary and the HTML report agree.
+# The metric a one-line summary shows for a probe is the ``headline`` its probe declares (recorded in the
+# result). For results without one (reports written before schema 1.1, or a declared metric the probe did
+# not report this time): the first of its dimension's list below that the probe reports, else the first
+# of the others, else the probe's first numeric metric. Kept in one place so the terminal summary and the
+# HTML report agree.
 HEADLINE_METRICS: dict[str, tuple[str, ...]] = {
     "robustness": ("robust_accuracy", "corrupted_accuracy", "mean_robust_accuracy", "accuracy"),
     "privacy": ("auc", "tpr_at_1fpr", "advantage", "attack_accuracy"),
@@ -63,6 +64,8 @@ def short_hash(h: Any, n: int = 12) -> str:
 def headline(probe: ProbeResult) -> tuple[str, float] | None:
     """The probe's headline metric as ``(name, value)``, or ``None`` when it has no numeric metric."""
     numeric = {k: v for k, v in probe.metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    if probe.headline in numeric:
+        return probe.headline, numeric[probe.headline]
     own = HEADLINE_METRICS.get(probe.dimension, ())
     others = tuple(m for dim, names in HEADLINE_METRICS.items() if dim != probe.dimension for m in names)
     for name in (*own, *others, *numeric):

@@ -22,8 +22,6 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from trustmap.audit.model import Grade, TrustReport, Weakness
-from trustmap.probes.base import Curve, ProbeResult
 from trustmap.report._format import (
     fmt_seconds,
     fmt_value,
@@ -33,7 +31,8 @@ from trustmap.report._format import (
     model_access,
     short_hash,
 )
-from trustmap.report._plots import plot_svg
+from trustmap.report._plots import image_svg, plot_svg
+from trustmap.results import Curve, Grade, ProbeResult, TrustReport, Weakness
 
 _MAX_DATA_ROWS = 60  # curves longer than this get no data table (the JSON has every point)
 
@@ -265,6 +264,8 @@ def _metadata(report: TrustReport) -> str:
         ("Seed", _e(report.seed)),
         ("Budget", _e(report.budget)),
         ("Model SHA-256", f"<code>{_e(report.model.get('sha256') or '–')}</code>"),
+        *((label, _e(report.model[key])) for key, label in
+          (("defence", "Trained with"), ("epsilon", "Privacy ε"), ("delta", "Privacy δ")) if key in report.model),
         ("Data SHA-256", f"<code>{_e(report.data.get('sha256') or '–')}</code>"),
         ("Created", _e(report.created_at or "–")),
     ]
@@ -416,6 +417,10 @@ def _figures(p: ProbeResult) -> list[str]:
         svg = plot_svg(kind, curves, prefix=f"f-{_slug(f'{p.probe}-{i}')}-", title=caption)
         out.append(f'<figure class="plot-{kind}">{svg}<figcaption>{_e(caption)}</figcaption>'
                    f"{_curve_data(curves)}</figure>")  # fmt: skip
+    for image in p.images:
+        if image.pixels:
+            out.append(f'<figure class="picture">{image_svg(image, title=image.name)}'
+                       f"<figcaption>{_e(image.name)}</figcaption></figure>")  # fmt: skip
     return out
 
 

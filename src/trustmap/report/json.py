@@ -15,9 +15,17 @@ import json
 import os
 from typing import Any
 
-from trustmap.audit.model import SCHEMA_VERSION, Grade, TrustReport, Weakness
 from trustmap.errors import TrustmapError
-from trustmap.probes.base import Curve, ProbeResult
+from trustmap.results import (
+    DIRECTIONS,
+    SCHEMA_VERSION,
+    Curve,
+    Grade,
+    Image,
+    ProbeResult,
+    TrustReport,
+    Weakness,
+)
 
 _REQUIRED = ("schema_version", "model", "data", "seed", "budget", "probes")
 
@@ -90,4 +98,10 @@ def _known(cls: type, d: Any) -> dict[str, Any]:
 def _probe_dict(p: Any) -> dict[str, Any]:
     d = _known(ProbeResult, p)
     d["curves"] = [_known(Curve, c) for c in d.get("curves", [])]
+    d["images"] = [_known(Image, i) for i in d.get("images", [])]
+    directions = d.get("directions", {})
+    if not isinstance(directions, dict) or any(v not in DIRECTIONS for v in directions.values()):
+        raise TypeError(f"probe {d.get('probe')!r}: directions must map metric names to 'higher' or 'lower'")
+    if not isinstance(d.get("headline"), (str, type(None))):
+        raise TypeError(f"probe {d.get('probe')!r}: headline must be a metric name")
     return d

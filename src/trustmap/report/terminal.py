@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from rich.markup import escape
 from rich.table import Table
 
-from trustmap.audit.model import TrustReport
 from trustmap.report._format import fmt_seconds, fmt_value, grade_letter, grades_by_dimension, headline
+from trustmap.results import TrustReport
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -1,5 +1,14 @@
 """Paper-claim experiments, one module per method id (``trustmap repro <id>``)."""
 
-from trustmap.repro.base import Check, ReproResult, register_repro, repro_ids, repro_info
+from trustmap.repro.base import (
+    REPROS,
+    Check,
+    ReproResult,
+    ReproRun,
+    register_repro,
+    repro_ids,
+    repro_info,
+    run_repro,
+)
 
-__all__ = ["Check", "ReproResult", "register_repro", "repro_ids", "repro_info"]
+__all__ = ["REPROS", "Check", "ReproResult", "ReproRun", "register_repro", "repro_ids", "repro_info", "run_repro"]

@@ -1,5 +1,6 @@
 """``trustmap repro ini``: InI (arXiv 2308.00958) against an undefended victim and output perturbation.
 
+Paper: Isolation and Induction: Training Robust Deep Neural Networks against Model Stealing Attacks (arXiv 2308.00958).
 Victim CNN-S on FM-10k, 6 epochs (SGD lr 0.1, the same schedule, initial weights and batch order for
 the undefended victim and InI). Defender OOD set: 2,000 pixel-permuted FM-10k images plus the 1,797
 scikit-learn digits upsampled to 28×28. Attacker (KnockoffNets): 5,000 queries = MNIST-5k, which the
@@ -176,7 +177,6 @@ def ini_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResul
         method="ini",
         claim="InI cuts a KnockoffNets thief's accuracy by at least 20 points at the same query budget, keeps benign "
         "accuracy within 2 points and adds no inference time (at most 1.05x), unlike output-perturbation defences.",
-        held=all(c.passed for c in checks),
         rows=rows, checks=checks, runs=runs, size=size, seeds=seeds, seconds=time.perf_counter() - start,
         notes=f"FM-{cfg['train']}, CNN-S victims, {cfg['epochs']} epochs; {cfg['queries']} MNIST-5k queries, thief "
         f"{cfg['thief_epochs']} epochs on soft labels; reverse-sigmoid beta mean {mean['rs_beta']:.2f} (gamma 0.2). "

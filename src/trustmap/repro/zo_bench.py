@@ -1,12 +1,14 @@
 """``trustmap repro zo-bench``: zeroth-order versus first-order fine-tuning of MiniLM on RT (arXiv 2402.11592).
 
-methods.md experiment: frozen MiniLM layers 1-5 run once and cached (max_len 40) for 2,000 training and
-1,000 test snippets; trainable: LoRA r=8 on query/value of layer 6 + linear head (13,058 parameters).
-Optimizers with a random head: FO-SGD, FO-Adam, ZO-SGD, ZO-SGD-Sign, ZO-Adam, FG, block-wise ZO-SGD
-(LoRA-A, LoRA-B, head cycled); plus ZO-SGD with a task-aligned head (rows = the frozen model's embeddings
-of "a negative review" / "a positive review"). 400 steps, batch 16; learning rates from a small fixed
-grid, tuned on the 500 dev snippets in run 0. Memory = saved-for-backward bytes of one step + optimizer
-state + the parameters of the trained part (layer 6 + head). 3 runs.
+Paper: Revisiting Zeroth-Order Optimization for Memory-Efficient LLM Fine-Tuning: A Benchmark
+(arXiv 2402.11592); optimizers as in the authors' code (ZO-Bench/ZO-LLM). Experiment (ours, a CPU-scale analogue of
+its RoBERTa/OPT tables; the aligned head stands in for its task templates): frozen MiniLM layers 1-5 run once
+and cached (max_len 40) for 2,000 training and 1,000 test snippets; trainable: LoRA r=8 on query/value of
+layer 6 + linear head (13,058 parameters). Optimizers with a random head: FO-SGD, FO-Adam, ZO-SGD,
+ZO-SGD-Sign, ZO-Adam, FG, block-wise ZO-SGD (LoRA-A, LoRA-B, head cycled); plus ZO-SGD with a task-aligned
+head (rows = the frozen model's embeddings of "a negative review" / "a positive review"). 400 steps, batch 16;
+learning rates from a small fixed grid, tuned on the 500 dev snippets in run 0. Memory = saved-for-backward
+bytes of one step + optimizer state + the parameters of the trained part (layer 6 + head). 3 runs.
 """
 
 from __future__ import annotations
@@ -36,12 +38,13 @@ def zo_bench_experiment(*, size: str, seed: int, progress: bool | None) -> Repro
     import torch
 
     from trustmap.adapt.cache import TopLayers, cache_lower
-    from trustmap.adapt.experiment import encode, fresh_head, fresh_minilm, row, rt_splits, summarise
     from trustmap.adapt.methods import AdaptConfig
+    from trustmap.adapt.minilm import encode, fresh_head, fresh_minilm
     from trustmap.adapt.profile import profile_step
     from trustmap.adapt.textdata import stratified_subset
     from trustmap.adapt.train import accuracy, adapt, prepare
     from trustmap.data.dataset import Split
+    from trustmap.repro._adapt_experiment import row, rt_splits, summarise
 
     cfg = SIZES[size]
     base = fresh_minilm(seed=seed, max_len=40).eval()
@@ -105,7 +108,7 @@ def zo_bench_experiment(*, size: str, seed: int, progress: bool | None) -> Repro
 
 
 def _verdict(rows: list, runs: list, size: str, seeds: list[int], cfg: dict) -> ReproResult:
-    from trustmap.adapt.experiment import row
+    from trustmap.repro._adapt_experiment import row
 
     def acc(name: str) -> float:
         return row(rows, name)["test_accuracy"]
@@ -126,7 +129,7 @@ def _verdict(rows: list, runs: list, size: str, seeds: list[int], cfg: dict) -> 
         Check("ZO memory / FO-Adam memory", zo_mem / adam_mem, "<= 0.5", zo_mem <= 0.5 * adam_mem),
     ]  # fmt: skip
     return ReproResult(
-        method="zo-bench", claim=CLAIM, held=all(c.passed for c in checks), rows=rows, checks=checks, runs=runs,
+        method="zo-bench", claim=CLAIM, rows=rows, checks=checks, runs=runs,
         size=size, seeds=seeds,
         notes=(f"MiniLM layers 1-5 cached; layer 6 (LoRA q/v) + head trained, {cfg['steps']} steps of 16, "
                f"{cfg['n_train']} train / {cfg['n_test']} test snippets (max_len 40). Memory counts the trained "

@@ -1,11 +1,15 @@
 """The results store: one SQLite file (WAL mode, one transaction per write) that records every run.
 
 Default location: ``$TRUSTMAP_STORE`` if set, else ``<user data dir>/trustmap/results.sqlite``; the CLI's
-``--store`` overrides both. A run stopped by Ctrl-C or SIGTERM is recorded as ``interrupted``.
+``--store`` overrides both. A run stopped by Ctrl-C or SIGTERM is recorded as ``interrupted``; so is
+a run whose process died without a word (``kill -9``, a crash): each run records the pid and host of
+its process, and a ``running`` run whose process is gone on this host reads as ``interrupted``.
+
+Library workflows record their own runs with :func:`recorded` (the CLI only parses and prints):
 
 >>> store = ResultsStore.open()
->>> with store.run("train", args={"epochs": 5}, seed=0) as run:
-...     run.metrics["accuracy"] = 0.91
+>>> with recorded(store, "train", args={"epochs": 5}, seed=0) as run:
+...     run.note(dataset="digits", metrics={"accuracy": 0.91})
 """
 
 from __future__ import annotations
@@ -15,15 +19,16 @@ import json
 import os
 import platform
 import signal
+import socket
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from trustmap.errors import OutputError
+from trustmap.errors import OutputError, TrustmapError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -52,6 +57,10 @@ CREATE TABLE IF NOT EXISTS artifacts (
     PRIMARY KEY (key, name)
 );
 """
+# Columns added after the first release: store files made before them gain them on open (NULL in old rows).
+ADDED_COLUMNS = {"pid": "INTEGER", "host": "TEXT"}
+SQLITE_HEADER = b"SQLite format 3\x00"
+STORE_HINT = "pass --store PATH or set TRUSTMAP_STORE to a new file or an existing trustmap store"
 
 
 def default_store_path() -> Path:
@@ -102,6 +111,34 @@ class RunRecord:
     metrics: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    pid: int | None = None
+    host: str | None = None
+
+    def note(
+        self, *, dataset: str | None = None, dataset_sha256: str | None = None, model_sha256: str | None = None,
+        metrics: Mapping[str, Any] | None = None, timings: Mapping[str, float] | None = None,
+    ) -> None:  # fmt: skip
+        """Record what the run used and measured (the fields given; metrics and timings are merged)."""
+        self.dataset = dataset if dataset is not None else self.dataset
+        self.dataset_sha256 = dataset_sha256 if dataset_sha256 is not None else self.dataset_sha256
+        self.model_sha256 = model_sha256 if model_sha256 is not None else self.model_sha256
+        self.metrics.update(metrics or {})
+        self.timings.update(timings or {})
+
+
+def _check_store_file(path: Path) -> None:
+    """Refuse a path that is a folder or a non-SQLite file, which SQLite would otherwise overwrite."""
+    if path.is_dir():
+        raise OutputError(f"the results store {path} is a folder; {STORE_HINT}")
+    if path.is_file() and path.stat().st_size > 0:
+        try:
+            with open(path, "rb") as f:
+                head = f.read(len(SQLITE_HEADER))
+        except OSError as exc:
+            raise OutputError(f"cannot read the results store {path} ({exc.strerror}); {STORE_HINT}") from exc
+        if head != SQLITE_HEADER:
+            raise OutputError(f"{path} is not a results store (not an SQLite file); it was left untouched; "
+                              f"{STORE_HINT}")  # fmt: skip
 
 
 class ResultsStore:
@@ -109,23 +146,57 @@ class ResultsStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        _check_store_file(self.path)
+        self._connection: sqlite3.Connection | None = None
+        if self.path.exists():  # an existing store is checked now; a new one is created on first use,
+            self._connect()  # so a command refused before it records anything leaves no store file behind
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        return self._connection if self._connection is not None else self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        _check_store_file(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.executescript(SCHEMA)
+            conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if tables and "runs" not in tables:
+                conn.close()
+                raise OutputError(f"{self.path} is an SQLite file but not a trustmap results store (no runs table); "
+                                  f"it was left untouched; {STORE_HINT}")  # fmt: skip
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(SCHEMA)
+            self._connection = conn
+            self._migrate()
         except (OSError, sqlite3.Error) as exc:
-            raise OutputError(f"cannot open the results store at {self.path} ({exc}); "
-                              "pass --store PATH or set TRUSTMAP_STORE to a writable file") from exc  # fmt: skip
-        self._conn.row_factory = sqlite3.Row
+            self._connection = None
+            raise OutputError(f"cannot open the results store at {self.path} ({exc}); {STORE_HINT}") from exc
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    def _migrate(self) -> None:
+        """Add the columns that newer versions record; old rows keep NULL there, old readers ignore them."""
+        def columns() -> set[str]:
+            return {r[1] for r in self._conn.execute("PRAGMA table_info(runs)")}
+
+        if set(ADDED_COLUMNS) <= columns():
+            return
+        with self._tx() as c:
+            have = columns()  # again, inside the write lock: another process may have just added them
+            for name, kind in ADDED_COLUMNS.items():
+                if name not in have:
+                    c.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
 
     @classmethod
     def open(cls, path: str | Path | None = None) -> "ResultsStore":
         return cls(path or default_store_path())
 
     def close(self) -> None:
-        self._conn.close()
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -139,12 +210,14 @@ class ResultsStore:
 
     # -- runs ---------------------------------------------------------------------------------------
     def start_run(self, command: str, *, args: dict[str, Any], seed: int | None = None) -> RunRecord:
-        rec = RunRecord(id=0, command=command, args=args, seed=seed, started_at=_now(), versions=library_versions())
+        rec = RunRecord(id=0, command=command, args=args, seed=seed, started_at=_now(), versions=library_versions(),
+                        pid=os.getpid(), host=_host())  # fmt: skip
         with self._tx() as c:
             cur = c.execute(
-                "INSERT INTO runs (command, args, seed, status, started_at, versions) VALUES (?,?,?,?,?,?)",
+                "INSERT INTO runs (command, args, seed, status, started_at, versions, pid, host) "
+                "VALUES (?,?,?,?,?,?,?,?)",
                 (command, json.dumps(args, sort_keys=True, default=str), seed, "running", rec.started_at,
-                 json.dumps(rec.versions)),
+                 json.dumps(rec.versions), rec.pid, rec.host),
             )  # fmt: skip
             rec.id = int(cur.lastrowid or 0)
         return rec
@@ -178,12 +251,29 @@ class ResultsStore:
                 rec.seconds = round(time.perf_counter() - start, 3)
                 self.finish_run(rec)
 
+    def mark_stale_runs(self) -> int:
+        """Record as ``interrupted`` every ``running`` run of this host whose process is gone; return how many."""
+        rows = self._conn.execute("SELECT id, pid FROM runs WHERE status='running' AND pid IS NOT NULL AND host=?",
+                                  (_host(),)).fetchall()  # fmt: skip
+        stale = [(int(r[0]), int(r[1])) for r in rows if not _process_alive(int(r[1]))]
+        if stale:
+            with self._tx() as c:
+                for run_id, pid in stale:
+                    c.execute("UPDATE runs SET status='interrupted', error=? WHERE id=? AND status='running'",
+                              (f"its process (pid {pid}) ended without finishing the run (killed or crashed)",
+                               run_id))  # fmt: skip
+        return len(stale)
+
     def runs(self, *, limit: int = 50, command: str | None = None) -> list[RunRecord]:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise TrustmapError(f"--limit must be a whole number of at least 1, got {limit!r}")
+        self.mark_stale_runs()
         sql = "SELECT * FROM runs" + (" WHERE command=?" if command else "") + " ORDER BY id DESC LIMIT ?"
         params: tuple[Any, ...] = (command, limit) if command else (limit,)
         return [self._row(r) for r in self._conn.execute(sql, params)]
 
     def get_run(self, run_id: int) -> RunRecord | None:
+        self.mark_stale_runs()
         row = self._conn.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
         return self._row(row) if row else None
 
@@ -194,7 +284,7 @@ class ResultsStore:
             started_at=r["started_at"], finished_at=r["finished_at"], seconds=r["seconds"],
             versions=json.loads(r["versions"]), dataset=r["dataset"], dataset_sha256=r["dataset_sha256"],
             model_sha256=r["model_sha256"], metrics=json.loads(r["metrics"]), timings=json.loads(r["timings"]),
-            error=r["error"],
+            error=r["error"], pid=r["pid"], host=r["host"],
         )  # fmt: skip
 
     # -- artifacts: keyed results that let long jobs (audits) resume -----------------------------------
@@ -212,6 +302,37 @@ class ResultsStore:
     def drop_artifacts(self, key: str) -> None:
         with self._tx() as c:
             c.execute("DELETE FROM artifacts WHERE key=?", (key,))
+
+
+@contextlib.contextmanager
+def recorded(
+    store: ResultsStore | None, command: str, *, args: dict[str, Any], seed: int | None = None
+) -> Iterator[RunRecord]:
+    """The one way a library workflow records its run: ``store.run(...)``, or, when ``store`` is None
+    (a Python caller that keeps no store), a record that lives only in memory (its ``id`` stays 0)."""
+    if store is None:
+        yield RunRecord(id=0, command=command, args=args, seed=seed, started_at=_now())
+        return
+    with store.run(command, args=args, seed=seed) as run:
+        yield run
+
+
+def _host() -> str:
+    return socket.gethostname()
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    except OSError:
+        return True  # cannot tell: leave the run as it is
+    return True
 
 
 @contextlib.contextmanager

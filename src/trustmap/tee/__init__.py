@@ -1,5 +1,6 @@
-"""TEE-shielded DNN partition (arXiv 2310.07152): the enclave boundary and shielding schemes
-(``partition``), TEESlice's private slices (``teeslice``) and the attacks on both (``attacks``)."""
+"""TEE-shielded DNN partition: the enclave boundary and shielding schemes (``partition``), TEESlice's private
+slices (``teeslice``) and the attacks on both (``attacks``), after No Privacy Left Outside: On the
+(In-)Security of TEE-Shielded DNN Partition for On-Device ML (arXiv 2310.07152)."""
 
 from trustmap.tee.attacks import (
     MembershipResult,

@@ -23,7 +23,6 @@ Schemes (a registry; :func:`scheme_names`): ``none``, ``shallow`` (first unit), 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -31,6 +30,7 @@ import torch
 from torch import nn
 
 from trustmap.errors import TrustmapError
+from trustmap.registry import Registry, check_id
 
 WEIGHT_LAYERS = (nn.Conv2d, nn.Linear)
 NORM_LAYERS = (nn.BatchNorm1d, nn.BatchNorm2d)
@@ -180,32 +180,27 @@ class SchemeInfo:
     select: SchemeFn
 
 
-_SCHEMES: dict[str, SchemeInfo] = {}
+SCHEMES: Registry[SchemeInfo] = Registry("shielding scheme", summary=lambda info: info.summary)
 
 
 def register_scheme(name: str, *, summary: str) -> Callable[[SchemeFn], SchemeFn]:
     """Register ``select(model) -> Partition`` under ``name`` (lower-case letters, digits, dashes)."""
-    if not re.match(r"^[a-z0-9][a-z0-9-]*$", name):
-        raise ValueError(f"scheme name {name!r} must be lower-case letters, digits and dashes")
+    check_id(SCHEMES.kind, name)
 
     def deco(fn: SchemeFn) -> SchemeFn:
-        if name in _SCHEMES:
-            raise ValueError(f"shielding scheme {name!r} is already registered")
-        _SCHEMES[name] = SchemeInfo(name, summary, fn)
+        SCHEMES.add(name, SchemeInfo(name, summary, fn))
         return fn
 
     return deco
 
 
 def scheme_names() -> list[str]:
-    return list(_SCHEMES)
+    return SCHEMES.ids()
 
 
 def shield(model: nn.Module, scheme: str) -> Partition:
     """The partition of ``model`` chosen by ``scheme``; an unknown name is a one-line error."""
-    if scheme not in _SCHEMES:
-        raise TrustmapError(f"unknown shielding scheme {scheme!r}; choose one of {', '.join(_SCHEMES)}")
-    return _SCHEMES[scheme].select(model)
+    return SCHEMES.get(scheme).select(model)
 
 
 def _units(model: nn.Module) -> list[Unit]:

@@ -24,6 +24,7 @@ backbone's features. Shapes: inputs ``(N, C, H, W)``, logits ``(N, num_classes)`
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from dataclasses import dataclass, field
 
@@ -98,9 +99,7 @@ class SlicedModel(nn.Module):
                 shapes.append(tuple(h.shape[1:]))
         if len(shapes[-1]) != 1:
             raise ValueError(f"the backbone's features must be flat before its head, got shape {shapes[-1]}")
-        with torch.random.fork_rng(devices=[]):
-            if seed is not None:
-                torch.manual_seed(seed)
+        with seeded_global_rng(seed) if seed is not None else contextlib.nullcontext():
             self.slices = nn.ModuleDict(
                 {str(i): make_slice(shapes[i], shapes[i + 1], width=width, fc_width=fc_width) for i in range(len(blocks))}
             )

@@ -37,3 +37,21 @@ def torch_generator(seed: int) -> torch.Generator:
     g = torch.Generator()
     g.manual_seed(seed)
     return g
+
+
+def seeded_generator(seed: int, *keys: int) -> torch.Generator:
+    """A private generator for the stream ``keys`` of ``seed`` (:func:`derive_seed`; no global random state)."""
+    return torch_generator(derive_seed(seed, *keys))
+
+
+SEED_LIMIT = 2**32
+
+
+def check_seed(seed: object) -> int:
+    """Return ``seed`` if it is a whole number with ``0 <= seed < 2**32`` (what numpy, torch and
+    scikit-learn all accept); raise a one-line :class:`TrustmapError` otherwise."""
+    from trustmap.errors import TrustmapError
+
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < SEED_LIMIT:
+        raise TrustmapError(f"--seed must be a whole number from 0 to {SEED_LIMIT - 1}, got {seed!r}")
+    return int(seed)

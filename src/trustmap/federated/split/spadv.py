@@ -1,8 +1,11 @@
-"""SPADV / SLADV (arXiv 2307.07916, ECAI 2023): adversarial attack by a split-learning server.
+"""SPADV / SLADV: adversarial attack by a split-learning server.
+
+Paper: On the Robustness of Split Learning against Adversarial Attacks (arXiv 2307.07916, ECAI 2023); no
+code for it was found.
 
 Threat model: the server holds only the middle layers ``mid``; clients keep ``head`` and ``tail``.
 Stage 1 (shadow training): the server wraps the frozen ``mid`` with a shadow head and tail trained on a
-few *unlabelled*, non-IID samples. The paper's objective is not public; our stand-in (methods.md) is
+few *unlabelled*, non-IID samples. The paper's objective is not public; the stand-in *(ours)* is
 DeepCluster: 5 alternations of k-means (k=10) on ``mid(shadow_head(x))`` then cross-entropy on the
 cluster labels for shadow head + tail. Stage 2 (local attack): PGD on the intermediate output ``z`` to
 raise the shadow tail's loss at its own prediction (``‖δz‖∞ ≤ z_eps·mean|z|``, *ours*), then PGD-20 on
@@ -26,6 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from trustmap.utils.seed import seeded_global_rng
+
 
 @dataclass
 class SplitModel:
@@ -38,7 +43,7 @@ class SplitModel:
 
 
 def split_cnn_s(model: nn.Sequential) -> SplitModel:
-    """CNN-S → head = conv1 block, mid = conv2 block + FC1 (+ReLU), tail = FC2 (methods.md)."""
+    """CNN-S → head = conv1 block, mid = conv2 block + FC1 (+ReLU), tail = FC2 (our split of CNN-S)."""
     layers = list(model.children())
     if len(layers) != 10:
         raise ValueError("split_cnn_s expects the 10-module CNN-S of trustmap.models ('cnn-s')")
@@ -62,8 +67,15 @@ def shadow_train(
     mid: nn.Module, x: torch.Tensor, *, k: int = 10, alternations: int = 5, steps: int = 100, lr: float = 1e-3,
     seed: int = 0,
 ) -> Shadow:  # fmt: skip
-    """Stage 1: DeepCluster-style shadow head and tail around the frozen server ``mid`` (no labels)."""
-    torch.manual_seed(seed)
+    """Stage 1: DeepCluster-style shadow head and tail around the frozen server ``mid`` (no labels); their
+    initial weights and the tail's re-initialisations come from ``seed``."""
+    with seeded_global_rng(seed):
+        return _shadow_train(mid, x, k=k, alternations=alternations, steps=steps, lr=lr, seed=seed)
+
+
+def _shadow_train(
+    mid: nn.Module, x: torch.Tensor, *, k: int, alternations: int, steps: int, lr: float, seed: int
+) -> Shadow:
     c = x.shape[1]
     first = next(m for m in mid.modules() if isinstance(m, nn.Conv2d))
     head = nn.Sequential(nn.Conv2d(c, first.in_channels, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
@@ -121,13 +133,13 @@ def uniform_noise(x: torch.Tensor, *, eps: float, generator: torch.Generator | N
 def pseudo_label_surrogate(x: torch.Tensor, *, build: Callable[[], nn.Module], k: int = 10, epochs: int = 100, seed: int = 0) -> nn.Module:
     """Independent surrogate: k-means pseudo-labels on the pixels, then a fresh model trained on them."""
     labels = _kmeans_labels(x.flatten(1), k, seed)
-    torch.manual_seed(seed + 1)
-    model = build()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    for _ in range(epochs):
-        opt.zero_grad(set_to_none=True)
-        F.cross_entropy(model(x), labels).backward()
-        opt.step()
+    with seeded_global_rng(seed + 1):  # initial weights (and any dropout) from the seed
+        model = build()
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        for _ in range(epochs):
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(model(x), labels).backward()
+            opt.step()
     return model.eval()
 
 

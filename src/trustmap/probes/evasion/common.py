@@ -19,11 +19,12 @@ A subclass sets ``id``/``title``, adds its options as dataclass fields and overr
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from trustmap.models.handle import ModelHandle
-from trustmap.probes.base import AuditData, Curve, Dimension, Probe, ProbeResult
+from trustmap.probes.base import AuditData, Curve, Dimension, Direction, Probe, ProbeResult, ScoreRule, kept_fraction
 from trustmap.probes.evasion.geometry import NORMS, Clip
 from trustmap.probes.evasion.robust import Attack, RobustEval, robust_accuracy
 from trustmap.utils.seed import torch_generator
@@ -32,6 +33,21 @@ DEFAULT_EPS: dict[tuple[str, str], float] = {
     ("image", "linf"): 0.1, ("image", "l2"): 1.5, ("table", "linf"): 0.1, ("table", "l2"): 0.5,
 }  # fmt: skip
 NORM_LABEL = {"linf": "L∞", "l2": "L2"}
+# what mends low robust accuracy: PGD adversarial training, whose repro holds (BAT trades mean robust
+# accuracy for robust fairness, so it is the mend for the worst class only)
+HARDEN_PGD_AT = "trustmap harden --method pgd-at --data {data} --arch {arch} --out hardened.pt2"
+
+
+def kept_accuracy_rule(who: str, *, robust: str = "robust_accuracy", clean_too: bool = False) -> ScoreRule:
+    """The scorecard rule of an evasion probe: the share of its clean accuracy the model keeps under attack
+    (``metrics[robust] / metrics["clean_accuracy"]``), with the evidence line ``"{who} 41.0% accuracy"``."""
+
+    def evidence(m: Mapping[str, float]) -> str:
+        clean = f" (clean {m.get('clean_accuracy', 0):.1%})" if clean_too else ""
+        return f"{who} {m.get(robust, 0):.1%} accuracy{clean}"
+
+    return ScoreRule(score=lambda m: kept_fraction(m, robust, "clean_accuracy"), evidence=evidence,
+                     defence="pgd-at", command=HARDEN_PGD_AT)  # fmt: skip
 
 
 def input_bounds(data: AuditData) -> Clip:
@@ -63,6 +79,10 @@ class AttackProbe(Probe):
     dimension: ClassVar[Dimension] = "robustness"
     needs_gradients: ClassVar[bool] = True
     kinds: ClassVar[tuple[str, ...]] = ("image", "table")
+    directions: ClassVar[Mapping[str, Direction]] = {
+        "clean_accuracy": "higher", "robust_accuracy": "higher", "attack_success_rate": "lower",
+    }  # fmt: skip
+    headline: ClassVar[str | None] = "robust_accuracy"
 
     eps: float | None = None
     batch_size: int = 256

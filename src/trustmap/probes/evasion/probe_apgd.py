@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from trustmap.probes.base import register_probe
 from trustmap.probes.evasion.attack_apgd import apgd_ce
-from trustmap.probes.evasion.common import AttackProbe, seeded
+from trustmap.probes.evasion.common import AttackProbe, kept_accuracy_rule, seeded
 from trustmap.probes.evasion.geometry import Clip
 from trustmap.probes.evasion.robust import Attack
 
@@ -28,6 +28,8 @@ from trustmap.probes.evasion.robust import Attack
 class APGDProbe(AttackProbe):
     id = "apgd-ce"
     title = "APGD-CE evasion (AutoAttack)"
+    audit_budgets = ("thorough",)
+    rule = kept_accuracy_rule("APGD-CE keeps")
     BUDGETS: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {"steps": 25}, "standard": {"steps": 50}, "thorough": {"steps": 100},
     }  # fmt: skip

@@ -26,7 +26,7 @@ accuracy}``) and ``per_class`` (``{class, n, clean, robust}``, robust = mean cor
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -36,13 +36,16 @@ import torch.nn.functional as F
 
 from trustmap.models.handle import ModelHandle
 from trustmap.probes.base import (
+    BUDGET_NAMES,
     AuditData,
     Curve,
     Dimension,
+    Direction,
     Probe,
     ProbeResult,
     register_probe,
 )
+from trustmap.probes.evasion.common import kept_accuracy_rule
 from trustmap.probes.evasion.robust import as_tensors, per_class_rows
 from trustmap.utils.progress import progress_bar
 from trustmap.utils.seed import torch_generator
@@ -89,6 +92,13 @@ class CorruptionsProbe(Probe):
     dimension: ClassVar[Dimension] = "robustness"
     needs_gradients: ClassVar[bool] = False
     kinds: ClassVar[tuple[str, ...]] = ("image",)
+    audit_budgets = BUDGET_NAMES
+    rule = kept_accuracy_rule("common corruptions keep", robust="corrupted_accuracy")
+    directions: ClassVar[Mapping[str, Direction]] = {
+        "clean_accuracy": "higher", "corrupted_accuracy": "higher", "worst_corrupted_accuracy": "higher",
+        **{f"{name}_accuracy": "higher" for name in CORRUPTIONS},
+    }  # fmt: skip
+    headline = "corrupted_accuracy"
 
     corruptions: tuple[str, ...] = tuple(CORRUPTIONS)
     batch_size: int = 256

@@ -19,6 +19,7 @@ Curve ``kind="line"``; tables ``sweep`` (``{eps, robust_accuracy}``) and ``per_c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -26,7 +27,7 @@ import numpy as np
 import torch
 
 from trustmap.models.handle import ModelHandle
-from trustmap.probes.base import AuditData, Curve, ProbeResult, register_probe
+from trustmap.probes.base import BUDGET_NAMES, AuditData, Curve, Direction, ProbeResult, register_probe
 from trustmap.probes.evasion.attack_pgd import pgd
 from trustmap.probes.evasion.common import NORM_LABEL, AttackProbe, input_bounds
 from trustmap.probes.evasion.robust import (
@@ -65,6 +66,10 @@ def area_under(x: list[float], y: list[float]) -> float:
 class EpsSweepProbe(AttackProbe):
     id = "eps-sweep"
     title = "Robust accuracy vs ε (PGD)"
+    audit_budgets = BUDGET_NAMES
+    directions: ClassVar[Mapping[str, Direction]] = {
+        **AttackProbe.directions, "mean_robust_accuracy": "higher", "eps_at_half_clean": "higher",
+    }  # fmt: skip
     BUDGETS: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {"grid": GRIDS["quick"], "steps": 10},
         "standard": {"grid": GRIDS["standard"], "steps": 10},

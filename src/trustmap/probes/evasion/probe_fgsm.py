@@ -11,9 +11,9 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from trustmap.probes.base import register_probe
+from trustmap.probes.base import BUDGET_NAMES, register_probe
 from trustmap.probes.evasion.attack_fgsm import fgsm
-from trustmap.probes.evasion.common import AttackProbe
+from trustmap.probes.evasion.common import AttackProbe, kept_accuracy_rule
 from trustmap.probes.evasion.geometry import Clip
 from trustmap.probes.evasion.robust import Attack
 
@@ -23,6 +23,8 @@ from trustmap.probes.evasion.robust import Attack
 class FGSMProbe(AttackProbe):
     id = "fgsm"
     title = "FGSM evasion (L∞)"
+    audit_budgets = BUDGET_NAMES
+    rule = kept_accuracy_rule("FGSM keeps")
 
     def make_attack(self, *, eps: float, clip: Clip, seed: int) -> Attack:
         return functools.partial(fgsm, eps=eps, clip=clip)  # deterministic: no random draws

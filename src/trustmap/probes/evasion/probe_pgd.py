@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from trustmap.probes.base import register_probe
+from trustmap.probes.base import BUDGET_NAMES, register_probe
 from trustmap.probes.evasion.attack_pgd import pgd
-from trustmap.probes.evasion.common import AttackProbe, seeded
+from trustmap.probes.evasion.common import AttackProbe, kept_accuracy_rule, seeded
 from trustmap.probes.evasion.geometry import Clip
 from trustmap.probes.evasion.robust import Attack
 
@@ -54,6 +54,8 @@ class PGDLinfProbe(PGDProbe):
     id = "pgd-linf"
     title = "PGD evasion (L∞)"
     NORM = "linf"
+    audit_budgets = BUDGET_NAMES
+    rule = kept_accuracy_rule("PGD L-inf keeps", clean_too=True)
 
 
 @register_probe
@@ -62,3 +64,5 @@ class PGDL2Probe(PGDProbe):
     id = "pgd-l2"
     title = "PGD evasion (L2)"
     NORM = "l2"
+    audit_budgets = ("standard", "thorough")
+    rule = kept_accuracy_rule("PGD L2 keeps")

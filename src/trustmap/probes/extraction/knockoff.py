@@ -26,6 +26,7 @@ Defaults (quick / standard / thorough): ``budgets`` [250, 1000] / [250, 1000, 40
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -39,7 +40,18 @@ from trustmap.errors import DataError, TrustmapError
 from trustmap.models.architectures import arch_info, build_model
 from trustmap.models.handle import ModelHandle
 from trustmap.models.train import TrainConfig, fit
-from trustmap.probes.base import AuditData, Curve, Dimension, Probe, ProbeResult, register_probe
+from trustmap.probes.base import (
+    BUDGET_NAMES,
+    AuditData,
+    Curve,
+    Dimension,
+    Direction,
+    Probe,
+    ProbeResult,
+    ScoreRule,
+    clip01,
+    register_probe,
+)
 
 THIEF_ARCH = {"image": "cnn-s", "table": "mlp"}
 LABELS = ("soft", "hard")
@@ -91,6 +103,20 @@ class KnockoffNets(Probe):
     dimension: ClassVar[Dimension] = "security"
     needs_gradients: ClassVar[bool] = False
     kinds: ClassVar[tuple[str, ...]] = ("image", "table")
+    audit_budgets: ClassVar[tuple[str, ...]] = BUDGET_NAMES
+    # fidelity 0.5 or more (the thief agrees with the model on half the inputs) scores 0; mended by InI
+    rule: ClassVar[ScoreRule | None] = ScoreRule(
+        score=lambda m: clip01(1 - m["fidelity"]) * 2 if "fidelity" in m else None,
+        evidence=lambda m: f"a KnockoffNets thief reaches {m.get('thief_accuracy', 0):.1%} accuracy, "
+        f"{m.get('fidelity', 0):.1%} agreement with the model",
+        defence="ini",
+        command="trustmap harden --method ini --data {data} --arch {arch} --out guarded.pt2",
+    )
+    # how well the thief copies the model: lower is better (the victim's own accuracy: higher)
+    directions: ClassVar[Mapping[str, Direction]] = {
+        "thief_accuracy": "lower", "fidelity": "lower", "relative_accuracy": "lower", "victim_accuracy": "higher",
+    }  # fmt: skip
+    headline: ClassVar[str | None] = "thief_accuracy"
     BUDGETS: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {"budgets": [250, 1000]},
         "standard": {"budgets": [250, 1000, 4000]},

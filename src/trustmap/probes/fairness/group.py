@@ -1,9 +1,10 @@
 """``group-fairness``: does the model treat the groups of a sensitive attribute alike?
 
-Demographic parity and equalized odds (Hardt, Price & Srebro, arXiv 1610.02413) with Fairlearn's
-definitions (see :mod:`trustmap.probes.fairness.metrics`): per-group accuracy and selection rate, the
-demographic-parity difference and ratio, and the equalized-odds difference and ratio. Black-box: only
-the model's predicted labels on ``data.eval`` are used.
+Demographic parity and equalized odds (Hardt, Price & Srebro, "Equality of Opportunity in Supervised
+Learning", NeurIPS 2016, arXiv 1610.02413) with Fairlearn's definitions (see
+:mod:`trustmap.probes.fairness.metrics`): per-group accuracy and selection rate, the demographic-parity
+difference and ratio, and the equalized-odds difference and ratio. Black-box: only the model's predicted
+labels on ``data.eval`` are used.
 
 Binary tasks take class 1 as the positive ('selected') outcome. Multiclass tasks get per-group accuracy
 only; demographic parity and equalized odds need a positive class, so they are left out and
@@ -18,13 +19,25 @@ Shapes: ``data.eval.x`` ``(N, F)``; ``data.eval.sensitive[data.sensitive]`` ``(N
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
 from trustmap.models.handle import ModelHandle
-from trustmap.probes.base import AuditData, Curve, Dimension, Probe, ProbeResult, register_probe
+from trustmap.probes.base import (
+    BUDGET_NAMES,
+    AuditData,
+    Curve,
+    Dimension,
+    Direction,
+    Probe,
+    ProbeResult,
+    ScoreRule,
+    clip01,
+    register_probe,
+)
 from trustmap.probes.fairness.metrics import group_metrics
 
 MULTICLASS_NOTE = (
@@ -46,6 +59,24 @@ class GroupFairness(Probe):
     dimension: ClassVar[Dimension] = "fairness"
     needs_gradients: ClassVar[bool] = False
     kinds: ClassVar[tuple[str, ...]] = ("table",)
+    audit_budgets: ClassVar[tuple[str, ...]] = BUDGET_NAMES
+    # a parity or odds difference of 0.25 or more scores 0 (binary tasks; multiclass tasks get no score)
+    rule: ClassVar[ScoreRule | None] = ScoreRule(
+        score=lambda m: clip01(1 - 4 * max(m.get("demographic_parity_difference", 0),
+                                           m.get("equalized_odds_difference", 0)))
+        if "demographic_parity_difference" in m else None,
+        evidence=lambda m: f"demographic-parity difference {m.get('demographic_parity_difference', 0):.3f}, "
+        f"equalized-odds difference {m.get('equalized_odds_difference', 0):.3f}",
+        defence="none-yet",
+        command="no trustmap defence yet: retrain with a fairness constraint (e.g. Fairlearn's reductions)",
+    )  # fmt: skip
+    directions: ClassVar[Mapping[str, Direction]] = {
+        "accuracy": "higher", "worst_group_accuracy": "higher", "group_accuracy_gap": "lower",
+        "demographic_parity_difference": "lower", "demographic_parity_ratio": "higher",
+        "equalized_odds_difference": "lower", "equalized_odds_ratio": "higher",
+        "true_positive_rate_difference": "lower", "false_positive_rate_difference": "lower",
+    }  # fmt: skip
+    headline: ClassVar[str | None] = "demographic_parity_difference"  # multiclass: the summary's fallback
 
     batch_size: int = 1024
 

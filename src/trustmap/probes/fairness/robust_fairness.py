@@ -21,6 +21,7 @@ Shapes: ``data.eval.x`` ``(N, C, H, W)`` or ``(N, F)``, ``data.eval.y`` ``(N,)``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -28,9 +29,21 @@ import numpy as np
 import torch
 
 from trustmap.models.handle import ModelHandle
-from trustmap.probes.base import AuditData, Curve, Dimension, Probe, ProbeResult, register_probe
+from trustmap.probes.base import (
+    BUDGET_NAMES,
+    AuditData,
+    Curve,
+    Dimension,
+    Direction,
+    Probe,
+    ProbeResult,
+    ScoreRule,
+    clip01,
+    register_probe,
+)
 from trustmap.utils.progress import progress_bar
 from trustmap.utils.seed import torch_generator
+
 
 @register_probe
 @dataclass
@@ -47,6 +60,22 @@ class RobustFairness(Probe):
     dimension: ClassVar[Dimension] = "fairness"
     needs_gradients: ClassVar[bool] = True
     kinds: ClassVar[tuple[str, ...]] = ("image", "table")
+    audit_budgets: ClassVar[tuple[str, ...]] = BUDGET_NAMES
+    # the clean gap counts too: when no class is robust, the robust gap is small but says nothing.
+    # Mended by BAT, which balances robustness across classes (for mean robustness, PGD-AT does better).
+    rule: ClassVar[ScoreRule | None] = ScoreRule(
+        score=lambda m: clip01(1 - max(m["robust_gap"], m.get("clean_gap", 0.0))) if "robust_gap" in m else None,
+        evidence=lambda m: f"worst class {m.get('worst_class', '?')}: clean accuracy "
+        f"{m.get('worst_class_clean', 0):.1%} (gap {m.get('clean_gap', 0):.1%}), "
+        f"robust {m.get('worst_class_robust', 0):.1%} (gap {m.get('robust_gap', 0):.1%})",
+        defence="bat",
+        command="trustmap harden --method bat --data {data} --arch {arch} --out hardened.pt2",
+    )
+    directions: ClassVar[Mapping[str, Direction]] = {
+        "clean_accuracy": "higher", "robust_accuracy": "higher", "worst_class_clean": "higher",
+        "worst_class_robust": "higher", "clean_gap": "lower", "robust_gap": "lower",
+    }  # fmt: skip
+    headline: ClassVar[str | None] = "robust_gap"
     BUDGETS: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {"steps": 10},
         "standard": {"steps": 20},

@@ -1,7 +1,8 @@
 """Membership inference probes (dimension ``privacy``): was this example in the training set?
 
-``mia-loss`` (Yeom et al. 2018), ``mia-confidence`` (Salem et al. 2019) and ``mia-rmia`` (Zarifzadeh et
-al. 2024, offline, with reference models trained on the audit pool). ROC metrics live in
+``mia-loss`` (Yeom et al. 2018, arXiv 1709.01604), ``mia-confidence`` (Salem et al. 2019, arXiv
+1806.01246) and ``mia-rmia`` (Zarifzadeh et al. 2024, arXiv 2312.03262; offline, with reference models
+trained on the audit pool). ROC metrics live in
 :mod:`trustmap.probes.membership.metrics`.
 """
 

@@ -11,6 +11,7 @@ and returns :meth:`MembershipProbe.finish`. Shapes: ``logits (N, K)``, labels ``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -18,10 +19,22 @@ import numpy as np
 
 from trustmap.data.dataset import Split
 from trustmap.models.handle import ModelHandle
-from trustmap.probes.base import AuditData, Curve, Dimension, Probe, ProbeResult
+from trustmap.probes.base import AuditData, Curve, Dimension, Direction, Probe, ProbeResult, ScoreRule, clip01
 from trustmap.probes.membership.metrics import log_roc_points, membership_metrics, roc_curve
 
 MISSING_MEMBERS = "needs member and non-member examples: pass --members and --nonmembers"
+UNLEARN_SFR_ON = "trustmap unlearn --method sfr-on --forget random:0.1 --model {model} --out unlearned.pt2"
+
+
+def auc_score(m: Mapping[str, float]) -> float | None:
+    """1 at chance (AUC 0.5), 0 at AUC 1: how little the attack tells members from non-members."""
+    return clip01(1 - 2 * (m["auc"] - 0.5)) if "auc" in m else None
+
+
+def auc_rule(attack: str) -> ScoreRule:
+    """The scorecard rule of a threshold attack: its AUC, mended by SFR-on unlearning."""
+    return ScoreRule(score=auc_score, evidence=lambda m: f"{attack} membership AUC {m.get('auc', 0):.3f}",
+                     defence="sfr-on", command=UNLEARN_SFR_ON)  # fmt: skip
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -64,6 +77,11 @@ class MembershipProbe(Probe):
 
     dimension: ClassVar[Dimension] = "privacy"
     needs_gradients: ClassVar[bool] = False
+    # every number describes the attack's strength: lower is better
+    directions: ClassVar[Mapping[str, Direction]] = {
+        "auc": "lower", "tpr_at_1fpr": "lower", "tpr_at_0.1fpr": "lower", "advantage": "lower",
+    }  # fmt: skip
+    headline: ClassVar[str | None] = "auc"
     BUDGETS: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {"n": 500},
         "standard": {"n": 2000},

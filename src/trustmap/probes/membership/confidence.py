@@ -25,8 +25,8 @@ import numpy as np
 from trustmap.data.dataset import Split
 from trustmap.errors import TrustmapError
 from trustmap.models.handle import ModelHandle
-from trustmap.probes.base import AuditData, ProbeResult, register_probe
-from trustmap.probes.membership.base import MembershipProbe, class_log_prob
+from trustmap.probes.base import BUDGET_NAMES, AuditData, ProbeResult, register_probe
+from trustmap.probes.membership.base import MembershipProbe, auc_rule, class_log_prob
 
 SIGNALS = ("max", "true")
 
@@ -38,6 +38,8 @@ class ConfidenceAttack(MembershipProbe):
 
     id: ClassVar[str] = "mia-confidence"
     title: ClassVar[str] = "Membership inference (confidence threshold)"
+    audit_budgets = BUDGET_NAMES
+    rule = auc_rule("confidence-threshold")
 
     signal: str = "max"
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from trustmap.models.handle import ModelHandle
-from trustmap.probes.base import AuditData, ProbeResult, register_probe
-from trustmap.probes.membership.base import MembershipProbe, true_class_log_prob
+from trustmap.probes.base import BUDGET_NAMES, AuditData, ProbeResult, register_probe
+from trustmap.probes.membership.base import MembershipProbe, auc_rule, true_class_log_prob
 
 
 @register_probe
@@ -31,6 +31,8 @@ class LossAttack(MembershipProbe):
 
     id: ClassVar[str] = "mia-loss"
     title: ClassVar[str] = "Membership inference (loss threshold)"
+    audit_budgets = BUDGET_NAMES
+    rule = auc_rule("loss-threshold")
 
     def measure(self, model: ModelHandle, data: AuditData, *, seed: int, progress: bool | None) -> ProbeResult:
         members, nonmembers = self.balanced(data, seed=seed)

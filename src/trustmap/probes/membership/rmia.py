@@ -34,6 +34,7 @@ Defaults (quick / standard / thorough): ``reference_models`` 2 / 2 / 4, ``refere
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -42,8 +43,8 @@ import numpy as np
 from trustmap.data.dataset import Split
 from trustmap.errors import TrustmapError
 from trustmap.models.handle import ModelHandle
-from trustmap.probes.base import AuditData, ProbeResult, register_probe
-from trustmap.probes.membership.base import MembershipProbe, seeded_subset, true_class_log_prob
+from trustmap.probes.base import AuditData, ProbeResult, ScoreRule, clip01, register_probe
+from trustmap.probes.membership.base import MembershipProbe, auc_score, seeded_subset, true_class_log_prob
 from trustmap.probes.membership.metrics import roc_auc
 from trustmap.probes.membership.reference import (
     ReferenceModels,
@@ -104,6 +105,12 @@ def tune_offline_a(
     return float(best["offline_a"]), rows
 
 
+def rmia_score(m: Mapping[str, float]) -> float | None:
+    """The AUC score, or less when the attack finds members at 0.1% false positives (5% TPR there scores 0)."""
+    auc = auc_score(m)
+    return None if auc is None else min(auc, clip01(1 - 20 * m.get("tpr_at_0.1fpr", 0)))
+
+
 @register_probe
 @dataclass
 class RMIA(MembershipProbe):
@@ -112,6 +119,13 @@ class RMIA(MembershipProbe):
     id: ClassVar[str] = "mia-rmia"
     title: ClassVar[str] = "Membership inference (RMIA, reference models)"
     kinds: ClassVar[tuple[str, ...]] = ("image", "table")
+    audit_budgets = ("standard", "thorough")
+    rule = ScoreRule(
+        score=rmia_score,
+        evidence=lambda m: f"RMIA membership AUC {m.get('auc', 0):.3f}, TPR {m.get('tpr_at_0.1fpr', 0):.2%} at 0.1% FPR",
+        defence="teeslice",
+        command="trustmap repro teeslice  (shield the model's private slices in a TEE)",
+    )
     BUDGETS: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {"n": 500, "reference_models": 2, "reference_pool": 2000, "reference_epochs": 2, "population": 500},
         "standard": {"n": 2000, "reference_models": 2, "reference_pool": 4000, "reference_epochs": 3,

@@ -1,17 +1,16 @@
 """Shared pieces of the adaptation experiments (``trustmap repro lora-sp|apt|deft|zo-bench``, the benchmark).
 
-* :func:`fresh_minilm`: the pretrained MiniLM classifier with a head drawn from ``seed``; the encoder is
-  loaded from disk once per process and deep-copied, so every method starts from identical weights.
+The model every method starts from is :func:`trustmap.adapt.minilm.fresh_minilm` (library code, also used
+by ``trustmap adapt``).
+
 * :func:`rt_splits`: stratified RT subsets (train from the training pool, test from the test split),
   tokenized to ids; method and baselines of one run share them.
 * :func:`probe_accuracy`: k-fold logistic-regression accuracy on frozen mean-pooled embeddings.
-* :func:`summarise`: per-method mean over runs, for ``ReproResult.rows``.
+* :func:`summarise`: per-method mean over runs, for ``ReproResult.rows``; :func:`row` picks one of them.
 """
 
 from __future__ import annotations
 
-import copy
-import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,42 +18,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from trustmap.adapt.minilm import encode
 from trustmap.adapt.textdata import stratified_subset
 from trustmap.data.dataset import Split
-from trustmap.utils.seed import torch_generator
-
-
-@functools.lru_cache(maxsize=2)
-def _base(max_len: int) -> nn.Module:
-    from trustmap.models.architectures import build_model
-
-    return build_model("minilm", input_shape=(), num_classes=2, max_len=max_len)
-
-
-def fresh_head(*, seed: int, in_features: int = 384, num_classes: int = 2) -> nn.Linear:
-    """A linear head initialised like ``nn.Linear`` (uniform +-1/sqrt(in)) from a private generator."""
-    gen = torch_generator(seed)
-    head = nn.Linear(in_features, num_classes)
-    bound = 1.0 / in_features**0.5
-    with torch.no_grad():
-        head.weight.uniform_(-bound, bound, generator=gen)
-        head.bias.uniform_(-bound, bound, generator=gen)
-    return head
-
-
-def fresh_minilm(*, seed: int, max_len: int = 64, num_classes: int = 2) -> nn.Module:
-    """A deep copy of the pretrained MiniLM classifier with a new head drawn from ``seed``."""
-    model = copy.deepcopy(_base(max_len))
-    model.head = fresh_head(seed=seed, in_features=model.head.in_features, num_classes=num_classes)
-    for p in model.parameters():
-        p.requires_grad_(True)
-    return model.train()
-
-
-def encode(split: Split, *, max_len: int = 64) -> Split:
-    from trustmap.models.text import encode_split
-
-    return encode_split(_base(max_len), split)
 
 
 def rt_splits(*, n_train: int, n_test: int, seed: int, max_len: int = 64) -> tuple[Split, Split, Split]:
@@ -109,6 +75,4 @@ def row(rows: list[dict[str, Any]], name: str, key: str = "method") -> dict[str,
     return next(r for r in rows if r[key] == name)
 
 
-__all__ = [
-    "embeddings", "encode", "fresh_head", "fresh_minilm", "probe_accuracy", "row", "rt_splits", "summarise",
-]  # fmt: skip
+__all__ = ["embeddings", "probe_accuracy", "row", "rt_splits", "summarise"]
