@@ -14,9 +14,9 @@ from trustmap.probes import PROBES, budget_probes, probe_class, probe_ids, regis
 QUICK = ["fgsm", "pgd-linf", "eps-sweep", "corruptions", "mia-loss", "mia-confidence", "knockoff",
          "robust-fairness", "group-fairness"]  # fmt: skip
 STANDARD = ["fgsm", "pgd-linf", "pgd-l2", "eps-sweep", "corruptions", "mia-loss", "mia-confidence", "mia-rmia",
-            "knockoff", "robust-fairness", "group-fairness"]  # fmt: skip
+            "knockoff", "robust-fairness", "group-fairness", "backdoor-scan"]  # fmt: skip
 THOROUGH = ["fgsm", "pgd-linf", "pgd-l2", "apgd-ce", "eps-sweep", "corruptions", "mia-loss", "mia-confidence",
-            "mia-rmia", "knockoff", "robust-fairness", "group-fairness"]  # fmt: skip
+            "mia-rmia", "knockoff", "robust-fairness", "group-fairness", "backdoor-scan"]  # fmt: skip
 
 
 def test_budget_sets_and_order_are_what_the_probes_declare():

@@ -64,7 +64,6 @@ from trustmap.errors import TrustmapError
 from trustmap.models.handle import ModelHandle
 from trustmap.probes.backdoor.strip import strip_entropy
 from trustmap.probes.base import (
-    BUDGET_NAMES,
     AuditData,
     Curve,
     Dimension,
@@ -260,7 +259,8 @@ class BackdoorScan(Probe):
     dimension: ClassVar[Dimension] = "security"
     needs_gradients: ClassVar[bool] = True
     kinds: ClassVar[tuple[str, ...]] = ("image",)
-    audit_budgets: ClassVar[tuple[str, ...]] = BUDGET_NAMES
+    # not in the quick audit: its 40 steps per class miss backdoors the standard budget finds (docs/backdoor.md)
+    audit_budgets: ClassVar[tuple[str, ...]] = ("standard", "thorough")
     rule: ClassVar[ScoreRule | None] = ScoreRule(
         score=backdoor_score,
         evidence=_evidence,
