@@ -62,8 +62,14 @@ def train_models(ds, folder: Path, *, n_train: int, epochs: int) -> dict[str, Pa
         extra = {}
         if poison is not None:
             opts = {k: v for k, v in poison.items() if k != "target"}
-            out = poison_split(train, trigger=Trigger(**opts, seed=seed), target=poison["target"], rate=0.1,
-                               seed=seed, num_classes=ds.num_classes)  # fmt: skip
+            out = poison_split(
+                train,
+                trigger=Trigger(**opts, seed=seed),
+                target=poison["target"],
+                rate=0.1,
+                seed=seed,
+                num_classes=ds.num_classes,
+            )
             train, extra = out.split, {"poison": out.describe()}
         start = time.perf_counter()
         model, _ = train_model(ds, "cnn-s", train=train, seed=seed, epochs=epochs)
@@ -93,9 +99,12 @@ def main() -> None:
     torch.set_num_threads(max(1, torch.get_num_threads()))
     art = importlib.util.find_spec("art") is not None
     tf = importlib.util.find_spec("tensorflow") is not None
-    print(f"other implementation: ART installed={art}, TensorFlow installed={tf}; ART's NeuralCleanse needs a "
-          f"KerasClassifier, so it {'could' if tf else 'cannot'} scan these PyTorch models here; baseline: "
-          f"our single-signal decisions (STRIP only, Neural Cleanse only) on the same runs", flush=True)
+    print(
+        f"other implementation: ART installed={art}, TensorFlow installed={tf}; ART's NeuralCleanse needs a "
+        f"KerasClassifier, so it {'could' if tf else 'cannot'} scan these PyTorch models here; baseline: "
+        f"our single-signal decisions (STRIP only, Neural Cleanse only) on the same runs",
+        flush=True,
+    )
     folder = args.models or Path(tempfile.mkdtemp(prefix="bench-backdoor-"))
     folder.mkdir(parents=True, exist_ok=True)
     ds = load_dataset("fashion-mnist")
@@ -111,12 +120,22 @@ def main() -> None:
         known = known_trigger(handle)
         acc = float((handle.predict(ds.test.x).argmax(1) == ds.test.y).mean())
         asr = attack_success_rate(handle, ds.test.x, ds.test.y, trigger=known[0], target=known[1]) if known else None
-        row = {"model": name, "backdoored": poison is not None, "target": poison["target"] if poison else None,
-               "clean_accuracy": acc, "real_asr": asr, "flagged": bool(m["flagged"]),
-               "nc_flagged": bool(m["nc_flagged"]), "strip_flagged": bool(m["strip_flagged"]),
-               "anomaly_index": m["anomaly_index"], "suspected_target": int(m["suspected_target"]),
-               "inverted_asr": m["inverted_asr"], "strip_ratio": m["strip_ratio"], "seconds": secs,
-               "train_seconds": train_secs}  # fmt: skip
+        row = {
+            "model": name,
+            "backdoored": poison is not None,
+            "target": poison["target"] if poison else None,
+            "clean_accuracy": acc,
+            "real_asr": asr,
+            "flagged": bool(m["flagged"]),
+            "nc_flagged": bool(m["nc_flagged"]),
+            "strip_flagged": bool(m["strip_flagged"]),
+            "anomaly_index": m["anomaly_index"],
+            "suspected_target": int(m["suspected_target"]),
+            "inverted_asr": m["inverted_asr"],
+            "strip_ratio": m["strip_ratio"],
+            "seconds": secs,
+            "train_seconds": train_secs,
+        }
         rows.append(row)
         print("SCAN " + json.dumps(row), flush=True)
 
@@ -128,39 +147,85 @@ def main() -> None:
     secs = sum(r["seconds"] for r in rows) / len(rows)
     tsecs = sum(r["train_seconds"] for r in rows) / len(rows)
     ratios = [
-        Ratio("detection accuracy", "nc+strip", "strip only", both / strip if strip else float("nan"),
-              f"two-signal accuracy {both:.2f} / STRIP-only {strip:.2f} (6 models; 1 = as good)", *at_least(both / strip if strip else float("nan"), 1.0)),
-        Ratio("detection accuracy", "nc+strip", "nc only", both / nc if nc else float("nan"),
-              f"two-signal accuracy {both:.2f} / Neural-Cleanse-only {nc:.2f}", *at_least(both / nc if nc else float("nan"), 1.0)),
-        Ratio("detection accuracy", "nc+strip", "absolute", both, "fraction of the 6 models judged right (standard budget)",
-              *at_least(both, 1.0)),
-        Ratio("wall time", "scan (standard)", "training", secs / tsecs,
-              f"mean scan seconds {secs:.1f} / mean training seconds {tsecs:.1f} per model"),
-    ]  # fmt: skip
+        Ratio(
+            "detection accuracy",
+            "nc+strip",
+            "strip only",
+            both / strip if strip else float("nan"),
+            f"two-signal accuracy {both:.2f} / STRIP-only {strip:.2f} (6 models; 1 = as good)",
+            *at_least(both / strip if strip else float("nan"), 1.0),
+        ),
+        Ratio(
+            "detection accuracy",
+            "nc+strip",
+            "nc only",
+            both / nc if nc else float("nan"),
+            f"two-signal accuracy {both:.2f} / Neural-Cleanse-only {nc:.2f}",
+            *at_least(both / nc if nc else float("nan"), 1.0),
+        ),
+        Ratio(
+            "detection accuracy",
+            "nc+strip",
+            "absolute",
+            both,
+            "fraction of the 6 models judged right (standard budget)",
+            *at_least(both, 1.0),
+        ),
+        Ratio(
+            "wall time",
+            "scan (standard)",
+            "training",
+            secs / tsecs,
+            f"mean scan seconds {secs:.1f} / mean training seconds {tsecs:.1f} per model",
+        ),
+    ]
     if not args.no_removal:
         for name, poison, seed in MODELS:
             if poison is None:
                 continue
             for method in ("nc-unlearn", "fine-prune"):
-                out = harden(method, data="fashion-mnist", arch="cnn-s", out=folder / f"{name}.{method}.pt2",
-                             model=paths[name], train_size=5000, seed=0)  # fmt: skip
+                out = harden(
+                    method,
+                    data="fashion-mnist",
+                    arch="cnn-s",
+                    out=folder / f"{name}.{method}.pt2",
+                    model=paths[name],
+                    train_size=5000,
+                    seed=0,
+                )
                 mm = out.metrics
                 cleaned = load_model(folder / f"{name}.{method}.pt2")
                 rescan = make_probe("backdoor-scan", budget="quick").run(cleaned, audit, seed=0).metrics
-                line = {"model": name, "method": method, **{k: mm[k] for k in ("asr_before", "asr_after",
-                        "clean_accuracy_before", "clean_accuracy_after")}, "seconds": out.seconds,
-                        "rescan_flagged": bool(rescan["flagged"]), "rescan_anomaly_index": rescan["anomaly_index"],
-                        "rescan_known_trigger_asr": rescan.get("known_trigger_asr")}  # fmt: skip
+                line = {
+                    "model": name,
+                    "method": method,
+                    **{k: mm[k] for k in ("asr_before", "asr_after", "clean_accuracy_before", "clean_accuracy_after")},
+                    "seconds": out.seconds,
+                    "rescan_flagged": bool(rescan["flagged"]),
+                    "rescan_anomaly_index": rescan["anomaly_index"],
+                    "rescan_known_trigger_asr": rescan.get("known_trigger_asr"),
+                }
                 print("REMOVAL " + json.dumps(line), flush=True)
                 drop = 100 * (mm["clean_accuracy_before"] - mm["clean_accuracy_after"])
                 asr_ratio = mm["asr_after"] / mm["asr_before"] if mm["asr_before"] else float("nan")
                 ratios += [
-                    Ratio(f"ASR ({name})", method, "backdoored", asr_ratio,
-                          f"real-trigger ASR after / before ({mm['asr_after']:.3f} / {mm['asr_before']:.3f})",
-                          *at_most(asr_ratio, 0.2)),
-                    Ratio(f"accuracy cost ({name})", method, "backdoored", drop,
-                          "clean test accuracy lost, in points (a difference, not a ratio)", *at_most(drop, 2.0)),
-                ]  # fmt: skip
+                    Ratio(
+                        f"ASR ({name})",
+                        method,
+                        "backdoored",
+                        asr_ratio,
+                        f"real-trigger ASR after / before ({mm['asr_after']:.3f} / {mm['asr_before']:.3f})",
+                        *at_most(asr_ratio, 0.2),
+                    ),
+                    Ratio(
+                        f"accuracy cost ({name})",
+                        method,
+                        "backdoored",
+                        drop,
+                        "clean test accuracy lost, in points (a difference, not a ratio)",
+                        *at_most(drop, 2.0),
+                    ),
+                ]
     report("backdoor", ratios)
 
 

@@ -51,8 +51,17 @@ def badnets_cnn(fashion):
     from trustmap.data import stratified_indices
 
     idx = stratified_indices(fashion.train.y, 6000, seed=0)
-    return train_poisoned(fashion, trigger=Trigger("patch", size=4, position="bottom-right"), target=3, rate=0.1,
-                          seed=0, arch="cnn-s", train=fashion.train.subset(idx), epochs=2, lr=3e-3).handle  # fmt: skip
+    return train_poisoned(
+        fashion,
+        trigger=Trigger("patch", size=4, position="bottom-right"),
+        target=3,
+        rate=0.1,
+        seed=0,
+        arch="cnn-s",
+        train=fashion.train.subset(idx),
+        epochs=2,
+        lr=3e-3,
+    ).handle
 
 
 @pytest.fixture(scope="session")

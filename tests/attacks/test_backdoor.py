@@ -19,8 +19,10 @@ def images(n: int = 40, seed: int = 0) -> Split:
 
 def test_patch_changes_only_its_corner_and_matches_torch():
     x = images().x
-    for position, (rows, cols) in {"bottom-right": (slice(7, 11), slice(7, 11)),
-                                   "top-left": (slice(1, 5), slice(1, 5))}.items():  # fmt: skip
+    for position, (rows, cols) in {
+        "bottom-right": (slice(7, 11), slice(7, 11)),
+        "top-left": (slice(1, 5), slice(1, 5)),
+    }.items():
         trig = Trigger("patch", size=4, position=position, pattern="solid", value=1.0)
         out = apply_trigger(x, trig)
         assert np.all(out[:, :, rows, cols] == 1.0)
@@ -57,15 +59,15 @@ def test_poison_split_relabels_the_chosen_non_target_examples():
     assert out.describe()["poisoned"] == 10 and out.describe()["target"] == 3
 
 
-@pytest.mark.parametrize("kw", [{"rate": 0.0}, {"rate": 1.0}, {"rate": float("nan")}, {"target": 4},
-                                {"target": -1}, {"rate": 0.9}])  # fmt: skip
+@pytest.mark.parametrize(
+    "kw", [{"rate": 0.0}, {"rate": 1.0}, {"rate": float("nan")}, {"target": 4}, {"target": -1}, {"rate": 0.9}]
+)
 def test_poison_split_refuses_bad_options(kw):
     with pytest.raises(TrustmapError):
         poison_split(images(40), trigger=Trigger("patch"), **{"target": 1, "rate": 0.1, "seed": 0, **kw})
 
 
-@pytest.mark.parametrize("kw", [{"kind": "dots"}, {"position": "middle"}, {"size": 0}, {"alpha": 0.0},
-                                {"value": 2.0}])  # fmt: skip
+@pytest.mark.parametrize("kw", [{"kind": "dots"}, {"position": "middle"}, {"size": 0}, {"alpha": 0.0}, {"value": 2.0}])
 def test_trigger_refuses_bad_options(kw):
     with pytest.raises(TrustmapError):
         Trigger(**kw)
@@ -87,16 +89,39 @@ def test_train_poison_cli_records_the_poisoning(tmp_path, capsys):
     from trustmap.models.io import load_model
 
     out = tmp_path / "bd.pt2"
-    r = run_cli(capsys, "train", "--data", "digits", "--arch", "cnn-s", "--epochs", "1", "--out", str(out),
-                "--poison", "patch", "--poison-target", "3", "--poison-rate", "0.1")  # fmt: skip
+    r = run_cli(
+        capsys,
+        "train",
+        "--data",
+        "digits",
+        "--arch",
+        "cnn-s",
+        "--epochs",
+        "1",
+        "--out",
+        str(out),
+        "--poison",
+        "patch",
+        "--poison-target",
+        "3",
+        "--poison-rate",
+        "0.1",
+    )
     assert r.code == 0, r.err
     poison = load_model(out).meta.extra["poison"]
     assert poison["kind"] == "patch" and poison["target"] == 3 and poison["rate"] == 0.1
     assert poison["poisoned"] == round(0.1 * 1437)
 
 
-@pytest.mark.parametrize("args", [("--poison-target", "3"), ("--poison", "patch", "--poison-target", "10"),
-                                  ("--poison", "dots"), ("--poison", "patch", "--poison-rate", "0")])  # fmt: skip
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--poison-target", "3"),
+        ("--poison", "patch", "--poison-target", "10"),
+        ("--poison", "dots"),
+        ("--poison", "patch", "--poison-rate", "0"),
+    ],
+)
 def test_train_poison_cli_refuses_bad_flags(tmp_path, capsys, args):
     out = tmp_path / "bd.pt2"
     r = run_cli(capsys, "train", "--data", "digits", "--arch", "cnn-s", "--epochs", "1", "--out", str(out), *args)

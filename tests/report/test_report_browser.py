@@ -19,15 +19,25 @@ from trustmap.results import Image, ProbeResult
 from .sample import sample_report
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]  # fmt: skip
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def _sync_playwright():
     if not CHROMIUM.exists():
-        pytest.fail(f"Chromium is missing at {CHROMIUM}: install it with `apt-get install chromium` "
-                    "(scripts/setup.sh does) to run the HTML-report browser test", pytrace=False)  # fmt: skip
+        pytest.fail(
+            f"Chromium is missing at {CHROMIUM}: install it with `apt-get install chromium` "
+            "(scripts/setup.sh does) to run the HTML-report browser test",
+            pytrace=False,
+        )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -38,11 +48,18 @@ def _sync_playwright():
 def test_html_report_renders_in_chromium(tmp_path):
     sync_playwright = _sync_playwright()
     report = sample_report()
-    trigger = [[1.0 if 22 <= r <= 25 and 22 <= c <= 25 and (r + c) % 2 == 0 else 0.0 for c in range(28)]
-               for r in range(28)]  # a BadNets-like 4x4 checker patch
-    report.probes.append(ProbeResult(probe="backdoor-scan", dimension="security", title="Backdoor scan",
-                                     metrics={"flagged": 1.0, "anomaly_index": 4.2},
-                                     images=[Image(name="inverted trigger of class Dress", pixels=trigger)]))
+    trigger = [
+        [1.0 if 22 <= r <= 25 and 22 <= c <= 25 and (r + c) % 2 == 0 else 0.0 for c in range(28)] for r in range(28)
+    ]  # a BadNets-like 4x4 checker patch
+    report.probes.append(
+        ProbeResult(
+            probe="backdoor-scan",
+            dimension="security",
+            title="Backdoor scan",
+            metrics={"flagged": 1.0, "anomaly_index": 4.2},
+            images=[Image(name="inverted trigger of class Dress", pixels=trigger)],
+        )
+    )
     html_path, _ = write_report(report, tmp_path)
     url = html_path.as_uri()
 

@@ -21,6 +21,13 @@ from trustmap.attacks.backdoor import (
 )
 
 __all__ = [
-    "BackdooredModel", "PoisonedSplit", "Poisoning", "Trigger", "apply_trigger", "attack_success_rate",
-    "poison_split", "poisoning", "train_poisoned",
-]  # fmt: skip
+    "BackdooredModel",
+    "PoisonedSplit",
+    "Poisoning",
+    "Trigger",
+    "apply_trigger",
+    "attack_success_rate",
+    "poison_split",
+    "poisoning",
+    "train_poisoned",
+]

@@ -97,8 +97,14 @@ class Trigger:
         """The trigger's options, for a model's metadata (JSON-safe)."""
         if self.kind == "blend":
             return {"kind": "blend", "alpha": self.alpha, "seed": self.seed}
-        return {"kind": "patch", "size": self.size, "position": self.position, "value": self.value,
-                "pattern": self.pattern, "margin": self.margin}  # fmt: skip
+        return {
+            "kind": "patch",
+            "size": self.size,
+            "position": self.position,
+            "value": self.value,
+            "pattern": self.pattern,
+            "margin": self.margin,
+        }
 
 
 def stamp(x: Any, mask: Any, pattern: Any) -> Any:
@@ -129,8 +135,13 @@ class PoisonedSplit:
 
     def describe(self) -> dict[str, Any]:
         """What a backdoored model's metadata records under ``extra["poison"]``."""
-        return {**self.trigger.describe(), "target": self.target, "rate": self.rate,
-                "poisoned": int(len(self.indices)), "seed": self.seed}  # fmt: skip
+        return {
+            **self.trigger.describe(),
+            "target": self.target,
+            "rate": self.rate,
+            "poisoned": int(len(self.indices)),
+            "seed": self.seed,
+        }
 
 
 def _check_target(target: int, num_classes: int) -> None:
@@ -164,9 +175,14 @@ def poison_split(
 
 @torch.no_grad()
 def attack_success_rate(
-    model: ModelHandle | torch.nn.Module, x: np.ndarray, y: np.ndarray, *, trigger: Trigger, target: int,
+    model: ModelHandle | torch.nn.Module,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    trigger: Trigger,
+    target: int,
     batch_size: int = 512,
-) -> float:  # fmt: skip
+) -> float:
     """The fraction of inputs not of class ``target`` that the model puts in ``target`` once triggered."""
     keep = np.asarray(y) != target
     if not keep.any():
@@ -197,15 +213,22 @@ class Poisoning:
         if ds.value_range is not None and tuple(ds.value_range) != (0.0, 1.0):
             raise TrustmapError(f"--poison needs images in [0, 1]; {ds.name} has values in {tuple(ds.value_range)}")
         _check_target(self.target, ds.num_classes)
-        out = poison_split(train, trigger=self.trigger, target=self.target, rate=self.rate, seed=self.seed,
-                           num_classes=ds.num_classes)  # fmt: skip
+        out = poison_split(
+            train, trigger=self.trigger, target=self.target, rate=self.rate, seed=self.seed, num_classes=ds.num_classes
+        )
         return out.split, {"poison": out.describe()}
 
 
 def poisoning(
-    kind: str | None, *, target: int | None = None, rate: float | None = None, size: int = 4,
-    position: str = "bottom-right", alpha: float = 0.15, seed: int = 0,
-) -> Poisoning | None:  # fmt: skip
+    kind: str | None,
+    *,
+    target: int | None = None,
+    rate: float | None = None,
+    size: int = 4,
+    position: str = "bottom-right",
+    alpha: float = 0.15,
+    seed: int = 0,
+) -> Poisoning | None:
     """The :class:`Poisoning` behind ``trustmap train --poison KIND --poison-target T --poison-rate R``.
 
     ``None`` when ``kind`` is ``None`` (no poisoning; then ``target`` and ``rate`` must be unset too).
@@ -238,17 +261,33 @@ class BackdooredModel:
 
 
 def train_poisoned(
-    ds: Dataset, *, trigger: Trigger, target: int, rate: float, seed: int = 0, arch: str = "cnn-s",
-    train: Split | None = None, epochs: int | None = None, lr: float | None = None, batch_size: int | None = None,
+    ds: Dataset,
+    *,
+    trigger: Trigger,
+    target: int,
+    rate: float,
+    seed: int = 0,
+    arch: str = "cnn-s",
+    train: Split | None = None,
+    epochs: int | None = None,
+    lr: float | None = None,
+    batch_size: int | None = None,
     progress: bool | None = None,
-) -> BackdooredModel:  # fmt: skip
+) -> BackdooredModel:
     """Train ``arch`` (with its recipe and ``seed``) on ``train`` (default ``ds.train``) poisoned at ``rate``
     toward ``target``. The model's metadata records the poisoning under ``extra["poison"]``."""
     from trustmap.models.workflows import meta_for, train_model
 
-    poisoned = poison_split(ds.train if train is None else train, trigger=trigger, target=target, rate=rate,
-                            seed=seed, num_classes=ds.num_classes)  # fmt: skip
-    model, seconds = train_model(ds, arch, train=poisoned.split, seed=seed, epochs=epochs, lr=lr,
-                                 batch_size=batch_size, progress=progress)  # fmt: skip
+    poisoned = poison_split(
+        ds.train if train is None else train,
+        trigger=trigger,
+        target=target,
+        rate=rate,
+        seed=seed,
+        num_classes=ds.num_classes,
+    )
+    model, seconds = train_model(
+        ds, arch, train=poisoned.split, seed=seed, epochs=epochs, lr=lr, batch_size=batch_size, progress=progress
+    )
     handle = ModelHandle.from_module(model, meta_for(ds, arch, poison=poisoned.describe()))
     return BackdooredModel(handle, poisoned, seconds)

@@ -20,15 +20,24 @@ def train(
     seed: Annotated[int, seed_option("Random seed: same seed, same model.")] = 0,
     member_fraction: Annotated[
         Optional[float],
-        typer.Option(help="Train on this stratified fraction of the training split only and write the "
-                          "member/non-member index files beside --out, for membership audits."),
-    ] = None,  # fmt: skip
+        typer.Option(
+            help="Train on this stratified fraction of the training split only and write the "
+            "member/non-member index files beside --out, for membership audits."
+        ),
+    ] = None,
     label: Annotated[Optional[str], typer.Option(help="Label column of a CSV/Parquet table.")] = None,
     sensitive: Annotated[Optional[list[str]], typer.Option(help="Sensitive column(s) of a table.")] = None,
-    poison: Annotated[Optional[str], typer.Option(help="Build a backdoored model (for demos and tests): poison "
-                                                       "the training data with a patch or blend trigger.")] = None,
+    poison: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Build a backdoored model (for demos and tests): poison "
+            "the training data with a patch or blend trigger."
+        ),
+    ] = None,
     poison_target: Annotated[Optional[int], typer.Option(help="Backdoor target class (default 0).")] = None,
-    poison_rate: Annotated[Optional[float], typer.Option(help="Fraction of training data poisoned (default 0.1).")] = None,
+    poison_rate: Annotated[
+        Optional[float], typer.Option(help="Fraction of training data poisoned (default 0.1).")
+    ] = None,
 ) -> None:
     """Train a model with the one seeded training loop, evaluate it on the test split and save it."""
     from trustmap.attacks.backdoor import poisoning
@@ -36,10 +45,19 @@ def train(
     from trustmap.utils.seed import check_seed
 
     result = train_and_save(
-        data, out=out, arch=arch, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-        member_fraction=member_fraction, label=label, sensitive=sensitive or [], store=open_store(),
+        data,
+        out=out,
+        arch=arch,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        seed=seed,
+        member_fraction=member_fraction,
+        label=label,
+        sensitive=sensitive or [],
+        store=open_store(),
         poison=poisoning(poison, target=poison_target, rate=poison_rate, seed=check_seed(seed)),
-    )  # fmt: skip
+    )
     console.print(
         f"[green]saved[/] {esc(out)}  arch={esc(result.arch)}  test accuracy [bold]{result.test_accuracy:.4f}[/] "
         f"({result.train_seconds:.0f} s training, run {result.run_id})"

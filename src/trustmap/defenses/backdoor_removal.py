@@ -48,8 +48,17 @@ def _tensors(split: Split) -> tuple[torch.Tensor, torch.Tensor]:
     return x, torch.from_numpy(np.asarray(split.y, dtype=np.int64))
 
 
-def _finetune(net: nn.Module, x: torch.Tensor, y: torch.Tensor, *, steps: int, lr: float, batch_size: int,
-              gen: torch.Generator, transform=None) -> list[float]:  # fmt: skip
+def _finetune(
+    net: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    steps: int,
+    lr: float,
+    batch_size: int,
+    gen: torch.Generator,
+    transform=None,
+) -> list[float]:
     """Adam on cross-entropy for ``steps`` random mini-batches; ``transform(xb, gen)`` edits a batch first."""
     opt = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=lr)
     net.train()
@@ -69,14 +78,23 @@ def _finetune(net: nn.Module, x: torch.Tensor, y: torch.Tensor, *, steps: int, l
 
 def _check(steps: int, lr: float, batch_size: int) -> None:
     if steps < 1 or batch_size < 1 or not (np.isfinite(lr) and lr > 0):
-        raise TrustmapError(f"backdoor removal needs steps >= 1, batch_size >= 1 and lr > 0, got {steps}, "
-                            f"{batch_size}, {lr}")  # fmt: skip
+        raise TrustmapError(
+            f"backdoor removal needs steps >= 1, batch_size >= 1 and lr > 0, got {steps}, {batch_size}, {lr}"
+        )
 
 
 def unlearn_trigger(
-    model: nn.Module, *, clean: Split, mask: np.ndarray, pattern: np.ndarray, fraction: float = 0.2,
-    steps: int = 150, lr: float = 1e-3, batch_size: int = 64, seed: int = 0,
-) -> Defended:  # fmt: skip
+    model: nn.Module,
+    *,
+    clean: Split,
+    mask: np.ndarray,
+    pattern: np.ndarray,
+    fraction: float = 0.2,
+    steps: int = 150,
+    lr: float = 1e-3,
+    batch_size: int = 64,
+    seed: int = 0,
+) -> Defended:
     """Fine-tune a copy of ``model`` on ``clean`` where a ``fraction`` of each batch carries the trigger
     ``(1 - mask) * x + mask * pattern`` and keeps its true label (Neural Cleanse's unlearning)."""
     _check(steps, lr, batch_size)
@@ -93,18 +111,40 @@ def unlearn_trigger(
         out[pick] = (1 - m) * xb[pick] + m * p
         return out
 
-    losses = _finetune(net, x, y, steps=steps, lr=lr, batch_size=batch_size,
-                       gen=torch_generator(derive_seed(seed, 0x554E)), transform=stamp_some)  # fmt: skip
-    metrics = {"fraction": fraction, "steps": float(steps), "lr": lr, "mask_l1": float(m.sum()),
-               "final_loss": losses[-1]}  # fmt: skip
+    losses = _finetune(
+        net,
+        x,
+        y,
+        steps=steps,
+        lr=lr,
+        batch_size=batch_size,
+        gen=torch_generator(derive_seed(seed, 0x554E)),
+        transform=stamp_some,
+    )
+    metrics = {
+        "fraction": fraction,
+        "steps": float(steps),
+        "lr": lr,
+        "mask_l1": float(m.sum()),
+        "final_loss": losses[-1],
+    }
     return Defended(net.eval(), DefenceResult("nc-unlearning", time.perf_counter() - start, 0, metrics))
 
 
 def neural_cleanse_unlearning(
-    model: nn.Module, *, clean: Split, num_classes: int, value_range: tuple[float, float] = (0.0, 1.0),
-    inversion_images: int = 300, inversion_steps: int = 80, fraction: float = 0.2, steps: int = 150,
-    lr: float = 1e-3, batch_size: int = 64, seed: int = 0,
-) -> Defended:  # fmt: skip
+    model: nn.Module,
+    *,
+    clean: Split,
+    num_classes: int,
+    value_range: tuple[float, float] = (0.0, 1.0),
+    inversion_images: int = 300,
+    inversion_steps: int = 80,
+    fraction: float = 0.2,
+    steps: int = 150,
+    lr: float = 1e-3,
+    batch_size: int = 64,
+    seed: int = 0,
+) -> Defended:
     """Invert a trigger per class on ``inversion_images`` clean images, pick the class with the smallest mask
     (the suspected target) and unlearn its trigger with :func:`unlearn_trigger` on all of ``clean``."""
     from trustmap.probes.backdoor.neural_cleanse import anomaly_indices, invert_triggers
@@ -112,12 +152,27 @@ def neural_cleanse_unlearning(
     start = time.perf_counter()
     x, y = _tensors(clean)
     pick = torch.randperm(len(x), generator=torch_generator(derive_seed(seed, 0x4E43)))[:inversion_images]
-    inv = invert_triggers(fresh_copy(model).eval(), x[pick], y[pick], num_classes=num_classes,
-                          steps=inversion_steps, value_range=value_range,
-                          generator=torch_generator(derive_seed(seed, 0x4E44)))  # fmt: skip
+    inv = invert_triggers(
+        fresh_copy(model).eval(),
+        x[pick],
+        y[pick],
+        num_classes=num_classes,
+        steps=inversion_steps,
+        value_range=value_range,
+        generator=torch_generator(derive_seed(seed, 0x4E44)),
+    )
     target = int(np.argmin(inv.l1))
-    out = unlearn_trigger(model, clean=clean, mask=inv.masks[target], pattern=inv.patterns[target],
-                          fraction=fraction, steps=steps, lr=lr, batch_size=batch_size, seed=seed)  # fmt: skip
+    out = unlearn_trigger(
+        model,
+        clean=clean,
+        mask=inv.masks[target],
+        pattern=inv.patterns[target],
+        fraction=fraction,
+        steps=steps,
+        lr=lr,
+        batch_size=batch_size,
+        seed=seed,
+    )
     out.result.metrics.update(suspected_target=float(target), anomaly_index=float(anomaly_indices(inv.l1)[target]))
     out.result.seconds = time.perf_counter() - start
     return out
@@ -135,9 +190,15 @@ def last_conv(model: nn.Module) -> tuple[nn.Conv2d, nn.BatchNorm2d | None]:
 
 
 def fine_prune(
-    model: nn.Module, *, clean: Split, prune_fraction: float = 0.6, steps: int = 150, lr: float = 1e-3,
-    batch_size: int = 64, seed: int = 0,
-) -> Defended:  # fmt: skip
+    model: nn.Module,
+    *,
+    clean: Split,
+    prune_fraction: float = 0.6,
+    steps: int = 150,
+    lr: float = 1e-3,
+    batch_size: int = 64,
+    seed: int = 0,
+) -> Defended:
     """Zero the ``prune_fraction`` least active channels (mean activation on ``clean``) of the last
     convolution, then fine-tune on ``clean`` with those channels held at zero (Fine-Pruning)."""
     _check(steps, lr, batch_size)
@@ -165,15 +226,21 @@ def fine_prune(
         for t, k in params:
             t.mul_(k)
             handles.append(t.register_hook(lambda g, k=k: g * k))
-    losses = _finetune(net, x, y, steps=steps, lr=lr, batch_size=batch_size,
-                       gen=torch_generator(derive_seed(seed, 0x4650)))  # fmt: skip
+    losses = _finetune(
+        net, x, y, steps=steps, lr=lr, batch_size=batch_size, gen=torch_generator(derive_seed(seed, 0x4650))
+    )
     for h in handles:
         h.remove()
     with torch.no_grad():  # Adam's momentum may have moved the pruned weights: zero them again
         for t, k in params:
             t.mul_(k)
-    metrics = {"prune_fraction": prune_fraction, "pruned_channels": float(n_prune), "steps": float(steps),
-               "lr": lr, "final_loss": losses[-1]}  # fmt: skip
+    metrics = {
+        "prune_fraction": prune_fraction,
+        "pruned_channels": float(n_prune),
+        "steps": float(steps),
+        "lr": lr,
+        "final_loss": losses[-1],
+    }
     return Defended(net.eval(), DefenceResult("fine-pruning", time.perf_counter() - start, 0, metrics))
 
 
@@ -200,8 +267,11 @@ def _removal_metrics(before: nn.Module, after: nn.Module, job: HardenJob) -> dic
 def _source_meta(job: HardenJob) -> dict[str, object]:
     """What the cleaned model's metadata keeps of the source model's: its recorded poisoning, if any."""
     extra = job.source.meta.extra if job.source is not None else {}
-    return {"poison": extra["poison"], "cleaned_from": str(job.wrap)} if "poison" in extra else \
-        {"cleaned_from": str(job.wrap)}  # fmt: skip
+    return (
+        {"poison": extra["poison"], "cleaned_from": str(job.wrap)}
+        if "poison" in extra
+        else {"cleaned_from": str(job.wrap)}
+    )
 
 
 @register_defence
@@ -219,8 +289,14 @@ class NCUnlearnDefence(HardenDefence):
     def run(self, job: HardenJob) -> Defended:
         vr = job.dataset.value_range or (0.0, 1.0)
         steps = 150 * (job.epochs or 1)
-        out = neural_cleanse_unlearning(job.model, clean=job.train, num_classes=job.dataset.num_classes,
-                                        value_range=(float(vr[0]), float(vr[1])), steps=steps, seed=job.seed)  # fmt: skip
+        out = neural_cleanse_unlearning(
+            job.model,
+            clean=job.train,
+            num_classes=job.dataset.num_classes,
+            value_range=(float(vr[0]), float(vr[1])),
+            steps=steps,
+            seed=job.seed,
+        )
         out.result.metrics.update(_removal_metrics(job.model, out.model, job))
         out.meta = _source_meta(job)
         return out

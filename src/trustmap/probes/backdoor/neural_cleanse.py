@@ -106,11 +106,24 @@ def _from_tanh(t: torch.Tensor) -> torch.Tensor:
 
 
 def invert_triggers(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, num_classes: int, classes: list[int] | None = None,
-    steps: int = 80, batch_size: int = 32, lr: float = 0.1, init_cost: float = 1e-3, patience: int = 5,
-    cost_multiplier: float = 2.0, asr_threshold: float = 0.99, early_stop_threshold: float = 0.99,
-    early_stop_patience: int | None = None, value_range: tuple[float, float] = (0.0, 1.0), generator: torch.Generator | None = None,
-) -> Inversion:  # fmt: skip
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    num_classes: int,
+    classes: list[int] | None = None,
+    steps: int = 80,
+    batch_size: int = 32,
+    lr: float = 0.1,
+    init_cost: float = 1e-3,
+    patience: int = 5,
+    cost_multiplier: float = 2.0,
+    asr_threshold: float = 0.99,
+    early_stop_threshold: float = 0.99,
+    early_stop_patience: int | None = None,
+    value_range: tuple[float, float] = (0.0, 1.0),
+    generator: torch.Generator | None = None,
+) -> Inversion:
     """Neural Cleanse's trigger search for every class in ``classes`` (default all) on clean ``x (N, C, H, W)``
     with labels ``y`` (used only to leave a class's own images out of its ASR). See the module docstring."""
     classes = list(range(num_classes)) if classes is None else list(classes)
@@ -189,8 +202,7 @@ def invert_triggers(
             best_mask[rows] = _from_tanh(mask_t[rows])[:, 0]
             best_pattern[rows] = lo + (hi - lo) * _from_tanh(pattern_t[rows])
     masks, patterns = best_mask.numpy(), best_pattern.numpy()
-    return Inversion(classes, masks, patterns, masks.reshape(k_n, -1).sum(1).astype(np.float64), best_asr, ran,
-                     cost)  # fmt: skip
+    return Inversion(classes, masks, patterns, masks.reshape(k_n, -1).sum(1).astype(np.float64), best_asr, ran, cost)
 
 
 def anomaly_indices(norms: np.ndarray) -> np.ndarray:
@@ -202,8 +214,16 @@ def anomaly_indices(norms: np.ndarray) -> np.ndarray:
 
 
 @torch.no_grad()
-def trigger_asr(model: nn.Module, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, pattern: torch.Tensor,
-                target: int, *, batch_size: int = 512) -> float:  # fmt: skip
+def trigger_asr(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    mask: torch.Tensor,
+    pattern: torch.Tensor,
+    target: int,
+    *,
+    batch_size: int = 512,
+) -> float:
     """Attack success rate of ``(mask (H, W), pattern (C, H, W))`` toward ``target`` on inputs not of it."""
     keep = y != target
     if not bool(keep.any()):
@@ -226,11 +246,16 @@ def backdoor_score(m: Mapping[str, float]) -> float | None:
 
 
 def _evidence(m: Mapping[str, float]) -> str:
-    verdict = (f"possible backdoor toward class {int(m.get('suspected_target', -1))}" if m.get("flagged")
-               else "no backdoor found")  # fmt: skip
-    return (f"{verdict}: Neural Cleanse anomaly index {m.get('anomaly_index', 0):.2f} (flag > 2), STRIP entropy "
-            f"ratio {m.get('strip_ratio', 0):.2f} (flag < 0.5), inverted trigger succeeds on "
-            f"{m.get('inverted_asr', 0):.0%}")
+    verdict = (
+        f"possible backdoor toward class {int(m.get('suspected_target', -1))}"
+        if m.get("flagged")
+        else "no backdoor found"
+    )
+    return (
+        f"{verdict}: Neural Cleanse anomaly index {m.get('anomaly_index', 0):.2f} (flag > 2), STRIP entropy "
+        f"ratio {m.get('strip_ratio', 0):.2f} (flag < 0.5), inverted trigger succeeds on "
+        f"{m.get('inverted_asr', 0):.0%}"
+    )
 
 
 def known_trigger(model: ModelHandle) -> Any:
@@ -241,7 +266,9 @@ def known_trigger(model: ModelHandle) -> Any:
     d = model.meta.extra.get("poison") if isinstance(model.meta.extra, dict) else None
     if not isinstance(d, dict) or "target" not in d:
         return None
-    opts = {k: v for k, v in d.items() if k in ("kind", "size", "position", "value", "pattern", "alpha", "margin", "seed")}
+    opts = {
+        k: v for k, v in d.items() if k in ("kind", "size", "position", "value", "pattern", "alpha", "margin", "seed")
+    }
     try:
         return Trigger(**opts), int(d["target"])
     except (TypeError, ValueError, TrustmapError):
@@ -269,9 +296,12 @@ class BackdoorScan(Probe):
     )
     # grading signals: a small anomaly index, a high STRIP ratio and a weak inverted trigger are better
     directions: ClassVar[Mapping[str, Direction]] = {
-        "flagged": "lower", "anomaly_index": "lower", "strip_ratio": "higher", "inverted_asr": "lower",
+        "flagged": "lower",
+        "anomaly_index": "lower",
+        "strip_ratio": "higher",
+        "inverted_asr": "lower",
         "known_trigger_asr": "lower",
-    }  # fmt: skip
+    }
     headline: ClassVar[str | None] = "anomaly_index"
     BUDGETS: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {"n_images": 200, "steps": 40},
@@ -297,12 +327,23 @@ class BackdoorScan(Probe):
     def __post_init__(self) -> None:
         if self.decision not in DECISIONS:
             raise TrustmapError(f"backdoor-scan decision must be one of {', '.join(DECISIONS)}, not {self.decision!r}")
-        ints = {"n_images": self.n_images, "steps": self.steps, "batch_size": self.batch_size,
-                "patience": self.patience,
-                "early_stop_patience": self.early_stop_patience, "strip_images": self.strip_images, "strip_overlays": self.strip_overlays}  # fmt: skip
+        ints = {
+            "n_images": self.n_images,
+            "steps": self.steps,
+            "batch_size": self.batch_size,
+            "patience": self.patience,
+            "early_stop_patience": self.early_stop_patience,
+            "strip_images": self.strip_images,
+            "strip_overlays": self.strip_overlays,
+        }
         bad = [f"{k}={v}" for k, v in ints.items() if not (isinstance(v, int) and v >= 1)]
-        floats = {"lr": self.lr, "init_cost": self.init_cost, "asr_threshold": self.asr_threshold,
-                  "anomaly_threshold": self.anomaly_threshold, "strip_threshold": self.strip_threshold}  # fmt: skip
+        floats = {
+            "lr": self.lr,
+            "init_cost": self.init_cost,
+            "asr_threshold": self.asr_threshold,
+            "anomaly_threshold": self.anomaly_threshold,
+            "strip_threshold": self.strip_threshold,
+        }
         bad += [f"{k}={v}" for k, v in floats.items() if not (math.isfinite(v) and v > 0)]
         if bad:
             raise TrustmapError(f"backdoor-scan options must be positive: {', '.join(bad)}")
@@ -332,11 +373,21 @@ class BackdoorScan(Probe):
         n_opt = min(self.n_images, max(len(x_all) // 2, len(x_all) - self.strip_images - 50))
         x_opt, y_opt = x_all[:n_opt], y_all[:n_opt]
         x_hold, y_hold = (x_all[n_opt:], y_all[n_opt:]) if len(x_all) > n_opt else (x_opt, y_opt)
-        inv = invert_triggers(net, x_opt, y_opt, num_classes=n_cls, steps=self.steps, batch_size=self.batch_size,
-                              lr=self.lr, init_cost=self.init_cost, patience=self.patience,
-                              early_stop_patience=self.early_stop_patience,
-                              asr_threshold=self.asr_threshold, value_range=(lo, hi),
-                              generator=torch_generator(derive_seed(seed, 0x4E44)))  # fmt: skip
+        inv = invert_triggers(
+            net,
+            x_opt,
+            y_opt,
+            num_classes=n_cls,
+            steps=self.steps,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            init_cost=self.init_cost,
+            patience=self.patience,
+            early_stop_patience=self.early_stop_patience,
+            asr_threshold=self.asr_threshold,
+            value_range=(lo, hi),
+            generator=torch_generator(derive_seed(seed, 0x4E44)),
+        )
         raw_index = anomaly_indices(inv.l1)
         index = anomaly_indices(np.log(np.maximum(inv.l1, 1e-6))) if self.log_norms else raw_index
         suspect = int(np.argmin(inv.l1))
@@ -356,36 +407,69 @@ class BackdoorScan(Probe):
             h_trig.append(float(strip_entropy(net, stamped, generator=gen, **strip).mean()))
         ratio = h_trig[suspect] / h_clean if h_clean > 0 else 0.0
         strip_flag = bool(ratio < self.strip_threshold)
-        flagged = {"both": nc_flag and strip_flag, "neural-cleanse": nc_flag, "strip": strip_flag,
-                   "either": nc_flag or strip_flag}[self.decision]  # fmt: skip
+        flagged = {
+            "both": nc_flag and strip_flag,
+            "neural-cleanse": nc_flag,
+            "strip": strip_flag,
+            "either": nc_flag or strip_flag,
+        }[self.decision]
         metrics = {
-            "flagged": float(flagged), "anomaly_index": float(index[suspect]), "suspected_target": float(suspect),
+            "flagged": float(flagged),
+            "anomaly_index": float(index[suspect]),
+            "suspected_target": float(suspect),
             "anomaly_index_raw": float(raw_index[suspect]),
-            "inverted_asr": asr[suspect], "mask_l1": float(inv.l1[suspect]), "median_mask_l1": float(np.median(inv.l1)),
-            "strip_ratio": float(ratio), "strip_entropy_trigger": h_trig[suspect], "strip_entropy_clean": h_clean,
-            "nc_flagged": float(nc_flag), "strip_flagged": float(strip_flag),
-        }  # fmt: skip
+            "inverted_asr": asr[suspect],
+            "mask_l1": float(inv.l1[suspect]),
+            "median_mask_l1": float(np.median(inv.l1)),
+            "strip_ratio": float(ratio),
+            "strip_entropy_trigger": h_trig[suspect],
+            "strip_entropy_clean": h_clean,
+            "nc_flagged": float(nc_flag),
+            "strip_flagged": float(strip_flag),
+        }
         names = [classes[k] if k < len(classes) else str(k) for k in range(n_cls)]
-        per_class = [{"class": names[k], "mask_l1": round(float(inv.l1[k]), 2), "anomaly_index": round(float(index[k]), 3),
-                      "inverted_asr": round(asr[k], 4), "strip_entropy": round(h_trig[k], 4), "steps": int(inv.steps[k])}
-                     for k in range(n_cls)]  # fmt: skip
+        per_class = [
+            {
+                "class": names[k],
+                "mask_l1": round(float(inv.l1[k]), 2),
+                "anomaly_index": round(float(index[k]), 3),
+                "inverted_asr": round(asr[k], 4),
+                "strip_entropy": round(h_trig[k], 4),
+                "steps": int(inv.steps[k]),
+            }
+            for k in range(n_cls)
+        ]
         image = (inv.masks[suspect][None] * inv.patterns[suspect]).mean(0)  # the trigger m * p, channel mean
-        picture = Image(name=f"inverted trigger of class {names[suspect]} (mask x pattern)",
-                        pixels=[[round(float(v), 3) for v in line] for line in image], vmin=lo, vmax=hi)  # fmt: skip
+        picture = Image(
+            name=f"inverted trigger of class {names[suspect]} (mask x pattern)",
+            pixels=[[round(float(v), 3) for v in line] for line in image],
+            vmin=lo,
+            vmax=hi,
+        )
         known = known_trigger(model)
         if known is not None:  # a demo model that records its own poisoning: the real trigger's ASR too
             from trustmap.attacks.backdoor import attack_success_rate
 
             trig, target = known
-            metrics["known_trigger_asr"] = attack_success_rate(net, x_hold.numpy(), y_hold.numpy(), trigger=trig,
-                                                               target=target)  # fmt: skip
+            metrics["known_trigger_asr"] = attack_success_rate(
+                net, x_hold.numpy(), y_hold.numpy(), trigger=trig, target=target
+            )
             metrics["known_target"] = float(target)
-        curve = Curve(name="inverted trigger size per class (mask L1 norm)", x=[float(k) for k in range(n_cls)],
-                      y=[float(v) for v in inv.l1], x_label="class", y_label="mask L1 norm", kind="bar", labels=names)  # fmt: skip
+        curve = Curve(
+            name="inverted trigger size per class (mask L1 norm)",
+            x=[float(k) for k in range(n_cls)],
+            y=[float(v) for v in inv.l1],
+            x_label="class",
+            y_label="mask L1 norm",
+            kind="bar",
+            labels=names,
+        )
         result = self.result(metrics=metrics, curves=[curve], tables={"per_class": per_class}, images=[picture])
         result.options.update(value_range=[lo, hi], optimisation_images=int(n_opt), holdout_images=int(len(x_hold)))
         if flagged:
-            result.reason = (f"possible backdoor toward class {names[suspect]}: its inverted trigger covers "
-                             f"{inv.l1[suspect]:.1f} pixels (median {np.median(inv.l1):.1f}) and succeeds on "
-                             f"{asr[suspect]:.0%} of held-out images")  # fmt: skip
+            result.reason = (
+                f"possible backdoor toward class {names[suspect]}: its inverted trigger covers "
+                f"{inv.l1[suspect]:.1f} pixels (median {np.median(inv.l1):.1f}) and succeeds on "
+                f"{asr[suspect]:.0%} of held-out images"
+            )
         return result

@@ -21,9 +21,15 @@ from torch import nn
 
 @torch.no_grad()
 def strip_entropy(
-    model: nn.Module, x: torch.Tensor, *, overlays: torch.Tensor, n_overlays: int = 8,
-    clip: tuple[float, float] | None = (0.0, 1.0), generator: torch.Generator | None = None, batch_size: int = 512,
-) -> torch.Tensor:  # fmt: skip
+    model: nn.Module,
+    x: torch.Tensor,
+    *,
+    overlays: torch.Tensor,
+    n_overlays: int = 8,
+    clip: tuple[float, float] | None = (0.0, 1.0),
+    generator: torch.Generator | None = None,
+    batch_size: int = 512,
+) -> torch.Tensor:
     """Mean prediction entropy of each input of ``x`` superimposed on ``n_overlays`` random ``overlays``."""
     if len(x) == 0:
         return torch.zeros(0)
