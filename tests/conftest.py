@@ -44,6 +44,27 @@ def small_cnn(fashion):
 
 
 @pytest.fixture(scope="session")
+def badnets_cnn(fashion):
+    """A CNN-S trained like ``small_cnn`` but on data with 10% BadNets-poisoned (a 4x4 checker patch
+    bottom-right, relabelled class 3); its metadata records the poisoning (``extra["poison"]``)."""
+    from trustmap.attacks.backdoor import Trigger, train_poisoned
+    from trustmap.data import stratified_indices
+
+    idx = stratified_indices(fashion.train.y, 6000, seed=0)
+    return train_poisoned(
+        fashion,
+        trigger=Trigger("patch", size=4, position="bottom-right"),
+        target=3,
+        rate=0.1,
+        seed=0,
+        arch="cnn-s",
+        train=fashion.train.subset(idx),
+        epochs=2,
+        lr=3e-3,
+    ).handle
+
+
+@pytest.fixture(scope="session")
 def fashion_eval(fashion):
     """1,000 stratified Fashion-MNIST test images (100 per class)."""
     from trustmap.data import stratified_indices

@@ -11,7 +11,7 @@ HTML report and the results store show but ``to_json_dict()`` leaves out.
 
 >>> report = TrustReport(model={}, data={}, seed=0, budget="quick", probes=[ProbeResult("fgsm", ...)])
 >>> report.to_json_dict()["schema_version"]
-'1.1'
+'1.2'
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 Dimension = Literal["privacy", "security", "fairness", "robustness"]
 DIMENSIONS: tuple[Dimension, ...] = ("privacy", "security", "fairness", "robustness")
@@ -39,6 +39,20 @@ class Curve:
     y_label: str
     kind: str = "line"
     labels: list[str] | None = None  # category names for bars
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class Image:
+    """A small greyscale picture (e.g. an inverted backdoor trigger): ``pixels`` is ``H`` rows of ``W``
+    values, drawn from black at ``vmin`` to white at ``vmax``; ``name`` is its caption."""
+
+    name: str
+    pixels: list[list[float]]
+    vmin: float = 0.0
+    vmax: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -64,6 +78,7 @@ class ProbeResult:
     options: dict[str, Any] = field(default_factory=dict)
     directions: dict[str, Direction] = field(default_factory=dict)
     headline: str | None = None
+    images: list[Image] = field(default_factory=list)
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,6 +88,7 @@ class ProbeResult:
     def from_dict(cls, d: dict[str, Any]) -> ProbeResult:
         d = dict(d)
         d["curves"] = [Curve(**c) for c in d.get("curves", [])]
+        d["images"] = [Image(**i) for i in d.get("images", [])]
         return cls(**d)
 
 

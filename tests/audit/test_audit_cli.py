@@ -52,7 +52,7 @@ def test_audit_writes_report_resumes_and_is_deterministic(capsys, audited, tmp_p
     res = _audit(capsys, root, model, tmp_path / "a", "--probes", FAST)
     assert res.code == 0, res.err
     doc = json.loads((tmp_path / "a" / "report.json").read_text())
-    assert doc["schema_version"] == "1.1"
+    assert doc["schema_version"] == "1.2"
     assert [p["probe"] for p in doc["probes"]] == FAST.split(",")
     assert {g["dimension"] for g in doc["scorecard"]} == {"privacy", "security", "fairness", "robustness"}
     assert all(p["status"] == "ok" for p in doc["probes"]), [p.get("reason") for p in doc["probes"]]

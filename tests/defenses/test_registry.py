@@ -17,7 +17,7 @@ from trustmap.defenses import (
 )
 from trustmap.defenses.registry import UnlearnDefence, UnlearnJob
 
-HARDEN = ["pgd-at", "trades", "frl-lite", "bat", "ini", "reverse-sigmoid", "top1", "dp-sgd"]
+HARDEN = ["pgd-at", "trades", "frl-lite", "bat", "ini", "reverse-sigmoid", "top1", "nc-unlearn", "fine-prune", "dp-sgd"]
 UNLEARN = ["sfr-on", "gradient-ascent", "finetune", "salun-lite", "retrain"]
 
 

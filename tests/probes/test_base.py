@@ -34,6 +34,7 @@ STANDARD = [
     "knockoff",
     "robust-fairness",
     "group-fairness",
+    "backdoor-scan",
 ]
 THOROUGH = [
     "fgsm",
@@ -49,6 +50,7 @@ THOROUGH = [
     "knockoff",
     "robust-fairness",
     "group-fairness",
+    "backdoor-scan",
 ]
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from trustmap.report import write_report
+from trustmap.results import Image, ProbeResult
 
 from .sample import sample_report
 
@@ -47,6 +48,18 @@ def _sync_playwright():
 def test_html_report_renders_in_chromium(tmp_path):
     sync_playwright = _sync_playwright()
     report = sample_report()
+    trigger = [
+        [1.0 if 22 <= r <= 25 and 22 <= c <= 25 and (r + c) % 2 == 0 else 0.0 for c in range(28)] for r in range(28)
+    ]  # a BadNets-like 4x4 checker patch
+    report.probes.append(
+        ProbeResult(
+            probe="backdoor-scan",
+            dimension="security",
+            title="Backdoor scan",
+            metrics={"flagged": 1.0, "anomaly_index": 4.2},
+            images=[Image(name="inverted trigger of class Dress", pixels=trigger)],
+        )
+    )
     html_path, _ = write_report(report, tmp_path)
     url = html_path.as_uri()
 
@@ -84,6 +97,10 @@ def test_html_report_renders_in_chromium(tmp_path):
                 box = charts.nth(i).bounding_box()
                 assert box and box["width"] > 250 and box["height"] > 150, box
             assert page.locator("#weaknesses li.weakness").count() == len(report.weaknesses)
+            picture = page.locator("#probe-backdoor-scan svg.picture")
+            assert picture.count() == 1 and picture.is_visible()
+            box = picture.bounding_box()
+            assert box and 120 <= box["width"] <= 260 and abs(box["width"] - box["height"]) < 2, box
 
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)

@@ -202,3 +202,27 @@ def test_empty_and_odd_reports_render():
         < wide.index('class="figures"')
         < wide.index("<caption>corruptions</caption>")
     )
+
+
+def test_probe_images_are_drawn_as_pixels():
+    """A probe's ``images`` (e.g. backdoor-scan's inverted trigger) become an inline SVG, one square per run
+    of equal grey in a row, black for ``vmin`` and white for ``vmax``."""
+    from trustmap.results import Image
+
+    report = sample_report()
+    pixels = [[0.0] * 6 for _ in range(5)]
+    pixels[3][4] = pixels[3][5] = 1.0  # a 2-pixel white run at row 3, columns 4-5
+    pixels[1][0] = 0.5
+    report.probes[0].images.append(Image(name=f"trigger {EVIL}", pixels=pixels))
+    doc = render_html(report)
+    figs = re.findall(r'<figure class="picture">(.*?)</figure>', doc, flags=re.S)
+    assert len(figs) == 1
+    svg = figs[0]
+    assert 'viewBox="0 0 6 5"' in svg and "<script" not in svg
+    assert '<rect x="4" y="3" width="2" height="1" fill="#ffffff"/>' in svg
+    assert '<rect x="0" y="1" width="1" height="1" fill="#808080"/>' in svg
+    assert svg.count("<rect") == 3  # the black background and two lit runs
+    assert "trigger &lt;script&gt;" in svg
+    assert render_html(report) == doc  # deterministic
+    _check(doc)
+    assert '<figure class="picture">' not in render_html(sample_report())  # no images, no picture

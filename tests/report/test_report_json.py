@@ -18,7 +18,7 @@ def test_render_json_is_deterministic_and_sorted():
     assert a == b
     assert a.endswith("}\n")
     doc = json.loads(a)
-    assert doc["schema_version"] == SCHEMA_VERSION == "1.1"
+    assert doc["schema_version"] == SCHEMA_VERSION == "1.2"
     assert json.dumps(doc, indent=2, sort_keys=True) + "\n" == a
 
 
@@ -133,3 +133,16 @@ def test_declarations_round_trip_and_old_reports_without_them_load(tmp_path):
     path.write_text(json.dumps(doc))
     loaded = load_report_json(path)
     assert loaded.probes[0].directions == {} and loaded.probes[0].headline is None
+
+
+def test_images_round_trip(tmp_path):
+    from trustmap.results import Image
+
+    report = sample_report()
+    report.probes[0].images.append(Image(name="trigger", pixels=[[0.0, 0.5], [1.0, 0.25]], vmin=0.0, vmax=1.0))
+    path = tmp_path / "report.json"
+    path.write_text(render_json(report))
+    back = load_report_json(path)
+    assert back.probes[0].images == report.probes[0].images
+    assert all(p.images == [] for p in back.probes[1:])
+    assert render_json(back) == render_json(report)

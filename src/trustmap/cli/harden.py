@@ -23,12 +23,16 @@ def harden(
     eps: Annotated[float, typer.Option(help="L-inf budget of adversarial training.")] = 0.1,
     train_size: Annotated[int | None, typer.Option(help="Train on a stratified subset of this many images.")] = None,
     model: Annotated[
-        Path | None, typer.Option(help="Wrappers only: the trained model to wrap (default: train one).")
+        Path | None,
+        typer.Option(
+            help="Wrappers and removals: the trained model to start from (wrappers: default, train one; removals such as nc-unlearn: required)."
+        ),
     ] = None,
     epsilon: Annotated[float | None, typer.Option(help="DP-SGD only: the privacy budget epsilon (default 8).")] = None,
     seed: Annotated[int, seed_option("Random seed: same seed, same model.")] = 0,
 ) -> None:
-    """Harden a model against evasion (BAT, PGD-AT, TRADES) or stealing (InI, reverse sigmoid, top-1)."""
+    """Harden a model against evasion (BAT, PGD-AT, TRADES) or stealing (InI, reverse sigmoid, top-1), or remove a
+    backdoor from a trained model (nc-unlearn, fine-prune)."""
     from trustmap.defenses.registry import DEFENCES
     from trustmap.defenses.workflows import harden as run_harden
 

@@ -27,9 +27,22 @@ def train(
     ] = None,
     label: Annotated[Optional[str], typer.Option(help="Label column of a CSV/Parquet table.")] = None,
     sensitive: Annotated[Optional[list[str]], typer.Option(help="Sensitive column(s) of a table.")] = None,
+    poison: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Build a backdoored model (for demos and tests): poison "
+            "the training data with a patch or blend trigger."
+        ),
+    ] = None,
+    poison_target: Annotated[Optional[int], typer.Option(help="Backdoor target class (default 0).")] = None,
+    poison_rate: Annotated[
+        Optional[float], typer.Option(help="Fraction of training data poisoned (default 0.1).")
+    ] = None,
 ) -> None:
     """Train a model with the one seeded training loop, evaluate it on the test split and save it."""
+    from trustmap.attacks.backdoor import poisoning
     from trustmap.models.workflows import train_and_save
+    from trustmap.utils.seed import check_seed
 
     result = train_and_save(
         data,
@@ -43,6 +56,7 @@ def train(
         label=label,
         sensitive=sensitive or [],
         store=open_store(),
+        poison=poisoning(poison, target=poison_target, rate=poison_rate, seed=check_seed(seed)),
     )
     console.print(
         f"[green]saved[/] {esc(out)}  arch={esc(result.arch)}  test accuracy [bold]{result.test_accuracy:.4f}[/] "

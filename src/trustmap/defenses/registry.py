@@ -25,13 +25,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
 from torch import nn
 
 from trustmap.data.dataset import Dataset, Split
 from trustmap.defenses.base import Defended
 from trustmap.registry import Registry
+
+if TYPE_CHECKING:
+    from trustmap.models.handle import ModelHandle
 
 KINDS = ("harden", "unlearn")
 
@@ -42,7 +45,9 @@ class HardenJob:
 
     ``model`` is the architecture ``arch`` with its initial weights from ``seed``; ``train`` the chosen
     training images of ``dataset``; ``epochs`` is ``None`` for the defence's own default; ``wrap`` the
-    trained model file that an output-perturbation wrapper wraps (``None``: train one).
+    trained model file that an output-perturbation wrapper wraps (``None``: train one), or that a removal
+    (``from_model``) starts from, in which case ``model`` is a trainable copy of it and ``source`` the
+    loaded file (its metadata).
     """
 
     dataset: Dataset
@@ -54,6 +59,7 @@ class HardenJob:
     eps: float = 0.1
     wrap: Path | None = None
     epsilon: float | None = None  # a privacy budget, for the defences that list "epsilon" in their options
+    source: ModelHandle | None = None  # the --model file, loaded, for the defences that start from it
 
 
 @dataclass(frozen=True)
@@ -99,11 +105,14 @@ class HardenDefence(Defence[HardenJob]):
     """A defence that trains (or wraps) a model: ``trustmap harden``.
 
     ``wrapper = True`` marks an output-perturbation wrapper around a trained model: the saved file is the
-    wrapper, so its metadata records no architecture.
+    wrapper, so its metadata records no architecture. ``from_model = True`` marks a removal that repairs an
+    existing model (``--model``, required): the job's ``model`` is a trainable copy of it and its
+    architecture is the file's.
     """
 
     kind = "harden"
     wrapper: ClassVar[bool] = False
+    from_model: ClassVar[bool] = False
 
 
 class UnlearnDefence(Defence[UnlearnJob]):

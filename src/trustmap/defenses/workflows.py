@@ -113,10 +113,24 @@ def harden(
         raise TrustmapError(f"--epochs must be at least 1, got {epochs}")
     if train_size is not None and train_size < 10:
         raise TrustmapError(f"--train-size must be at least 10, got {train_size}")
+    if defence.from_model and model is None:
+        raise TrustmapError(f"--method {method} removes a backdoor from a trained model: give it with --model")
     check_writable(out)
     ds, train = _harden_data(defence, data, train_size)
-    net = build_model(arch, input_shape=ds.input_shape, num_classes=ds.num_classes, seed=seed)
-    job = HardenJob(ds, train, net, arch=arch, seed=seed, epochs=epochs, eps=eps, wrap=model, epsilon=epsilon)
+    source = None
+    if defence.from_model:
+        assert model is not None
+        source = load_model(model)
+        if source.module is None:
+            raise TrustmapError(f"{model.name} exposes no PyTorch module; give a .pt2, .pt or .safetensors model")
+        source.check_data(ds.test.x[:2], what=ds.name)
+        arch = source.meta.arch or arch
+        net = _trainable(source)
+    else:
+        net = build_model(arch, input_shape=ds.input_shape, num_classes=ds.num_classes, seed=seed)
+    job = HardenJob(
+        ds, train, net, arch=arch, seed=seed, epochs=epochs, eps=eps, wrap=model, epsilon=epsilon, source=source
+    )
     args = {
         "method": method,
         "data": data,

@@ -6,6 +6,7 @@ results store when given one (``store=``); the CLI only parses and prints.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -120,8 +121,11 @@ def train_and_save(
     label: str | None = None,
     sensitive: list[str] | None = None,
     store: ResultsStore | None = None,
+    poison: Callable[[Split, Dataset], tuple[Split, dict[str, object]]] | None = None,
 ) -> TrainOutcome:
-    """Train ``arch`` on ``data``, save it to ``out`` and record the run in ``store``.
+    """Train ``arch`` on ``data``, save it to ``out`` and record the run in ``store``. ``poison``: a
+    training-set transform (:func:`trustmap.attacks.backdoor.poisoning`) whose description is recorded in
+    the model's metadata and the run's arguments.
 
     Every input is checked first (seed, training values, output format, dataset, architecture, member
     fraction, the output folder), so that a bad one fails in a second and writes nothing."""
@@ -141,6 +145,7 @@ def train_and_save(
         split = member_split(ds, member_fraction, seed=seed)
         train = split.member_data(ds)
     validate_split(train.x, train.y, num_classes=ds.num_classes, what=f"{ds.name} training data")
+    train, poisoned = poison(train, ds) if poison is not None else (train, {})  # checks its values first
     check_writable(out)
     args = {
         "data": data,
@@ -150,11 +155,12 @@ def train_and_save(
         "lr": lr,
         "batch_size": batch_size,
         "member_fraction": member_fraction,
+        **poisoned,
     }
     with recorded(store, "train", args=args, seed=seed) as run:
         model, seconds = train_model(ds, arch, train=train, seed=seed, epochs=epochs, lr=lr, batch_size=batch_size)
         extra = {"member_fraction": member_fraction, "member_seed": seed} if split else {}
-        meta = meta_for(ds, arch, **extra)
+        meta = meta_for(ds, arch, **extra, **poisoned)
         handle = ModelHandle.from_module(model, meta)
         acc = evaluate_logits(handle.predict(ds.test.x), ds.test.y, ds.num_classes).accuracy
         members = nonmembers = None

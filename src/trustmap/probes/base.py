@@ -216,6 +216,7 @@ PROBE_MODULES = (
     "trustmap.probes.extraction.knockoff",
     "trustmap.probes.fairness.robust_fairness",
     "trustmap.probes.fairness.group",
+    "trustmap.probes.backdoor.neural_cleanse",
 )
 PROBES: Registry[type[Probe]] = Registry(
     "probe", builtins=PROBE_MODULES, check=_check_probe, summary=lambda cls: cls.title

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from trustmap.report._format import fmt_value
-from trustmap.results import Curve
+from trustmap.results import Curve, Image
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies, and in greyscale print.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442")
@@ -180,3 +180,32 @@ def _inline_svg(svg: str, *, prefix: str, title: str) -> str:
         r'href="#([^"]+)"', lambda m: f'href="#{prefix}{m.group(1)}"' if m.group(1) in ids else m.group(0), svg
     )
     return svg.strip()
+
+
+def image_svg(image: Image, *, title: str) -> str:
+    """A greyscale :class:`~trustmap.results.Image` as inline SVG: one square per pixel (runs of equal grey
+    in a row merged), ``vmin`` black to ``vmax`` white; non-finite values are drawn black. Byte-stable."""
+    rows = image.pixels
+    h, w = len(rows), max((len(r) for r in rows), default=0)
+    span = image.vmax - image.vmin
+    rects = []
+    for r, row in enumerate(rows):
+        greys = []
+        for v in row:
+            t = (v - image.vmin) / span if span and v is not None and math.isfinite(v) else 0.0
+            greys.append(round(255 * max(0.0, min(1.0, t))))
+        c = 0
+        while c < len(greys):
+            end = c
+            while end + 1 < len(greys) and greys[end + 1] == greys[c]:
+                end += 1
+            if greys[c]:  # the background is black
+                g = f"#{greys[c]:02x}{greys[c]:02x}{greys[c]:02x}"
+                rects.append(f'<rect x="{c}" y="{r}" width="{end - c + 1}" height="1" fill="{g}"/>')
+            c = end + 1
+    label = html.escape(title, quote=True)
+    return (
+        f'<svg class="picture" role="img" aria-label="{label}" viewBox="0 0 {w} {h}" '
+        f'shape-rendering="crispEdges" preserveAspectRatio="xMidYMid meet"><title>{label}</title>'
+        f'<rect width="{w}" height="{h}" fill="#000000"/>{"".join(rects)}</svg>'
+    )

@@ -31,7 +31,7 @@ from trustmap.report._format import (
     model_access,
     short_hash,
 )
-from trustmap.report._plots import plot_svg
+from trustmap.report._plots import image_svg, plot_svg
 from trustmap.results import Curve, Grade, ProbeResult, TrustReport, Weakness
 
 _MAX_DATA_ROWS = 60  # curves longer than this get no data table (the JSON has every point)
@@ -448,6 +448,12 @@ def _figures(p: ProbeResult) -> list[str]:
         out.append(
             f'<figure class="plot-{kind}">{svg}<figcaption>{_e(caption)}</figcaption>{_curve_data(curves)}</figure>'
         )
+    for image in p.images:
+        if image.pixels:
+            out.append(
+                f'<figure class="picture">{image_svg(image, title=image.name)}'
+                f"<figcaption>{_e(image.name)}</figcaption></figure>"
+            )
     return out
 
 

@@ -21,6 +21,7 @@ from trustmap.results import (
     SCHEMA_VERSION,
     Curve,
     Grade,
+    Image,
     ProbeResult,
     TrustReport,
     Weakness,
@@ -99,6 +100,7 @@ def _known(cls: type, d: Any) -> dict[str, Any]:
 def _probe_dict(p: Any) -> dict[str, Any]:
     d = _known(ProbeResult, p)
     d["curves"] = [_known(Curve, c) for c in d.get("curves", [])]
+    d["images"] = [_known(Image, i) for i in d.get("images", [])]
     directions = d.get("directions", {})
     if not isinstance(directions, dict) or any(v not in DIRECTIONS for v in directions.values()):
         raise TypeError(f"probe {d.get('probe')!r}: directions must map metric names to 'higher' or 'lower'")

@@ -1,0 +1,475 @@
+"""Probe ``backdoor-scan``: Neural Cleanse trigger inversion, graded with STRIP entropy.
+
+**Neural Cleanse** (Wang et al., "Neural Cleanse: Identifying and Mitigating Backdoor Attacks in Neural
+Networks", IEEE S&P 2019). For every class ``k`` it searches the smallest trigger that sends clean images
+to ``k``: a mask ``m (1, H, W)`` in ``[0, 1]`` and a pattern ``p (C, H, W)`` in the value range, applied as
+``x' = (1 - m) * x + m * p``, minimising ``CE(f(x'), k) + λ_k * |m|_1``. Both are optimised in tanh space
+with Adam (lr 0.1, betas 0.5/0.9) from a seeded random start. ``λ_k`` follows the schedule of the paper's
+code (starting at ``init_cost`` 1e-3, its "early detection" setting): after ``patience`` consecutive steps
+whose attack success rate (ASR) reaches ``asr_threshold`` (0.99) ``λ`` is multiplied by 1.5, after
+``patience`` steps below it ``λ`` is divided by 1.5^1.5; the kept trigger is the one with the smallest
+``|m|_1`` among steps that reached the threshold. A class stops early once ``λ`` has gone both up and
+down and its best norm has not improved by 1% in ``early_stop_patience`` (25, the official example's 5 * patience) steps (the paper asks
+1% per step of a whole epoch; per mini-batch that stopped classes whose norm was still falling). A step here is one mini-batch
+(the paper's is an epoch of mini-batches), so the audit's budget of a few dozen steps per class suffices.
+All classes are optimised together in one batched forward pass.
+
+A backdoor's target class needs a far smaller trigger than the others. The **anomaly index** of the
+smallest norm is ``(median - min) / (1.4826 * MAD)`` over the classes' norms; Neural Cleanse flags the
+model when it exceeds 2. Deviation: by default (``log_norms=True``) the index is taken over log norms, since
+the norms of a small Fashion-MNIST CNN's clean classes spread over an order of magnitude (raw index on
+three BadNets models 1.4-2.0, on log norms 3.2-5.3; clean models 1.0-1.4); ``anomaly_index_raw`` is the
+paper's index.
+
+**STRIP** (Gao et al., arXiv 1902.06531; :mod:`trustmap.probes.backdoor.strip`) gives the second signal:
+each class's inverted trigger is stamped on clean images, which are then superimposed on other clean
+images. A real backdoor keeps its target whatever the image is mixed with, so its entropy falls well below
+that of clean superimposed images; the adversarial patch that inversion finds on a clean model does not
+survive superimposition. ``strip_ratio`` is the suspected class's mean entropy over the clean images' mean
+entropy; STRIP agrees when it is below ``strip_threshold`` (0.5).
+
+**Decision** (``decision="both"``, the default): the model is ``flagged`` only when Neural Cleanse flags it
+(anomaly index > ``anomaly_threshold``) *and* STRIP agrees on the same suspected class; ``"neural-cleanse"``
+or ``"strip"`` grade on one signal, ``"either"`` on either. Both signals are always reported.
+
+Metrics: ``flagged`` (0/1), ``anomaly_index``, ``suspected_target`` (class index), ``inverted_asr`` (ASR of
+the suspected class's inverted trigger on held-out clean images), ``mask_l1`` and ``median_mask_l1``,
+``strip_ratio``, ``strip_entropy_trigger``, ``strip_entropy_clean``, ``nc_flagged``, ``strip_flagged``.
+``known_trigger_asr`` and ``known_target`` too when the model's metadata records its own poisoning
+(``trustmap train --poison``): the real trigger's success rate, to show what a removal bought.
+Table: ``per_class`` (norm, anomaly index, ASR, STRIP entropy per class). Curve: the mask norm per class
+(bars). Image: the suspected class's inverted trigger ``m * p`` (channel mean), drawn in the HTML report.
+
+Scorecard (security): :func:`backdoor_score` grades both signals; the mend is ``harden --method nc-unlearn``.
+
+Defaults (quick / standard / thorough): ``n_images`` 200 / 300 / 1000, ``steps`` 40 / 80 / 300.
+
+>>> result = make_probe("backdoor-scan", budget="standard").run(handle, audit_data, seed=0)
+>>> result.metrics["flagged"], result.metrics["suspected_target"], result.metrics["anomaly_index"]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from trustmap.errors import TrustmapError
+from trustmap.models.handle import ModelHandle
+from trustmap.probes.backdoor.strip import strip_entropy
+from trustmap.probes.base import (
+    AuditData,
+    Curve,
+    Dimension,
+    Direction,
+    Probe,
+    ProbeResult,
+    ScoreRule,
+    clip01,
+    register_probe,
+)
+from trustmap.results import Image
+from trustmap.utils.seed import derive_seed, torch_generator
+
+MAD_CONSISTENCY = 1.4826  # MAD -> standard deviation for normally distributed norms
+TANH_EPS = 1e-7
+DECISIONS = ("both", "neural-cleanse", "strip", "either")
+
+
+@dataclass
+class Inversion:
+    """Per class ``k`` (row ``k``, classes in ``classes``): the kept ``masks (K, H, W)`` and ``patterns
+    (K, C, H, W)``, their ``l1`` norms, ``asr`` on the optimisation batches, the ``steps`` run and the final
+    ``cost`` (λ)."""
+
+    classes: list[int]
+    masks: np.ndarray
+    patterns: np.ndarray
+    l1: np.ndarray
+    asr: np.ndarray
+    steps: np.ndarray
+    cost: np.ndarray
+
+
+def _to_tanh(v: torch.Tensor) -> torch.Tensor:
+    return torch.atanh((v - 0.5) * (2 - TANH_EPS))
+
+
+def _from_tanh(t: torch.Tensor) -> torch.Tensor:
+    return torch.tanh(t) / (2 - TANH_EPS) + 0.5
+
+
+def invert_triggers(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    num_classes: int,
+    classes: list[int] | None = None,
+    steps: int = 80,
+    batch_size: int = 32,
+    lr: float = 0.1,
+    init_cost: float = 1e-3,
+    patience: int = 5,
+    cost_multiplier: float = 2.0,
+    asr_threshold: float = 0.99,
+    early_stop_threshold: float = 0.99,
+    early_stop_patience: int | None = None,
+    value_range: tuple[float, float] = (0.0, 1.0),
+    generator: torch.Generator | None = None,
+) -> Inversion:
+    """Neural Cleanse's trigger search for every class in ``classes`` (default all) on clean ``x (N, C, H, W)``
+    with labels ``y`` (used only to leave a class's own images out of its ASR). See the module docstring."""
+    classes = list(range(num_classes)) if classes is None else list(classes)
+    es_patience = 5 * patience if early_stop_patience is None else early_stop_patience
+    k_n, (c, h, w) = len(classes), tuple(x.shape[1:])
+    lo, hi = value_range
+    gen = generator if generator is not None else torch_generator(0)
+    mask_t = _to_tanh(torch.rand(k_n, 1, h, w, generator=gen)).requires_grad_(True)
+    pattern_t = _to_tanh(torch.rand(k_n, c, h, w, generator=gen)).requires_grad_(True)
+    opt = torch.optim.Adam([mask_t, pattern_t], lr=lr, betas=(0.5, 0.9))
+    targets = torch.tensor(classes)
+    model.eval()
+    grad_flags = [(q, q.requires_grad) for q in model.parameters()]
+    for q, _ in grad_flags:
+        q.requires_grad_(False)
+    cost = np.full(k_n, float(init_cost))
+    up_n, down_n, es_n = np.zeros(k_n, int), np.zeros(k_n, int), np.zeros(k_n, int)
+    went_up, went_down = np.zeros(k_n, bool), np.zeros(k_n, bool)
+    reg_best, es_best = np.full(k_n, np.inf), np.full(k_n, np.inf)
+    best_mask = _from_tanh(mask_t.detach())[:, 0].clone()
+    best_pattern = lo + (hi - lo) * _from_tanh(pattern_t.detach())
+    best_asr, ran = np.zeros(k_n), np.zeros(k_n, int)
+    active = np.ones(k_n, bool)
+    try:
+        for _ in range(steps):
+            act = np.flatnonzero(active)
+            if len(act) == 0:
+                break
+            idx = torch.randint(len(x), (min(batch_size, len(x)),), generator=gen)
+            xb, yb = x[idx], y[idx]
+            a = torch.from_numpy(act)
+            m = _from_tanh(mask_t[a])  # (A, 1, H, W)
+            p = lo + (hi - lo) * _from_tanh(pattern_t[a])  # (A, C, H, W)
+            xadv = (1 - m[:, None]) * xb[None] + (m * p)[:, None]  # (A, B, C, H, W)
+            logits = model(xadv.reshape(-1, c, h, w)).reshape(len(act), len(xb), -1)
+            tgt = targets[a][:, None].expand(-1, len(xb))
+            ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1), reduction="none")
+            ce = ce.reshape(len(act), len(xb)).mean(1)
+            l1 = m.abs().sum(dim=(1, 2, 3))
+            loss = (ce + torch.from_numpy(cost[act]).float() * l1).sum()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                hit = logits.argmax(-1) == tgt
+                others = yb[None] != tgt
+                asr = ((hit & others).sum(1) / others.sum(1).clamp_min(1)).numpy()
+            l1n = l1.detach().numpy()
+            for j, k in enumerate(act):
+                ran[k] += 1
+                if asr[j] >= asr_threshold and l1n[j] < reg_best[k]:
+                    reg_best[k], best_asr[k] = l1n[j], asr[j]
+                    best_mask[k], best_pattern[k] = m[j, 0].detach(), p[j].detach()
+                if reg_best[k] < np.inf:  # early stop: only once a valid trigger exists
+                    if reg_best[k] < early_stop_threshold * es_best[k]:
+                        es_n[k], es_best[k] = 0, reg_best[k]
+                    else:
+                        es_n[k] += 1
+                if went_up[k] and went_down[k] and es_n[k] >= es_patience:
+                    active[k] = False
+                    continue
+                up_n[k], down_n[k] = (up_n[k] + 1, 0) if asr[j] >= asr_threshold else (0, down_n[k] + 1)
+                if up_n[k] >= patience:
+                    up_n[k], went_up[k] = 0, True
+                    cost[k] *= cost_multiplier
+                elif down_n[k] >= patience:
+                    down_n[k], went_down[k] = 0, True
+                    cost[k] /= cost_multiplier**1.5
+    finally:
+        for q, flag in grad_flags:
+            q.requires_grad_(flag)
+    no_hit = ~np.isfinite(reg_best)  # never reached the threshold: keep the last trigger (as the paper does)
+    if no_hit.any():
+        with torch.no_grad():
+            rows = torch.from_numpy(np.flatnonzero(no_hit))
+            best_mask[rows] = _from_tanh(mask_t[rows])[:, 0]
+            best_pattern[rows] = lo + (hi - lo) * _from_tanh(pattern_t[rows])
+    masks, patterns = best_mask.numpy(), best_pattern.numpy()
+    return Inversion(classes, masks, patterns, masks.reshape(k_n, -1).sum(1).astype(np.float64), best_asr, ran, cost)
+
+
+def anomaly_indices(norms: np.ndarray) -> np.ndarray:
+    """``|norm - median| / (1.4826 * MAD)`` per class (Neural Cleanse's outlier test; 0 when MAD is 0)."""
+    norms = np.asarray(norms, dtype=np.float64)
+    med = np.median(norms)
+    mad = MAD_CONSISTENCY * np.median(np.abs(norms - med))
+    return np.abs(norms - med) / mad if mad > 0 else np.zeros_like(norms)
+
+
+@torch.no_grad()
+def trigger_asr(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    mask: torch.Tensor,
+    pattern: torch.Tensor,
+    target: int,
+    *,
+    batch_size: int = 512,
+) -> float:
+    """Attack success rate of ``(mask (H, W), pattern (C, H, W))`` toward ``target`` on inputs not of it."""
+    keep = y != target
+    if not bool(keep.any()):
+        return float("nan")
+    xt = (1 - mask) * x[keep] + mask * pattern
+    pred = torch.cat([model(xt[i : i + batch_size]).argmax(1) for i in range(0, len(xt), batch_size)])
+    return float((pred == target).float().mean())
+
+
+def backdoor_score(m: Mapping[str, float]) -> float | None:
+    """The scorecard's 0-1 score from both signals: half from Neural Cleanse's anomaly index (1 at an index
+    of 1.5 or less, 0 at 3 or more; clean models measure 1.0-1.4, backdoored ones 3.2-5.3), half from
+    STRIP's entropy ratio (1 at 0.75 or more, 0 at 0.25 or less). A flagged model scores at most 0.3."""
+    if "anomaly_index" not in m or "strip_ratio" not in m:
+        return None
+    nc = clip01((m["anomaly_index"] - 1.5) / 1.5)
+    strip = clip01((0.75 - m["strip_ratio"]) / 0.5)
+    score = 1.0 - 0.5 * nc - 0.5 * strip
+    return min(score, 0.3) if m.get("flagged") else score
+
+
+def _evidence(m: Mapping[str, float]) -> str:
+    verdict = (
+        f"possible backdoor toward class {int(m.get('suspected_target', -1))}"
+        if m.get("flagged")
+        else "no backdoor found"
+    )
+    return (
+        f"{verdict}: Neural Cleanse anomaly index {m.get('anomaly_index', 0):.2f} (flag > 2), STRIP entropy "
+        f"ratio {m.get('strip_ratio', 0):.2f} (flag < 0.5), inverted trigger succeeds on "
+        f"{m.get('inverted_asr', 0):.0%}"
+    )
+
+
+def known_trigger(model: ModelHandle) -> Any:
+    """The trigger a model's metadata records under ``extra["poison"]`` (models built by ``trustmap train
+    --poison``), as ``(Trigger, target)``; ``None`` for any other model."""
+    from trustmap.attacks.backdoor import Trigger
+
+    d = model.meta.extra.get("poison") if isinstance(model.meta.extra, dict) else None
+    if not isinstance(d, dict) or "target" not in d:
+        return None
+    opts = {
+        k: v for k, v in d.items() if k in ("kind", "size", "position", "value", "pattern", "alpha", "margin", "seed")
+    }
+    try:
+        return Trigger(**opts), int(d["target"])
+    except (TypeError, ValueError, TrustmapError):
+        return None
+
+
+@register_probe
+@dataclass
+class BackdoorScan(Probe):
+    """Neural Cleanse trigger inversion + STRIP entropy; needs no trigger and no poisoned data. See the
+    module docstring for the method, the decision rule and the reported metrics."""
+
+    id: ClassVar[str] = "backdoor-scan"
+    title: ClassVar[str] = "Backdoor scan (Neural Cleanse + STRIP)"
+    dimension: ClassVar[Dimension] = "security"
+    needs_gradients: ClassVar[bool] = True
+    kinds: ClassVar[tuple[str, ...]] = ("image",)
+    # not in the quick audit: its 40 steps per class miss backdoors the standard budget finds (docs/backdoor.md)
+    audit_budgets: ClassVar[tuple[str, ...]] = ("standard", "thorough")
+    rule: ClassVar[ScoreRule | None] = ScoreRule(
+        score=backdoor_score,
+        evidence=_evidence,
+        defence="nc-unlearn",
+        command="trustmap harden --method nc-unlearn --model {model} --data {data} --out cleaned.pt2",
+    )
+    # grading signals: a small anomaly index, a high STRIP ratio and a weak inverted trigger are better
+    directions: ClassVar[Mapping[str, Direction]] = {
+        "flagged": "lower",
+        "anomaly_index": "lower",
+        "strip_ratio": "higher",
+        "inverted_asr": "lower",
+        "known_trigger_asr": "lower",
+    }
+    headline: ClassVar[str | None] = "anomaly_index"
+    BUDGETS: ClassVar[dict[str, dict[str, Any]]] = {
+        "quick": {"n_images": 200, "steps": 40},
+        "standard": {"n_images": 300, "steps": 80},
+        "thorough": {"n_images": 1000, "steps": 300},
+    }
+
+    n_images: int = 300
+    steps: int = 80
+    batch_size: int = 32
+    lr: float = 0.1
+    init_cost: float = 1e-3
+    patience: int = 5
+    early_stop_patience: int = 25
+    log_norms: bool = True
+    asr_threshold: float = 0.99
+    anomaly_threshold: float = 2.0
+    strip_images: int = 50
+    strip_overlays: int = 8
+    strip_threshold: float = 0.5
+    decision: str = "both"
+
+    def __post_init__(self) -> None:
+        if self.decision not in DECISIONS:
+            raise TrustmapError(f"backdoor-scan decision must be one of {', '.join(DECISIONS)}, not {self.decision!r}")
+        ints = {
+            "n_images": self.n_images,
+            "steps": self.steps,
+            "batch_size": self.batch_size,
+            "patience": self.patience,
+            "early_stop_patience": self.early_stop_patience,
+            "strip_images": self.strip_images,
+            "strip_overlays": self.strip_overlays,
+        }
+        bad = [f"{k}={v}" for k, v in ints.items() if not (isinstance(v, int) and v >= 1)]
+        floats = {
+            "lr": self.lr,
+            "init_cost": self.init_cost,
+            "asr_threshold": self.asr_threshold,
+            "anomaly_threshold": self.anomaly_threshold,
+            "strip_threshold": self.strip_threshold,
+        }
+        bad += [f"{k}={v}" for k, v in floats.items() if not (math.isfinite(v) and v > 0)]
+        if bad:
+            raise TrustmapError(f"backdoor-scan options must be positive: {', '.join(bad)}")
+
+    def skip_reason(self, model: ModelHandle, data: AuditData) -> str | None:
+        reason = super().skip_reason(model, data)
+        if reason:
+            return reason
+        if data.eval.x.ndim != 4:
+            return f"{self.title} needs images (N, C, H, W), got inputs of shape {data.eval.x.shape}"
+        if len(data.eval) < 20:
+            return f"{self.title} needs at least 20 evaluation images, got {len(data.eval)}"
+        if data.dataset.num_classes < 3:
+            return f"{self.title} needs at least 3 classes for its outlier test, got {data.dataset.num_classes}"
+        return None
+
+    def measure(self, model: ModelHandle, data: AuditData, *, seed: int, progress: bool | None) -> ProbeResult:
+        assert model.module is not None
+        net = model.module
+        vr = model.meta.value_range or data.dataset.value_range or (0.0, 1.0)
+        lo, hi = float(vr[0]), float(vr[1])
+        classes = data.dataset.classes
+        n_cls = model.meta.num_classes or data.dataset.num_classes
+        order = np.random.default_rng(derive_seed(seed, 0x4E43)).permutation(len(data.eval))
+        x_all = torch.from_numpy(np.ascontiguousarray(data.eval.x[order], dtype=np.float32))
+        y_all = torch.from_numpy(np.asarray(data.eval.y[order], dtype=np.int64))
+        n_opt = min(self.n_images, max(len(x_all) // 2, len(x_all) - self.strip_images - 50))
+        x_opt, y_opt = x_all[:n_opt], y_all[:n_opt]
+        x_hold, y_hold = (x_all[n_opt:], y_all[n_opt:]) if len(x_all) > n_opt else (x_opt, y_opt)
+        inv = invert_triggers(
+            net,
+            x_opt,
+            y_opt,
+            num_classes=n_cls,
+            steps=self.steps,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            init_cost=self.init_cost,
+            patience=self.patience,
+            early_stop_patience=self.early_stop_patience,
+            asr_threshold=self.asr_threshold,
+            value_range=(lo, hi),
+            generator=torch_generator(derive_seed(seed, 0x4E44)),
+        )
+        raw_index = anomaly_indices(inv.l1)
+        index = anomaly_indices(np.log(np.maximum(inv.l1, 1e-6))) if self.log_norms else raw_index
+        suspect = int(np.argmin(inv.l1))
+        nc_flag = bool(inv.l1[suspect] < np.median(inv.l1) and index[suspect] > self.anomaly_threshold)
+        masks, patterns = torch.from_numpy(inv.masks), torch.from_numpy(inv.patterns)
+        asr = [trigger_asr(net, x_hold, y_hold, masks[k], patterns[k], k) for k in range(n_cls)]
+        # STRIP: stamped held-out images superimposed on the other held-out images
+        gen = torch_generator(derive_seed(seed, 0x5354))
+        xs, ys = x_hold[: self.strip_images], y_hold[: self.strip_images]
+        pool = x_hold[self.strip_images :] if len(x_hold) > self.strip_images + 10 else x_opt
+        strip = {"n_overlays": self.strip_overlays, "clip": (lo, hi), "overlays": pool}
+        h_clean = float(strip_entropy(net, xs, generator=gen, **strip).mean())
+        h_trig = []
+        for k in range(n_cls):
+            keep = ys != k
+            stamped = (1 - masks[k]) * xs[keep] + masks[k] * patterns[k]
+            h_trig.append(float(strip_entropy(net, stamped, generator=gen, **strip).mean()))
+        ratio = h_trig[suspect] / h_clean if h_clean > 0 else 0.0
+        strip_flag = bool(ratio < self.strip_threshold)
+        flagged = {
+            "both": nc_flag and strip_flag,
+            "neural-cleanse": nc_flag,
+            "strip": strip_flag,
+            "either": nc_flag or strip_flag,
+        }[self.decision]
+        metrics = {
+            "flagged": float(flagged),
+            "anomaly_index": float(index[suspect]),
+            "suspected_target": float(suspect),
+            "anomaly_index_raw": float(raw_index[suspect]),
+            "inverted_asr": asr[suspect],
+            "mask_l1": float(inv.l1[suspect]),
+            "median_mask_l1": float(np.median(inv.l1)),
+            "strip_ratio": float(ratio),
+            "strip_entropy_trigger": h_trig[suspect],
+            "strip_entropy_clean": h_clean,
+            "nc_flagged": float(nc_flag),
+            "strip_flagged": float(strip_flag),
+        }
+        names = [classes[k] if k < len(classes) else str(k) for k in range(n_cls)]
+        per_class = [
+            {
+                "class": names[k],
+                "mask_l1": round(float(inv.l1[k]), 2),
+                "anomaly_index": round(float(index[k]), 3),
+                "inverted_asr": round(asr[k], 4),
+                "strip_entropy": round(h_trig[k], 4),
+                "steps": int(inv.steps[k]),
+            }
+            for k in range(n_cls)
+        ]
+        image = (inv.masks[suspect][None] * inv.patterns[suspect]).mean(0)  # the trigger m * p, channel mean
+        picture = Image(
+            name=f"inverted trigger of class {names[suspect]} (mask x pattern)",
+            pixels=[[round(float(v), 3) for v in line] for line in image],
+            vmin=lo,
+            vmax=hi,
+        )
+        known = known_trigger(model)
+        if known is not None:  # a demo model that records its own poisoning: the real trigger's ASR too
+            from trustmap.attacks.backdoor import attack_success_rate
+
+            trig, target = known
+            metrics["known_trigger_asr"] = attack_success_rate(
+                net, x_hold.numpy(), y_hold.numpy(), trigger=trig, target=target
+            )
+            metrics["known_target"] = float(target)
+        curve = Curve(
+            name="inverted trigger size per class (mask L1 norm)",
+            x=[float(k) for k in range(n_cls)],
+            y=[float(v) for v in inv.l1],
+            x_label="class",
+            y_label="mask L1 norm",
+            kind="bar",
+            labels=names,
+        )
+        result = self.result(metrics=metrics, curves=[curve], tables={"per_class": per_class}, images=[picture])
+        result.options.update(value_range=[lo, hi], optimisation_images=int(n_opt), holdout_images=int(len(x_hold)))
+        if flagged:
+            result.reason = (
+                f"possible backdoor toward class {names[suspect]}: its inverted trigger covers "
+                f"{inv.l1[suspect]:.1f} pixels (median {np.median(inv.l1):.1f}) and succeeds on "
+                f"{asr[suspect]:.0%} of held-out images"
+            )
+        return result
