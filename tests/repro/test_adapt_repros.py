@@ -30,9 +30,21 @@ def _lora_runs(*, lora_acc, frozen_acc, sp_gap=0.0):
         runs += [
             {"method": "frozen-probe", "seed": s, "majority": 0.5, "test_accuracy": frozen_acc + j},
             {"method": "lora", **common, "test_accuracy": lora_acc + j, "trainable": 100, "adapter_params": 80},
-            {"method": "lora-sp", **common, "test_accuracy": lora_acc + sp_gap + 2 * j, "trainable": 60,
-             "adapter_params": 40, "optimizer_state_bytes": 520},
-            {"method": "peft-lora", **common, "test_accuracy": lora_acc + j / 2, "trainable": 100, "adapter_params": 80},
+            {
+                "method": "lora-sp",
+                **common,
+                "test_accuracy": lora_acc + sp_gap + 2 * j,
+                "trainable": 60,
+                "adapter_params": 40,
+                "optimizer_state_bytes": 520,
+            },
+            {
+                "method": "peft-lora",
+                **common,
+                "test_accuracy": lora_acc + j / 2,
+                "trainable": 100,
+                "adapter_params": 80,
+            },
         ]
     return runs
 

@@ -13,9 +13,13 @@ from trustmap.cli.context import console, esc, open_store, print_json, seed_opti
 def compare(
     a: Annotated[Path, typer.Argument(help="Source model file (.pt, .pt2 or .safetensors).")],
     b: Annotated[Path, typer.Argument(help="Suspect model file.")],
-    data: Annotated[str | None, typer.Option(help="Seed inputs: dataset name or .npz file (default: model A's dataset).")] = None,
+    data: Annotated[
+        str | None, typer.Option(help="Seed inputs: dataset name or .npz file (default: model A's dataset).")
+    ] = None,
     pairs: Annotated[int, typer.Option(help="Number of profiling input pairs.")] = 100,
-    mutation: Annotated[str, typer.Option(help="search (gradient-free, black-box) | gradient (white-box) | none.")] = "search",
+    mutation: Annotated[
+        str, typer.Option(help="search (gradient-free, black-box) | gradient (white-box) | none.")
+    ] = "search",
     steps: Annotated[int, typer.Option(help="Mutation steps.")] = 200,
     threshold: Annotated[float | None, typer.Option(help="Similarity at or above which B counts as reused.")] = None,
     seed: Annotated[int, seed_option("Random seed: the same seed gives the same similarity.")] = 0,
@@ -25,8 +29,17 @@ def compare(
     from trustmap.provenance.modeldiff import DEFAULT_THRESHOLD
     from trustmap.provenance.workflow import compare_files
 
-    outcome = compare_files(a, b, store=open_store(), data=data, n_pairs=pairs, mutation=mutation, steps=steps,
-                            threshold=DEFAULT_THRESHOLD if threshold is None else threshold, seed=seed)  # fmt: skip
+    outcome = compare_files(
+        a,
+        b,
+        store=open_store(),
+        data=data,
+        n_pairs=pairs,
+        mutation=mutation,
+        steps=steps,
+        threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
+        seed=seed,
+    )
     r = outcome.result
     if as_json:
         d = r.to_dict()
@@ -39,8 +52,9 @@ def compare(
         f"verdict: {verdict}  (reused when similarity >= {r.threshold:g})\n"
         f"baselines: label agreement {r.label_agreement:.4f}, weight cosine {weights}\n"
         f"run {outcome.run_id} recorded in the results store",
-        highlight=False, soft_wrap=True,
-    )  # fmt: skip
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -34,8 +34,10 @@ class CompareOutcome:
 def _check_inputs(a: ModelHandle, b: ModelHandle, x: np.ndarray, data: str) -> None:
     sa, sb = a.meta.input_shape, b.meta.input_shape
     if sa and sb and tuple(sa) != tuple(sb):
-        raise ModelError(f"the models take different inputs: A expects {a.meta.kind} inputs of shape {tuple(sa)}, "
-                         f"B expects {b.meta.kind} inputs of shape {tuple(sb)}; ModelDiff needs one input both accept")  # fmt: skip
+        raise ModelError(
+            f"the models take different inputs: A expects {a.meta.kind} inputs of shape {tuple(sa)}, "
+            f"B expects {b.meta.kind} inputs of shape {tuple(sb)}; ModelDiff needs one input both accept"
+        )
     for name, h in (("A", a), ("B", b)):
         try:
             h.check_data(x, what=f"{data} (test)")
@@ -44,9 +46,17 @@ def _check_inputs(a: ModelHandle, b: ModelHandle, x: np.ndarray, data: str) -> N
 
 
 def compare_files(
-    a: Path, b: Path, *, store: ResultsStore, data: str | None = None, n_pairs: int = 100, mutation: str = "search",
-    steps: int = 200, threshold: float = DEFAULT_THRESHOLD, seed: int = 0,
-) -> CompareOutcome:  # fmt: skip
+    a: Path,
+    b: Path,
+    *,
+    store: ResultsStore,
+    data: str | None = None,
+    n_pairs: int = 100,
+    mutation: str = "search",
+    steps: int = 200,
+    threshold: float = DEFAULT_THRESHOLD,
+    seed: int = 0,
+) -> CompareOutcome:
     if mutation not in ("search", "gradient", "none"):
         raise TrustmapError(f"unknown mutation {mutation!r}; use search, gradient or none")
     if n_pairs < 2 or steps < 0:
@@ -65,14 +75,35 @@ def compare_files(
     _check_inputs(handle_a, handle_b, seeds, ds.name)
     if mutation == "gradient" and not (handle_a.white_box and handle_b.white_box):
         raise ModelError("--mutation gradient needs white-box models; use --mutation search")
-    args = {"a": str(a), "b": str(b), "data": data, "n_pairs": n_pairs, "mutation": mutation, "steps": steps,
-            "threshold": threshold}  # fmt: skip
+    args = {
+        "a": str(a),
+        "b": str(b),
+        "data": data,
+        "n_pairs": n_pairs,
+        "mutation": mutation,
+        "steps": steps,
+        "threshold": threshold,
+    }
     with store.run("compare", args=args, seed=seed) as run:
         run.dataset, run.dataset_sha256, run.model_sha256 = ds.name, ds.sha256(), handle_a.sha256
-        result = compare_models(handle_a, handle_b, seeds=seeds, n_pairs=n_pairs, mutation=mutation,  # type: ignore[arg-type]
-                                steps=steps, threshold=threshold, value_range=ds.value_range, seed=seed)  # fmt: skip
-        run.metrics = {"similarity": result.similarity, "reused": result.reused, "threshold": threshold,
-                       "label_agreement": result.label_agreement, "model_b_sha256": handle_b.sha256}  # fmt: skip
+        result = compare_models(
+            handle_a,
+            handle_b,
+            seeds=seeds,
+            n_pairs=n_pairs,
+            mutation=mutation,  # type: ignore[arg-type]
+            steps=steps,
+            threshold=threshold,
+            value_range=ds.value_range,
+            seed=seed,
+        )
+        run.metrics = {
+            "similarity": result.similarity,
+            "reused": result.reused,
+            "threshold": threshold,
+            "label_agreement": result.label_agreement,
+            "model_b_sha256": handle_b.sha256,
+        }
         if result.weight_cosine is not None:
             run.metrics["weight_cosine"] = result.weight_cosine
     return CompareOutcome(result, ds.name, run.id)

@@ -130,9 +130,15 @@ def _pools(fmnist: Dataset, seed: int) -> dict[str, np.ndarray]:
 
 
 def build_zoo(
-    fmnist: Dataset, mnist: Dataset, *, sources: tuple[str, ...] = ("cnn-s", "mlp", "cnn"), epochs: int = 3,
-    scale: float = 1.0, seed: int = 0, tick=None,
-) -> Zoo:  # fmt: skip
+    fmnist: Dataset,
+    mnist: Dataset,
+    *,
+    sources: tuple[str, ...] = ("cnn-s", "mlp", "cnn"),
+    epochs: int = 3,
+    scale: float = 1.0,
+    seed: int = 0,
+    tick=None,
+) -> Zoo:
     """Train the sources, their reused derivatives and the independent models; ``scale`` shrinks every
     training pool (quick runs). ``tick()`` is called once per trained model. Dropout masks come from
     ``seed`` too (the global torch random state is forked, seeded and restored), so a seed fixes the zoo."""
@@ -141,8 +147,15 @@ def build_zoo(
 
 
 def _build_zoo(
-    fmnist: Dataset, mnist: Dataset, *, sources: tuple[str, ...], epochs: int, scale: float, seed: int, tick=None,
-) -> Zoo:  # fmt: skip
+    fmnist: Dataset,
+    mnist: Dataset,
+    *,
+    sources: tuple[str, ...],
+    epochs: int,
+    scale: float,
+    seed: int,
+    tick=None,
+) -> Zoo:
     tick = tick or (lambda *a, **k: None)
     pools = {k: v[: max(200, int(len(v) * scale))] for k, v in _pools(fmnist, seed).items()}
     fm10k, other = fmnist.train.subset(pools["fm10k"]), fmnist.train.subset(pools["other"])
@@ -152,8 +165,7 @@ def _build_zoo(
     rng = np.random.default_rng(seed + 1)
     mnist_all = np.concatenate([mnist.train.x, mnist.test.x])
     n_q = max(100, int(2500 * scale))
-    queries = np.concatenate([mnist_all[rng.permutation(len(mnist_all))[:n_q]],
-                              fmnist.train.x[pools["distill"][:n_q]]])  # fmt: skip
+    queries = np.concatenate([mnist_all[rng.permutation(len(mnist_all))[:n_q]], fmnist.train.x[pools["distill"][:n_q]]])
     distill_x = fmnist.train.x[pools["distill"]]
     fm_test = fmnist.test.subset(np.arange(int(EVAL_SIZE * min(1.0, 4 * scale))))
     zoo = Zoo()
@@ -182,8 +194,14 @@ def _build_zoo(
                     mods[name].weight.mul_(mask)
             return nn.functional.cross_entropy(model(xb), yb)
 
-        fit(pruned, fm10k, config=TrainConfig(epochs=1, batch_size=64, lr=5e-4), seed=s + 3, loss_fn=masked_loss,
-            progress=False)  # fmt: skip
+        fit(
+            pruned,
+            fm10k,
+            config=TrainConfig(epochs=1, batch_size=64, lr=5e-4),
+            seed=s + 3,
+            loss_fn=masked_loss,
+            progress=False,
+        )
         with torch.no_grad():
             for name, mask in masks.items():
                 mods[name].weight.mul_(mask)
@@ -192,13 +210,15 @@ def _build_zoo(
         derived["quantize"] = quantize_int8(copy.deepcopy(src)).eval()
         soft = softmax(_logits(src, distill_x))
         student = _build(STUDENT[arch], s + 4)
-        derived["distill"] = train_thief(student, distill_x, soft, soft=True, seed=s + 4,
-                                         config=TrainConfig(epochs=epochs, batch_size=128, lr=3e-3))  # fmt: skip
+        derived["distill"] = train_thief(
+            student, distill_x, soft, soft=True, seed=s + 4, config=TrainConfig(epochs=epochs, batch_size=128, lr=3e-3)
+        )
         tick()
         hard = _logits(src, queries).argmax(1)
         thief = _build("cnn-s", s + 5)
-        derived["steal"] = train_thief(thief, queries, hard, soft=False, seed=s + 5,
-                                       config=TrainConfig(epochs=2 * epochs, batch_size=64, lr=2e-3))  # fmt: skip
+        derived["steal"] = train_thief(
+            thief, queries, hard, soft=False, seed=s + 5, config=TrainConfig(epochs=2 * epochs, batch_size=64, lr=2e-3)
+        )
         tick()
         indep = {
             "seed": _train(arch, fm10k, epochs=epochs, seed=s + 6),

@@ -70,14 +70,24 @@ def modeldiff_experiment(*, size: str, seed: int, progress: bool | None) -> Repr
     fmnist, mnist = load_dataset("fashion-mnist"), load_dataset("mnist-5k")
     n_models = 9 * len(cfg["sources"])
     with progress_bar("modeldiff: train the zoo", total=n_models, enabled=progress) as tick:
-        zoo = build_zoo(fmnist, mnist, sources=cfg["sources"], epochs=cfg["epochs"], scale=cfg["scale"], seed=seed,
-                        tick=tick)  # fmt: skip
+        zoo = build_zoo(
+            fmnist, mnist, sources=cfg["sources"], epochs=cfg["epochs"], scale=cfg["scale"], seed=seed, tick=tick
+        )
     train_seconds = time.perf_counter() - start
     scores: dict[str, list[float]] = {k: [] for k in METHODS}
     with progress_bar("modeldiff: compare pairs", total=len(zoo.pairs), enabled=progress) as tick:
-        inputs = {src: profiling_inputs([zoo.models[src]], fmnist.test.x, n_pairs=cfg["pairs"], mutation="search",
-                                        steps=cfg["steps"], value_range=(0.0, 1.0), seed=seed)
-                  for src in cfg["sources"]}  # fmt: skip
+        inputs = {
+            src: profiling_inputs(
+                [zoo.models[src]],
+                fmnist.test.x,
+                n_pairs=cfg["pairs"],
+                mutation="search",
+                steps=cfg["steps"],
+                value_range=(0.0, 1.0),
+                seed=seed,
+            )
+            for src in cfg["sources"]
+        }
         near = {src: boundary_inputs(zoo.models[src], x).clamp(0.0, 1.0) for src, x in inputs.items()}
         for p in zoo.pairs:
             a, b, x = zoo.models[p.a], zoo.models[p.b], inputs[p.a]
@@ -88,16 +98,27 @@ def modeldiff_experiment(*, size: str, seed: int, progress: bool | None) -> Repr
             tick()
     reused = np.array([p.reused for p in zoo.pairs])
     cross = np.array([p.cross_task for p in zoo.pairs])
-    run: dict[str, float | int] = {"seed": seed, "reused_pairs": int(reused.sum()),
-                                   "independent_pairs": int((~reused).sum()), "train_seconds": train_seconds}  # fmt: skip
+    run: dict[str, float | int] = {
+        "seed": seed,
+        "reused_pairs": int(reused.sum()),
+        "independent_pairs": int((~reused).sum()),
+        "train_seconds": train_seconds,
+    }
     rows = []
     for key, name in METHODS.items():
         s = np.array(scores[key])
         ok = ~np.isnan(s)
         acc, thr = held_out_accuracy(reused[ok], s[ok], seed=seed)
-        row = {"method": name, "pairs": int(ok.sum()), "auc": _auc(reused[ok], s[ok]), "accuracy": acc, "threshold": thr,
-               "cross_task_auc": _auc(reused[ok & cross], s[ok & cross]), "mean_reused": float(s[ok & reused].mean()),
-               "mean_indep": float(s[ok & ~reused].mean())}  # fmt: skip
+        row = {
+            "method": name,
+            "pairs": int(ok.sum()),
+            "auc": _auc(reused[ok], s[ok]),
+            "accuracy": acc,
+            "threshold": thr,
+            "cross_task_auc": _auc(reused[ok & cross], s[ok & cross]),
+            "mean_reused": float(s[ok & reused].mean()),
+            "mean_indep": float(s[ok & ~reused].mean()),
+        }
         row = {k: None if isinstance(v, float) and np.isnan(v) else v for k, v in row.items()}
         rows.append(row)
         run.update({f"{key}.{k}": v for k, v in row.items() if k != "method" and v is not None})
@@ -107,12 +128,13 @@ def modeldiff_experiment(*, size: str, seed: int, progress: bool | None) -> Repr
     gap = md["cross_task_auc"] - la["cross_task_auc"]
     checks = [
         Check("ModelDiff ROC-AUC, reused vs independent pairs", md["auc"], ">= 0.9", md["auc"] >= 0.9),
-        Check("ModelDiff accuracy, threshold from a held-out half", md["accuracy"], ">= 0.85",
-              md["accuracy"] >= 0.85),
+        Check("ModelDiff accuracy, threshold from a held-out half", md["accuracy"], ">= 0.85", md["accuracy"] >= 0.85),
         Check("cross-task ROC-AUC, ModelDiff minus label agreement", gap, ">= 0", gap >= 0),
-    ]  # fmt: skip
-    kinds = sorted({p.kind for p in zoo.pairs}, key=lambda k: (k not in ("finetune", "transfer", "prune", "quantize",
-                                                                        "distill", "steal"), k))  # fmt: skip
+    ]
+    kinds = sorted(
+        {p.kind for p in zoo.pairs},
+        key=lambda k: (k not in ("finetune", "transfer", "prune", "quantize", "distill", "steal"), k),
+    )
     per_kind = ", ".join(
         f"{k} {np.mean([s for p, s in zip(zoo.pairs, scores['modeldiff']) if p.kind == k]):.3f}" for k in kinds
     )
@@ -121,7 +143,12 @@ def modeldiff_experiment(*, size: str, seed: int, progress: bool | None) -> Repr
         claim="ModelDiff tells reused models (fine-tuned, transferred, pruned, quantised, distilled, stolen) from "
         "independent ones with ROC-AUC >= 0.9 and >= 85% accuracy at a held-out threshold, and beats label agreement "
         "on cross-task pairs.",
-        rows=rows, checks=checks, runs=[run], size=size, seeds=[seed], seconds=time.perf_counter() - start,
+        rows=rows,
+        checks=checks,
+        runs=[run],
+        size=size,
+        seeds=[seed],
+        seconds=time.perf_counter() - start,
         notes=f"{int(reused.sum())} reused and {int((~reused).sum())} independent pairs ({int(cross.sum())} cross-task); "
         f"sources {', '.join(cfg['sources'])} on FM-{int(10000 * cfg['scale'])}, {cfg['epochs']} epochs; "
         f"{cfg['pairs']} profiling pairs, {cfg['steps']} search steps steered by the source. Mean ModelDiff similarity "
@@ -129,4 +156,4 @@ def modeldiff_experiment(*, size: str, seed: int, progress: bool | None) -> Repr
         "ways, averaged); threshold: the best one on all pairs. Label agreement uses the source's near-boundary "
         "points; weight cosine covers same-architecture pairs only (CNN-4 at width 16). A quick run never claims "
         "the result.",
-    )  # fmt: skip
+    )
