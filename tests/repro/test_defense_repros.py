@@ -102,3 +102,52 @@ def test_an_interval_check_reports_its_interval_and_verdict():
     assert "<= 0" in c.target and "95% -0.060 [" in c.target
     with pytest.raises(ValueError):
         Check("x", 1.0, ">= 0", verdict="maybe")
+
+
+def _bat_runs(*, bat_worst, pgd_robust, undefended_robust, seeds=(0, 1, 2)):
+    """Fake per-seed rows for the bat repro's checks (fractions; small per-seed jitter)."""
+    runs = []
+    for i, s in enumerate(seeds):
+        j = 0.002 * i
+        base = {"clean": 0.80 + j, "robust": pgd_robust + j, "worst_class_robust": 0.20 + j, "best_class_robust": 0.90}
+        runs += [
+            {"seed": s, "method": "pgd-at", **base},
+            {"seed": s, "method": "bat", **base, "worst_class_robust": bat_worst + 2 * j, "best_class_robust": 0.89},
+            {"seed": s, "method": "bat (lambda_u=0)", **base},
+            {"seed": s, "method": "frl-lite", **base, "best_class_robust": 0.85},
+            {"seed": s, "method": "undefended", **base, "clean": 0.88, "robust": undefended_robust},
+        ]
+    return runs
+
+
+def test_bat_checks_hold_when_bat_clearly_wins_and_sanity_passes():
+    from trustmap.repro.base import ReproResult
+    from trustmap.repro.bat import bat_checks
+
+    checks = bat_checks(_bat_runs(bat_worst=0.30, pgd_robust=0.60, undefended_robust=0.05), majority=0.1)
+    kinds = {c.kind for c in checks}
+    assert kinds == {"sanity", "claim", "info"}
+    worst = next(c for c in checks if c.name.startswith("worst-class"))
+    assert worst.value == pytest.approx(10.2) and worst.verdict == "passed" and "95%" in worst.target
+    result = ReproResult(method="bat", claim="c.", rows=[], checks=checks)
+    assert result.status == "held" and result.held
+
+
+def test_bat_checks_are_not_a_test_when_pgd_at_is_no_more_robust_than_undefended():
+    from trustmap.repro.base import ReproResult
+    from trustmap.repro.bat import bat_checks
+
+    checks = bat_checks(_bat_runs(bat_worst=0.30, pgd_robust=0.05, undefended_robust=0.10), majority=0.1)
+    sanity = [c for c in checks if c.kind == "sanity"]
+    assert [c.verdict for c in sanity] == ["failed", "passed"]
+    assert ReproResult(method="bat", claim="c.", rows=[], checks=checks).status == "not a test"
+
+
+def test_bat_worst_class_gain_straddling_its_target_is_inconclusive():
+    from trustmap.repro.bat import bat_checks
+
+    runs = _bat_runs(bat_worst=0.23, pgd_robust=0.60, undefended_robust=0.05)
+    for r, w in zip([r for r in runs if r["method"] == "bat"], (0.20, 0.23, 0.27)):
+        r["worst_class_robust"] = w  # per-seed gains 0, 2.8, 6.6 points around the 3-point target
+    worst = next(c for c in bat_checks(runs, majority=0.1) if c.name.startswith("worst-class"))
+    assert worst.verdict == "inconclusive" and not worst.passed
