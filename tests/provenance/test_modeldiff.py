@@ -128,4 +128,3 @@ def test_bad_input_is_a_one_line_error(zoo, digits):
         compare_models(zoo["src"], zoo["seed"])
     with pytest.raises(TrustmapError, match="at least 2"):
         profiling_inputs([zoo["src"]], digits.test.x, n_pairs=1)
-
