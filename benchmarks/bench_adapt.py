@@ -65,10 +65,19 @@ def measure(batch: int, steps: int) -> list[dict]:
         prof = profile_step(model, (xb, yb), config=cfg, steps=steps)
         tensors = [p.numel() * p.element_size() for _, p in trainable_parameters(model)]
         transient = (max(tensors) if info.family == "zo" else sum(tensors)) if info.family != "fo" else 0
-        out.append({"method": label, "trainable": sum(p.numel() for _, p in trainable_parameters(model)),
-                    "saved_MB": prof.memory.saved / 2**20, "optimizer_MB": prof.memory.optimizer / 2**20,
-                    "params_MB": prof.memory.params / 2**20, "peak_MB": prof.memory.total / 2**20,
-                    "transient_MB": transient / 2**20, "s_per_step": prof.seconds_per_step, "family": info.family})
+        out.append(
+            {
+                "method": label,
+                "trainable": sum(p.numel() for _, p in trainable_parameters(model)),
+                "saved_MB": prof.memory.saved / 2**20,
+                "optimizer_MB": prof.memory.optimizer / 2**20,
+                "params_MB": prof.memory.params / 2**20,
+                "peak_MB": prof.memory.total / 2**20,
+                "transient_MB": transient / 2**20,
+                "s_per_step": prof.seconds_per_step,
+                "family": info.family,
+            }
+        )
         print(f"  measured {label}: {out[-1]['peak_MB']:.1f} MB, {prof.seconds_per_step:.2f} s/step", flush=True)
     ref = out[0]
     for r in out:
@@ -84,13 +93,23 @@ def summary(rows: list[dict]) -> list[Ratio]:
     worst = max((r for r in rows if r["family"] in ("zo", "fg")), key=lambda r: r["memory_ratio"])
     opt = by["LoRA-SP"]["optimizer_MB"] / by["LoRA"]["optimizer_MB"]
     return [
-        Ratio("peak memory", worst["method"], ref, worst["memory_ratio"],
-              "the largest ZO/FG peak memory (saved for backward + optimizer state + parameters) / full FT's",
-              *at_most(worst["memory_ratio"], 0.35)),
+        Ratio(
+            "peak memory",
+            worst["method"],
+            ref,
+            worst["memory_ratio"],
+            "the largest ZO/FG peak memory (saved for backward + optimizer state + parameters) / full FT's",
+            *at_most(worst["memory_ratio"], 0.35),
+        ),
         Ratio("optimizer state", "LoRA-SP", "LoRA", opt, "LoRA-SP's optimizer state / LoRA's", *at_most(opt, 0.55)),
         Ratio("peak memory", "LoRA", ref, by["LoRA"]["memory_ratio"], "LoRA's peak memory / full FT's (context)"),
-        Ratio("time per step", "ZO-SGD (LoRA)", ref, by["ZO-SGD (LoRA)"]["time_ratio"],
-              "seconds per step, ZO-SGD on LoRA / full FT with Adam (context)"),
+        Ratio(
+            "time per step",
+            "ZO-SGD (LoRA)",
+            ref,
+            by["ZO-SGD (LoRA)"]["time_ratio"],
+            "seconds per step, ZO-SGD on LoRA / full FT with Adam (context)",
+        ),
     ]
 
 
@@ -106,18 +125,24 @@ def main(argv: list[str] | None = None) -> None:
     set_threads()
     print(f"load average at start: {os.getloadavg()}", flush=True)
     rows = measure(args.batch, args.steps)
-    print(f"\n{'method':24s} {'trainable':>10s} {'saved MB':>9s} {'optim MB':>9s} {'params MB':>9s} {'peak MB':>8s} "
-          f"{'mem x':>6s} {'s/step':>7s} {'time x':>6s} {'transient MB':>12s}")
+    print(
+        f"\n{'method':24s} {'trainable':>10s} {'saved MB':>9s} {'optim MB':>9s} {'params MB':>9s} {'peak MB':>8s} "
+        f"{'mem x':>6s} {'s/step':>7s} {'time x':>6s} {'transient MB':>12s}"
+    )
     for r in rows:
-        print(f"{r['method']:24s} {r['trainable']:>10,d} {r['saved_MB']:9.1f} {r['optimizer_MB']:9.2f} {r['params_MB']:9.1f} "
-              f"{r['peak_MB']:8.1f} {r['memory_ratio']:6.3f} {r['s_per_step']:7.2f} {r['time_ratio']:6.2f} "
-              f"{r['transient_MB']:12.1f}")
+        print(
+            f"{r['method']:24s} {r['trainable']:>10,d} {r['saved_MB']:9.1f} {r['optimizer_MB']:9.2f} {r['params_MB']:9.1f} "
+            f"{r['peak_MB']:8.1f} {r['memory_ratio']:6.3f} {r['s_per_step']:7.2f} {r['time_ratio']:6.2f} "
+            f"{r['transient_MB']:12.1f}"
+        )
     zo = [r for r in rows if r["family"] in ("zo", "fg")]
     lora = next(r for r in rows if r["method"] == "LoRA")
     sp = next(r for r in rows if r["method"] == "LoRA-SP")
-    checks = {"max ZO/FG memory ratio (target <= 0.35)": max(r["memory_ratio"] for r in zo),
-              "ZO/FG rows over 0.35": [r["method"] for r in zo if r["memory_ratio"] > 0.35],
-              "LoRA-SP / LoRA optimizer state (target <= 0.55)": sp["optimizer_MB"] / lora["optimizer_MB"]}
+    checks = {
+        "max ZO/FG memory ratio (target <= 0.35)": max(r["memory_ratio"] for r in zo),
+        "ZO/FG rows over 0.35": [r["method"] for r in zo if r["memory_ratio"] > 0.35],
+        "LoRA-SP / LoRA optimizer state (target <= 0.55)": sp["optimizer_MB"] / lora["optimizer_MB"],
+    }
     print("\n" + "\n".join(f"{k}: {v}" for k, v in checks.items()))
     result = {"rows": rows, "checks": checks, "load_average_end": os.getloadavg()}
     print(f"load average at end: {os.getloadavg()}")

@@ -121,17 +121,36 @@ def runners(
         from art.estimators.classification import PyTorchClassifier
 
         np.random.seed(0)  # ART draws its random start from numpy's global state
-        clf = PyTorchClassifier(model=model, loss=torch.nn.CrossEntropyLoss(), input_shape=tuple(x.shape[1:]),
-                                nb_classes=10, clip_values=(0.0, 1.0), device_type="cpu")  # fmt: skip
-        attack = ProjectedGradientDescent(clf, norm=np.inf, eps=eps, eps_step=alpha, max_iter=steps,
-                                          num_random_init=1, batch_size=args.batch, verbose=False)  # fmt: skip
+        clf = PyTorchClassifier(
+            model=model,
+            loss=torch.nn.CrossEntropyLoss(),
+            input_shape=tuple(x.shape[1:]),
+            nb_classes=10,
+            clip_values=(0.0, 1.0),
+            device_type="cpu",
+        )
+        attack = ProjectedGradientDescent(
+            clf,
+            norm=np.inf,
+            eps=eps,
+            eps_step=alpha,
+            max_iter=steps,
+            num_random_init=1,
+            batch_size=args.batch,
+            verbose=False,
+        )
         xn, yn = x.numpy(), y.numpy()
         adv = attack.generate(xn, yn)
         pred = clf.predict(adv, batch_size=args.batch).argmax(1)
         return float(((pred == yn) & clean.numpy()).mean())
 
-    table = {"trustmap": trustmap, "trustmap-full": trustmap_full, "torchattacks": torchattacks_pgd,
-             "art": art_pgd, "floor": floor}  # fmt: skip
+    table = {
+        "trustmap": trustmap,
+        "trustmap-full": trustmap_full,
+        "torchattacks": torchattacks_pgd,
+        "art": art_pgd,
+        "floor": floor,
+    }
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     return {k: v for k, v in table.items() if k not in skip}
 
@@ -143,16 +162,39 @@ def summary(best: dict[str, float], robust: dict[str, float | None]) -> list[Rat
         for other, label, limit in (("art", "ART", 1 / 3), ("torchattacks", "torchattacks", 1 / 2)):
             if other in best:
                 value = best["trustmap"] / best[other]
-                out.append(Ratio("wall time", "trustmap", other, value, f"trustmap's PGD evaluation time / {label}'s",
-                                 *at_most(value, limit)))
+                out.append(
+                    Ratio(
+                        "wall time",
+                        "trustmap",
+                        other,
+                        value,
+                        f"trustmap's PGD evaluation time / {label}'s",
+                        *at_most(value, limit),
+                    )
+                )
                 diff = float(robust["trustmap"]) - float(robust[other])  # type: ignore[arg-type]
-                out.append(Ratio("robust acc diff", "trustmap", other, diff,
-                                 f"robust accuracy, trustmap minus {label} (higher: trustmap's attack is weaker)",
-                                 *at_most(diff, 0.005 + 1e-9)))
+                out.append(
+                    Ratio(
+                        "robust acc diff",
+                        "trustmap",
+                        other,
+                        diff,
+                        f"robust accuracy, trustmap minus {label} (higher: trustmap's attack is weaker)",
+                        *at_most(diff, 0.005 + 1e-9),
+                    )
+                )
     if "trustmap-full" in best and "floor" in best:
         value = best["trustmap-full"] / best["floor"]
-        out.append(Ratio("per-step time", "trustmap-full", "floor", value,
-                         "PGD loop / bare forward+grad passes: the attack logic's overhead", *at_most(value, 1.15)))
+        out.append(
+            Ratio(
+                "per-step time",
+                "trustmap-full",
+                "floor",
+                value,
+                "PGD loop / bare forward+grad passes: the attack logic's overhead",
+                *at_most(value, 1.15),
+            )
+        )
     return out
 
 
@@ -166,9 +208,12 @@ def main(argv: list[str] | None = None) -> dict:
     idx = stratified_indices(ds.test.y, args.n, seed=0)
     x, y = torch.from_numpy(ds.test.x[idx]), torch.from_numpy(ds.test.y[idx])
     clean_acc = float(correct(model, x, y).mean())
-    print(f"{args.arch} trained on {args.train_n} images x {args.epochs} epochs in {train_s:.1f}s; "
-          f"clean accuracy {clean_acc:.3f} on {args.n} test images; torch {torch.__version__}, "
-          f"{args.threads} thread(s)", flush=True)  # fmt: skip
+    print(
+        f"{args.arch} trained on {args.train_n} images x {args.epochs} epochs in {train_s:.1f}s; "
+        f"clean accuracy {clean_acc:.3f} on {args.n} test images; torch {torch.__version__}, "
+        f"{args.threads} thread(s)",
+        flush=True,
+    )
 
     todo = runners(model, x, y, args)
     times: dict[str, list[float]] = {k: [] for k in todo}
@@ -215,11 +260,19 @@ def main(argv: list[str] | None = None) -> dict:
 
     result = {
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "torch": torch.__version__, "python": platform.python_version(), "machine": platform.machine(),
-        "train_seconds": train_s, "clean_accuracy": clean_acc, "seconds": best, "cpu_seconds": best_cpu,
-        "all_seconds": times, "all_cpu_seconds": cpu,
-        "robust_accuracy": robust, "ratios": ratios, "checks": checks,
-    }  # fmt: skip
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "train_seconds": train_s,
+        "clean_accuracy": clean_acc,
+        "seconds": best,
+        "cpu_seconds": best_cpu,
+        "all_seconds": times,
+        "all_cpu_seconds": cpu,
+        "robust_accuracy": robust,
+        "ratios": ratios,
+        "checks": checks,
+    }
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2))

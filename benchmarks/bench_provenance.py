@@ -90,52 +90,115 @@ def main(argv: list[str] | None = None) -> dict:
         for k in range(args.copies):
             thief_arch = OTHER[arch] if k % 3 < 2 else arch
             qrng = np.random.default_rng(1000 + 100 * si + k)
-            q = np.concatenate([mn.train.x[qrng.permutation(len(mn.train.x))[:n_q]],
-                                unlab[qrng.permutation(len(unlab))[:n_q]]])  # fmt: skip
+            q = np.concatenate(
+                [mn.train.x[qrng.permutation(len(mn.train.x))[:n_q]], unlab[qrng.permutation(len(unlab))[:n_q]]]
+            )
             thief = build_model(thief_arch, input_shape=(1, 28, 28), num_classes=10, seed=100 * si + 10 + k)
-            train_thief(thief, q, labels(source, q), soft=False, seed=100 * si + 10 + k,
-                        config=TrainConfig(epochs=2 * args.epochs, batch_size=64, lr=2e-3))  # fmt: skip
+            train_thief(
+                thief,
+                q,
+                labels(source, q),
+                soft=False,
+                seed=100 * si + 10 + k,
+                config=TrainConfig(epochs=2 * args.epochs, batch_size=64, lr=2e-3),
+            )
             suspects.append((f"stolen {thief_arch} #{k}", True, thief))
         for k in range(args.independent):
             ind_arch = arch if k % 3 != 1 else OTHER[arch]
-            suspects.append((f"independent {ind_arch} #{k}", False,
-                             train(ind_arch, other, other_y, epochs=args.epochs, seed=100 * si + 50 + k)))  # fmt: skip
+            suspects.append(
+                (
+                    f"independent {ind_arch} #{k}",
+                    False,
+                    train(ind_arch, other, other_y, epochs=args.epochs, seed=100 * si + 50 + k),
+                )
+            )
         t0 = time.perf_counter()
-        fp = make_fingerprint(source, train_x=own, train_y=own_y, seeds_x=fm.test.x, seeds_y=fm.test.y,
-                              query_x=mn.test.x, archs=tuple(dict.fromkeys([arch, *OTHER.values()])),
-                              value_range=(0.0, 1.0), seed=si)  # fmt: skip
-        print(f"source {arch}: fingerprint in {time.perf_counter() - t0:.0f}s, held-out copy "
-              f"{fp.surrogate_accuracy:.2f}, held-out independent {fp.reference_accuracy:.2f}, "
-              f"threshold {fp.threshold:.3f}", flush=True)  # fmt: skip
+        fp = make_fingerprint(
+            source,
+            train_x=own,
+            train_y=own_y,
+            seeds_x=fm.test.x,
+            seeds_y=fm.test.y,
+            query_x=mn.test.x,
+            archs=tuple(dict.fromkeys([arch, *OTHER.values()])),
+            value_range=(0.0, 1.0),
+            seed=si,
+        )
+        print(
+            f"source {arch}: fingerprint in {time.perf_counter() - t0:.0f}s, held-out copy "
+            f"{fp.surrogate_accuracy:.2f}, held-out independent {fp.reference_accuracy:.2f}, "
+            f"threshold {fp.threshold:.3f}",
+            flush=True,
+        )
         for name, stolen, model in suspects:
-            ddv = compare_models(source, model, seeds=fm.test.x, n_pairs=args.pairs, value_range=(0.0, 1.0),
-                                 seed=si).similarity  # fmt: skip
+            ddv = compare_models(
+                source, model, seeds=fm.test.x, n_pairs=args.pairs, value_range=(0.0, 1.0), seed=si
+            ).similarity
             cae = cae_accuracy(fp, model)
             acc = float((labels(model, fm.test.x) == fm.test.y).mean())
-            rows.append({"source": arch, "suspect": name, "stolen": stolen, "ddv": ddv, "cae": cae,
-                         "ddv+cae": (ddv + cae) / 2, "cae_threshold": fp.threshold, "cae_verdict": cae >= fp.threshold,
-                         "accuracy": acc})  # fmt: skip
-            print(f"  {name:24s} DDV {ddv:.3f}  CAE {cae:.3f}  mean {(ddv + cae) / 2:.3f}  "
-                  f"copy verdict {cae >= fp.threshold}  test acc {acc:.3f}", flush=True)  # fmt: skip
+            rows.append(
+                {
+                    "source": arch,
+                    "suspect": name,
+                    "stolen": stolen,
+                    "ddv": ddv,
+                    "cae": cae,
+                    "ddv+cae": (ddv + cae) / 2,
+                    "cae_threshold": fp.threshold,
+                    "cae_verdict": cae >= fp.threshold,
+                    "accuracy": acc,
+                }
+            )
+            print(
+                f"  {name:24s} DDV {ddv:.3f}  CAE {cae:.3f}  mean {(ddv + cae) / 2:.3f}  "
+                f"copy verdict {cae >= fp.threshold}  test acc {acc:.3f}",
+                flush=True,
+            )
     y = np.array([r["stolen"] for r in rows])
-    auc = {k: roc_auc(np.array([r[k] for r in rows])[y], np.array([r[k] for r in rows])[~y])
-           for k in ("ddv", "cae", "ddv+cae")}  # fmt: skip
+    auc = {
+        k: roc_auc(np.array([r[k] for r in rows])[y], np.array([r[k] for r in rows])[~y])
+        for k in ("ddv", "cae", "ddv+cae")
+    }
     verdict_acc = float(np.mean([r["cae_verdict"] == r["stolen"] for r in rows]))
-    print(f"\nstolen vs independent, {int(y.sum())} vs {int((~y).sum())} suspects: AUC DDV {auc['ddv']:.3f}, "
-          f"CAE {auc['cae']:.3f}, DDV+CAE {auc['ddv+cae']:.3f}; CAE verdict correct on {verdict_acc:.1%} "
-          f"({time.perf_counter() - start:.0f}s)")  # fmt: skip
-    report("provenance", [
-        Ratio("AUC stolen vs independent", "ddv", "chance", auc["ddv"],
-              "ModelDiff DDV similarity alone: ROC-AUC of stolen over independent suspects (0.5 = chance)"),
-        Ratio("AUC stolen vs independent", "ddv+cae", "chance", auc["ddv+cae"],
-              "mean of DDV and CAE accuracy: ROC-AUC of stolen over independent suspects",
-              *at_least(auc["ddv+cae"], 0.9)),
-        Ratio("AUC gain", "ddv+cae", "ddv", auc["ddv+cae"] - auc["ddv"],
-              "AUC of DDV+CAE minus AUC of DDV alone (> 0: the copy test adds separation)",
-              *at_least(auc["ddv+cae"] - auc["ddv"], 1e-9)),
-    ])  # fmt: skip
-    result = {"settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-              "auc": auc, "cae_verdict_accuracy": verdict_acc, "suspects": rows}  # fmt: skip
+    print(
+        f"\nstolen vs independent, {int(y.sum())} vs {int((~y).sum())} suspects: AUC DDV {auc['ddv']:.3f}, "
+        f"CAE {auc['cae']:.3f}, DDV+CAE {auc['ddv+cae']:.3f}; CAE verdict correct on {verdict_acc:.1%} "
+        f"({time.perf_counter() - start:.0f}s)"
+    )
+    report(
+        "provenance",
+        [
+            Ratio(
+                "AUC stolen vs independent",
+                "ddv",
+                "chance",
+                auc["ddv"],
+                "ModelDiff DDV similarity alone: ROC-AUC of stolen over independent suspects (0.5 = chance)",
+            ),
+            Ratio(
+                "AUC stolen vs independent",
+                "ddv+cae",
+                "chance",
+                auc["ddv+cae"],
+                "mean of DDV and CAE accuracy: ROC-AUC of stolen over independent suspects",
+                *at_least(auc["ddv+cae"], 0.9),
+            ),
+            Ratio(
+                "AUC gain",
+                "ddv+cae",
+                "ddv",
+                auc["ddv+cae"] - auc["ddv"],
+                "AUC of DDV+CAE minus AUC of DDV alone (> 0: the copy test adds separation)",
+                *at_least(auc["ddv+cae"] - auc["ddv"], 1e-9),
+            ),
+        ],
+    )
+    result = {
+        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "auc": auc,
+        "cae_verdict_accuracy": verdict_acc,
+        "suspects": rows,
+    }
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, default=float))
     return result

@@ -46,28 +46,59 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     sequential = {}
     for m in models:
         stem = m.with_suffix("")
-        res = audit_files(model=m, data=data, out=root / "seq" / m.stem, store=ResultsStore.open(root / "seq.sqlite"),
-                          members=Path(f"{stem}.members.npz"), nonmembers=Path(f"{stem}.nonmembers.npz"),
-                          budget=args.budget, probes=probes, seed=0)  # fmt: skip
+        res = audit_files(
+            model=m,
+            data=data,
+            out=root / "seq" / m.stem,
+            store=ResultsStore.open(root / "seq.sqlite"),
+            members=Path(f"{stem}.members.npz"),
+            nonmembers=Path(f"{stem}.nonmembers.npz"),
+            budget=args.budget,
+            probes=probes,
+            seed=0,
+        )
         report = json.loads(res.json.read_text())
         sequential[m.stem] = {g["dimension"]: g["grade"] for g in report["scorecard"]}
     t_seq = time.perf_counter() - start
 
     start = time.perf_counter()
-    outcome = sweep_audits(models, data=data, out=root / "sweep", store_path=root / "sweep.sqlite",
-                           budget=args.budget, probes=probes, seed=0, num_cpus=args.workers)  # fmt: skip
+    outcome = sweep_audits(
+        models,
+        data=data,
+        out=root / "sweep",
+        store_path=root / "sweep.sqlite",
+        budget=args.budget,
+        probes=probes,
+        seed=0,
+        num_cpus=args.workers,
+    )
     t_sweep = time.perf_counter() - start
     swept = {r.name: {d: g["grade"] for d, g in r.grades.items()} for r in outcome.rows}
-    result = {"models": args.models, "workers": args.workers, "sequential_s": round(t_seq, 2),
-              "sweep_s": round(t_sweep, 2), "speedup": round(t_seq / t_sweep, 3),
-              "grades_agree": float(swept == sequential)}  # fmt: skip
+    result = {
+        "models": args.models,
+        "workers": args.workers,
+        "sequential_s": round(t_seq, 2),
+        "sweep_s": round(t_sweep, 2),
+        "speedup": round(t_seq / t_sweep, 3),
+        "grades_agree": float(swept == sequential),
+    }
     print(f"{args.models} audits ({', '.join(probes)}; budget {args.budget}) on {data}")
     print(f"  one after another   {t_seq:8.1f} s")
     print(f"  sweep, {args.workers} Ray workers {t_sweep:8.1f} s  (incl. Ray start-up)")
     print(f"  speed-up            {t_seq / t_sweep:8.2f}x   grades agree: {swept == sequential}")
-    print("BENCH " + json.dumps({"name": "sweep", "baseline": "sequential audits", "method": "trustmap sweep",
-                                "ratio": result["speedup"], "meaning": "sequential / sweep wall time (higher is better)",
-                                **result}))  # fmt: skip
+    print(
+        "BENCH "
+        + json.dumps(
+            {
+                "name": "sweep",
+                "baseline": "sequential audits",
+                "method": "trustmap sweep",
+                "ratio": result["speedup"],
+                "meaning": "sequential / sweep wall time (higher is better)",
+                **result,
+            }
+        )
+    )
     return result
 
 

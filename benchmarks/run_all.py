@@ -67,7 +67,9 @@ def select(found: dict[str, Path], only: list[str] | None) -> dict[str, Path]:
     names = [n.removeprefix(PREFIX).removesuffix(".py") for n in only]
     unknown = [n for n in names if n not in found]
     if unknown:
-        raise SystemExit(f"error: no benchmark {', '.join(map(repr, unknown))}; available: {', '.join(found) or 'none'}")
+        raise SystemExit(
+            f"error: no benchmark {', '.join(map(repr, unknown))}; available: {', '.join(found) or 'none'}"
+        )
     return {n: found[n] for n in found if n in names}
 
 
@@ -110,8 +112,15 @@ def run_one(name: str, script: Path, *, quick: bool, timeout: float | None, verb
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     t0 = time.perf_counter()
     with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, env=env, cwd=script.parent.parent, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, errors="replace")
+        proc = subprocess.Popen(
+            cmd,
+            env=env,
+            cwd=script.parent.parent,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        )
 
         def pump() -> None:
             assert proc.stdout is not None
@@ -159,8 +168,17 @@ def table(outcomes: list[Outcome]) -> str:
         for r in o.ratios:
             status = "ok" if r.get("passed") is True else "MISS" if r.get("passed") is False else "-"
             measure = str(r.get("measure") or "ratio")
-            rows.append((o.name, measure, f"{r['method']} / {r['baseline']}", _fmt(float(r["ratio"]), measure),
-                         str(r.get("target") or "-"), status, str(r["meaning"])))
+            rows.append(
+                (
+                    o.name,
+                    measure,
+                    f"{r['method']} / {r['baseline']}",
+                    _fmt(float(r["ratio"]), measure),
+                    str(r.get("target") or "-"),
+                    status,
+                    str(r["meaning"]),
+                )
+            )
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(head)]
 
     def line(cells: tuple[str, ...]) -> str:

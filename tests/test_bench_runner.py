@@ -144,10 +144,13 @@ def test_malformed_results_are_refused(run_all, text, reason):
 def test_report_prints_what_the_runner_reads(run_all, capsys):
     report = _load("_bench_report", BENCHMARKS / "_report.py")
     try:
-        report.report("x", [
-            report.Ratio("wall time", "ours", "theirs", 0.2, "our time / theirs", *report.at_most(0.2, 1 / 3)),
-            report.Ratio("m", "a", "b", float("nan"), "?", *report.at_least(float("nan"), 1)),
-        ])
+        report.report(
+            "x",
+            [
+                report.Ratio("wall time", "ours", "theirs", 0.2, "our time / theirs", *report.at_most(0.2, 1 / 3)),
+                report.Ratio("m", "a", "b", float("nan"), "?", *report.at_least(float("nan"), 1)),
+            ],
+        )
     finally:
         sys.modules.pop("_bench_report", None)
     ratios = run_all.parse_result(capsys.readouterr().out)

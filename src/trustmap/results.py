@@ -139,10 +139,14 @@ class TrustReport:
     @classmethod
     def from_json_dict(cls, d: dict[str, Any]) -> TrustReport:
         return cls(
-            model=d["model"], data=d["data"], seed=d["seed"], budget=d["budget"],
+            model=d["model"],
+            data=d["data"],
+            seed=d["seed"],
+            budget=d["budget"],
             probes=[ProbeResult.from_dict({**p, "seconds": p.get("seconds", 0.0)}) for p in d["probes"]],
             scorecard=[Grade(**g) for g in d.get("scorecard", [])],
             weaknesses=[Weakness(**w) for w in d.get("weaknesses", [])],
-            config=d.get("config", {}), versions=d.get("versions", {}),
+            config=d.get("config", {}),
+            versions=d.get("versions", {}),
             schema_version=d.get("schema_version", SCHEMA_VERSION),
-        )  # fmt: skip
+        )

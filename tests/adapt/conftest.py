@@ -20,9 +20,18 @@ class TinyClassifier(nn.Module):
         from transformers import BertConfig, BertModel
 
         super().__init__()
-        cfg = BertConfig(vocab_size=60, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=4,
-                         intermediate_size=2 * hidden, max_position_embeddings=32, attn_implementation=attn,
-                         hidden_act=act, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)  # fmt: skip
+        cfg = BertConfig(
+            vocab_size=60,
+            hidden_size=hidden,
+            num_hidden_layers=layers,
+            num_attention_heads=4,
+            intermediate_size=2 * hidden,
+            max_position_embeddings=32,
+            attn_implementation=attn,
+            hidden_act=act,
+            hidden_dropout_prob=0.0,
+            attention_probs_dropout_prob=0.0,
+        )
         with seeded_global_rng(seed):  # initial weights from ``seed``; the caller's RNG is left as it was
             self.encoder = BertModel(cfg, add_pooling_layer=False)
             self.head = nn.Linear(hidden, 2)

@@ -37,8 +37,15 @@ def toy_split(n: int = 48) -> Split:
 def test_every_method_trains_and_only_its_parameters_move(method):
     model = TinyClassifier()
     frozen_before = model.encoder.embeddings.word_embeddings.weight.detach().clone()
-    conf = AdaptConfig(method=method, r=2, prefix_length=2, epochs=2, batch_size=16, steps=6,
-                       deft_weight=1.0 if method in ("lora", "apt") else 0.0)  # fmt: skip
+    conf = AdaptConfig(
+        method=method,
+        r=2,
+        prefix_length=2,
+        epochs=2,
+        batch_size=16,
+        steps=6,
+        deft_weight=1.0 if method in ("lora", "apt") else 0.0,
+    )
     run = adapt(model, toy_split(), config=conf, seed=0)
     assert run.steps > 0 and all(np.isfinite(run.train_loss))
     assert 0 < run.trainable <= run.total
@@ -68,8 +75,22 @@ def test_cli_bad_input_exits_2_with_one_line(capsys, tmp_path, args, message):
 
 def test_cli_adapts_minilm_and_the_merged_model_loads(capsys, tmp_path):
     out = tmp_path / "m.safetensors"
-    res = run_cli(capsys, "adapt", "--method", "lora-sp", "--data", "rotten-tomatoes", "--out", str(out),
-                  "--train-size", "32", "--test-size", "32", "--max-len", "24")  # fmt: skip
+    res = run_cli(
+        capsys,
+        "adapt",
+        "--method",
+        "lora-sp",
+        "--data",
+        "rotten-tomatoes",
+        "--out",
+        str(out),
+        "--train-size",
+        "32",
+        "--test-size",
+        "32",
+        "--max-len",
+        "24",
+    )
     assert res.code == 0, res.err
     assert "test accuracy" in res.out and out.exists()
     from trustmap.models.io import load_model
@@ -84,8 +105,9 @@ def test_prefix_models_keep_their_adapters_and_reload(tmp_path):
     from trustmap.adapt.workflow import adapt_and_save, load_adapted
 
     out = tmp_path / "apt.safetensors"
-    res = adapt_and_save(method="apt", data="rotten-tomatoes", out=out, train_size=16, test_size=16, max_len=16,
-                         prefix_length=2)  # fmt: skip
+    res = adapt_and_save(
+        method="apt", data="rotten-tomatoes", out=out, train_size=16, test_size=16, max_len=16, prefix_length=2
+    )
     assert not res.merged and out.exists()
     model = load_adapted(out)
     ids = model.encode(np.array(["a fine film", "dull and long"], dtype=object))

@@ -20,8 +20,13 @@ def _trained(global_seed: int, seed: int = 0) -> list[torch.Tensor]:
     ids = g.integers(1, 60, size=(48, 10)).astype(np.int64)
     data = Split(ids, (ids[:, 0] % 2).astype(np.int64))
     torch.manual_seed(global_seed)
-    adapt(model, data, config=AdaptConfig(method="lora", r=2, alpha=4.0, epochs=2, batch_size=8, lr=1e-2,
-                                          targets=("query", "value")), seed=seed, progress=False)  # fmt: skip
+    adapt(
+        model,
+        data,
+        config=AdaptConfig(method="lora", r=2, alpha=4.0, epochs=2, batch_size=8, lr=1e-2, targets=("query", "value")),
+        seed=seed,
+        progress=False,
+    )
     return [p.detach().clone() for p in model.parameters() if p.requires_grad]
 
 
@@ -38,6 +43,11 @@ def test_the_callers_global_rng_is_left_as_it_was():
     torch.manual_seed(5)
     expected = torch.rand(3)
     torch.manual_seed(5)
-    adapt(model, data, config=AdaptConfig(method="lora", r=2, alpha=4.0, epochs=1, batch_size=8,
-                                          targets=("query",)), seed=0, progress=False)  # fmt: skip
+    adapt(
+        model,
+        data,
+        config=AdaptConfig(method="lora", r=2, alpha=4.0, epochs=1, batch_size=8, targets=("query",)),
+        seed=0,
+        progress=False,
+    )
     assert torch.equal(torch.rand(3), expected)

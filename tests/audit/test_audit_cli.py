@@ -28,9 +28,23 @@ def audited(tmp_path_factory, small_cnn, fashion):
 
 
 def _audit(capsys, root, model, out, *extra):
-    return run_cli(capsys, "audit", "--model", str(model), "--data", "fashion-mnist", "--members",
-                   str(root / "members.npz"), "--nonmembers", str(root / "non.npz"), "--budget", "quick",
-                   "--out", str(out), *extra)  # fmt: skip
+    return run_cli(
+        capsys,
+        "audit",
+        "--model",
+        str(model),
+        "--data",
+        "fashion-mnist",
+        "--members",
+        str(root / "members.npz"),
+        "--nonmembers",
+        str(root / "non.npz"),
+        "--budget",
+        "quick",
+        "--out",
+        str(out),
+        *extra,
+    )
 
 
 def test_audit_writes_report_resumes_and_is_deterministic(capsys, audited, tmp_path):
@@ -49,7 +63,8 @@ def test_audit_writes_report_resumes_and_is_deterministic(capsys, audited, tmp_p
         assert "DATA" not in command and "ARCH" not in command and "MODEL" not in command, command
         if probe in ("fgsm", "pgd-linf"):
             assert defence == "pgd-at" and command == (
-                "trustmap harden --method pgd-at --data fashion-mnist --arch cnn-s --out hardened.pt2")
+                "trustmap harden --method pgd-at --data fashion-mnist --arch cnn-s --out hardened.pt2"
+            )
         if probe == "robust-fairness":
             assert defence == "bat"
         if probe == "mia-loss":
@@ -81,8 +96,20 @@ def test_black_box_model_skips_white_box_probes(capsys, audited, tmp_path):
 
 def test_membership_probes_skip_without_members(capsys, audited, tmp_path):
     _, model = audited
-    res = run_cli(capsys, "audit", "--model", str(model), "--data", "fashion-mnist", "--budget", "quick",
-                  "--probes", "mia-loss", "--out", str(tmp_path / "r"))  # fmt: skip
+    res = run_cli(
+        capsys,
+        "audit",
+        "--model",
+        str(model),
+        "--data",
+        "fashion-mnist",
+        "--budget",
+        "quick",
+        "--probes",
+        "mia-loss",
+        "--out",
+        str(tmp_path / "r"),
+    )
     assert res.code == 0, res.err
     (probe,) = json.loads((tmp_path / "r" / "report.json").read_text())["probes"]
     assert probe["status"] == "skipped" and "--members" in probe["reason"]
@@ -104,8 +131,20 @@ def test_members_file_of_wrong_shape(capsys, audited, tmp_path):
     root, model = audited
     np.savez(tmp_path / "bad.npz", x=np.zeros((10, 1, 8, 8), np.float32), y=np.zeros(10, int))
     out = tmp_path / "r"
-    res = run_cli(capsys, "audit", "--model", str(model), "--data", "fashion-mnist", "--members",
-                  str(tmp_path / "bad.npz"), "--nonmembers", str(root / "non.npz"), "--out", str(out))  # fmt: skip
+    res = run_cli(
+        capsys,
+        "audit",
+        "--model",
+        str(model),
+        "--data",
+        "fashion-mnist",
+        "--members",
+        str(tmp_path / "bad.npz"),
+        "--nonmembers",
+        str(root / "non.npz"),
+        "--out",
+        str(out),
+    )
     _no_report(res, out)
     assert "shape" in res.err
 
@@ -122,11 +161,25 @@ def test_empty_dataset(capsys, audited, tmp_path):
 def test_unknown_probe_and_bad_config(capsys, audited, tmp_path):
     _, model = audited
     out = tmp_path / "r"
-    res = run_cli(capsys, "audit", "--model", str(model), "--data", "fashion-mnist", "--probes", "nope", "--out", str(out))
+    res = run_cli(
+        capsys, "audit", "--model", str(model), "--data", "fashion-mnist", "--probes", "nope", "--out", str(out)
+    )
     _no_report(res, out)
     cfg = tmp_path / "c.toml"
     cfg.write_text("[probes.pgd-linf]\nstepz = 3\n")
-    res = run_cli(capsys, "audit", "--model", str(model), "--data", "fashion-mnist", "--config", str(cfg),
-                  "--probes", "pgd-linf", "--out", str(out))  # fmt: skip
+    res = run_cli(
+        capsys,
+        "audit",
+        "--model",
+        str(model),
+        "--data",
+        "fashion-mnist",
+        "--config",
+        str(cfg),
+        "--probes",
+        "pgd-linf",
+        "--out",
+        str(out),
+    )
     _no_report(res, out)
     assert "stepz" in res.err

@@ -96,7 +96,9 @@ def test_unknown_override_key_is_an_error():
 
 def test_parse_max_drops():
     assert parse_max_drops(["robust_accuracy=0.05", "loss-mia.tpr_at_0.1fpr=0.01"]) == (
-        {"robust_accuracy": 0.05, "loss-mia.tpr_at_0.1fpr": 0.01}, None)  # fmt: skip
+        {"robust_accuracy": 0.05, "loss-mia.tpr_at_0.1fpr": 0.01},
+        None,
+    )
     assert parse_max_drops(["0.1"]) == ({}, 0.1)
     for bad in ("robust_accuracy", "robust_accuracy=abc", "=0.1", "auc=-0.1", "auc=nan"):
         with pytest.raises(TrustmapError) as info:
@@ -215,8 +217,10 @@ def test_gate_files_and_json_round_trip(tmp_path):
         ('{"probes": []}', "not a trustmap audit JSON"),
         ('{"schema_version": "2.0", "probes": []}', "schema version 2.0"),
         ('{"schema_version": "1.0", "probes": [{"metrics": {}}]}', r"probes\[0\]"),
-        ('{"schema_version": "1.1", "probes": [{"probe": "p", "metrics": {}, "directions": {"a": "up"}}]}',
-         r"probes\[0\].directions"),
+        (
+            '{"schema_version": "1.1", "probes": [{"probe": "p", "metrics": {}, "directions": {"a": "up"}}]}',
+            r"probes\[0\].directions",
+        ),
     ],
 )
 def test_bad_input_raises_one_line_error(tmp_path, content, pattern):

@@ -32,8 +32,20 @@ def test_sweep_audits_every_model_links_each_report_reports_failures_and_resumes
     out = tmp_path / "sweep"
     bad = tmp_path / "broken.pt2"
     bad.write_bytes(b"not a model")
-    args = ["--store", str(store), "sweep", *map(str, zoo), "--data", "digits", "--out", str(out),
-            "--probes", "fgsm,mia-loss", "--workers", "2"]  # fmt: skip
+    args = [
+        "--store",
+        str(store),
+        "sweep",
+        *map(str, zoo),
+        "--data",
+        "digits",
+        "--out",
+        str(out),
+        "--probes",
+        "fgsm,mia-loss",
+        "--workers",
+        "2",
+    ]
     res = run_cli(capsys, *args, str(bad))
     assert res.code == 1, res.err + res.out  # one model failed; the others are reported
     assert "Traceback" not in res.out + res.err
@@ -58,8 +70,14 @@ def test_sweep_audits_every_model_links_each_report_reports_failures_and_resumes
     assert len(ResultsStore.open(store).runs(limit=1000, command="audit")) == 8
 
 
-@pytest.mark.parametrize("args", [["sweep", "--data", "digits"], ["sweep", "missing.pt2", "--data", "digits"],
-                                  ["sweep", "MODEL", "--data", "digits", "--workers", "0"]])  # fmt: skip
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["sweep", "--data", "digits"],
+        ["sweep", "missing.pt2", "--data", "digits"],
+        ["sweep", "MODEL", "--data", "digits", "--workers", "0"],
+    ],
+)
 def test_bad_sweeps_exit_2_and_write_nothing(capsys, zoo, tmp_path, monkeypatch, args):
     monkeypatch.chdir(tmp_path)
     args = [str(zoo[0]) if a == "MODEL" else a for a in args]

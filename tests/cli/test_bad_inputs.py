@@ -65,8 +65,20 @@ def test_train_refuses_bad_numbers_instead_of_defaulting_or_crashing(capsys, tmp
 @pytest.mark.parametrize("seed", ["-1", "4294967296"])
 def test_audit_seed_is_checked_before_any_probe(capsys, digits_files, tmp_path, seed):
     out = tmp_path / "report"
-    res = run_cli(capsys, "audit", "--model", str(digits_files / "m.pt2"), "--data", "digits", "--probes", "fgsm",
-                  "--out", str(out), "--seed", seed)  # fmt: skip
+    res = run_cli(
+        capsys,
+        "audit",
+        "--model",
+        str(digits_files / "m.pt2"),
+        "--data",
+        "digits",
+        "--probes",
+        "fgsm",
+        "--out",
+        str(out),
+        "--seed",
+        seed,
+    )
     assert "--seed must be a whole number from 0 to 4294967295" in error_line(res)
     assert not out.exists()
 
@@ -86,8 +98,18 @@ def test_markup_in_an_output_name_prints_as_typed(capsys, tmp_path):
 
 
 def test_emoji_codes_in_messages_print_as_typed(capsys, digits_files, tmp_path):
-    res = run_cli(capsys, "unlearn", "--method", "finetune", "--forget", "class:-1", "--model",
-                  str(digits_files / "m.pt2"), "--out", str(tmp_path / "u.pt2"))  # fmt: skip
+    res = run_cli(
+        capsys,
+        "unlearn",
+        "--method",
+        "finetune",
+        "--forget",
+        "class:-1",
+        "--model",
+        str(digits_files / "m.pt2"),
+        "--out",
+        str(tmp_path / "u.pt2"),
+    )
     line = error_line(res)
     assert "class:-1" in line and "\N{THUMBS DOWN SIGN}" not in line
 
@@ -113,9 +135,29 @@ def test_table_training_raises_no_user_warning(tmp_path):
     csv = tmp_path / "t.csv"
     csv.write_text("a,b,label\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(60)))
     env = {**os.environ, "TRUSTMAP_STORE": str(tmp_path / "s.sqlite")}
-    proc = subprocess.run([sys.executable, "-W", "error::UserWarning", "-m", "trustmap", "train", "--data", str(csv),
-                           "--label", "label", "--epochs", "1", "--out", str(tmp_path / "m.pt2")],
-                          capture_output=True, text=True, env=env, cwd=tmp_path, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-W",
+            "error::UserWarning",
+            "-m",
+            "trustmap",
+            "train",
+            "--data",
+            str(csv),
+            "--label",
+            "label",
+            "--epochs",
+            "1",
+            "--out",
+            str(tmp_path / "m.pt2"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "UserWarning" not in proc.stderr
 

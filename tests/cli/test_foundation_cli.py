@@ -93,8 +93,9 @@ def test_nan_in_data(capsys, digits_model, tmp_path):
     x = np.zeros((10, 1, 8, 8), np.float32)
     x[0, 0, 0, 0] = np.inf
     np.savez(tmp_path / "nan.npz", x=x, y=np.zeros(10, int))
-    one_line_error(run_cli(capsys, "eval", "--model", str(digits_model), "--data", str(tmp_path / "nan.npz")),
-                   "NaN or Inf")  # fmt: skip
+    one_line_error(
+        run_cli(capsys, "eval", "--model", str(digits_model), "--data", str(tmp_path / "nan.npz")), "NaN or Inf"
+    )
 
 
 def test_labels_outside_model_classes(capsys, digits_model, tmp_path):
@@ -112,8 +113,10 @@ def test_corrupt_model(capsys, digits_model, tmp_path):
 def test_pickled_model(capsys, tmp_path):
     model = build_model("mlp", input_shape=(1, 8, 8), num_classes=10)
     torch.save(model, tmp_path / "p.pt")
-    one_line_error(run_cli(capsys, "eval", "--model", str(tmp_path / "p.pt"), "--data", "digits"),
-                   "pickled full model.*export it instead")  # fmt: skip
+    one_line_error(
+        run_cli(capsys, "eval", "--model", str(tmp_path / "p.pt"), "--data", "digits"),
+        "pickled full model.*export it instead",
+    )
 
 
 def test_unwritable_output(capsys, tmp_path):
@@ -140,8 +143,12 @@ def test_interrupt_leaves_no_partial_model(tmp_path):
 
     env = {**os.environ, "TRUSTMAP_STORE": str(tmp_path / "s.sqlite")}
     out = tmp_path / "m.pt2"
-    proc = subprocess.Popen([sys.executable, "-m", "trustmap", "train", "--data", "fashion-mnist", "--arch", "cnn",
-                             "--out", str(out)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "trustmap", "train", "--data", "fashion-mnist", "--arch", "cnn", "--out", str(out)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     from trustmap.store import ResultsStore
 
     deadline = time.time() + 60
@@ -159,6 +166,9 @@ def test_interrupt_leaves_no_partial_model(tmp_path):
 
 
 def test_debug_shows_traceback():
-    proc = subprocess.run([sys.executable, "-m", "trustmap", "--debug", "train", "--data", "nope", "--out", "x.pt2"],
-                          capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "trustmap", "--debug", "train", "--data", "nope", "--out", "x.pt2"],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode != 0 and "Traceback" in proc.stderr

@@ -15,10 +15,14 @@ from trustmap.results import ProbeResult, TrustReport
 
 def write_report(path, *, robust: float = 0.40, auc: float = 0.60):
     probes = [
-        ProbeResult(probe="robust-fairness", dimension="fairness", title="RF",
-                    metrics={"robust_accuracy": robust, "robust_gap": 0.30, "worst_class": "Shirt"}),
+        ProbeResult(
+            probe="robust-fairness",
+            dimension="fairness",
+            title="RF",
+            metrics={"robust_accuracy": robust, "robust_gap": 0.30, "worst_class": "Shirt"},
+        ),
         ProbeResult(probe="loss-mia", dimension="privacy", title="MIA", metrics={"auc": auc, "advantage": 0.1}),
-    ]  # fmt: skip
+    ]
     path.write_text(json.dumps(TrustReport(model={}, data={}, seed=0, budget="quick", probes=probes).to_json_dict()))
     return str(path)
 
@@ -85,10 +89,15 @@ def test_bad_input_exits_2_with_one_line(capsys, tmp_path, files, args, pattern)
 
 def test_subprocess_exit_codes(files):
     env = {**os.environ, "TRUSTMAP_PROGRESS": "0"}
-    bad = subprocess.run([sys.executable, "-m", "trustmap", "gate", files["old"], files["worse"]],
-                         capture_output=True, text=True, env=env)  # fmt: skip
-    missing = subprocess.run([sys.executable, "-m", "trustmap", "gate", files["old"], "nope.json"],
-                             capture_output=True, text=True, env=env)  # fmt: skip
+    bad = subprocess.run(
+        [sys.executable, "-m", "trustmap", "gate", files["old"], files["worse"]],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    missing = subprocess.run(
+        [sys.executable, "-m", "trustmap", "gate", files["old"], "nope.json"], capture_output=True, text=True, env=env
+    )
     assert (bad.returncode, missing.returncode) == (1, 2), (bad.stderr, missing.stderr)
     assert "gate failed" in bad.stdout
     assert missing.stderr.strip().startswith("error:") and len(missing.stderr.strip().splitlines()) == 1
@@ -127,8 +136,14 @@ def test_untracked_metrics_only_with_all(capsys, tmp_path):
 
 
 def test_full_numbers_on_an_80_column_terminal(tmp_path):
-    probes = [ProbeResult(probe="group-fairness", dimension="fairness", title="GF",
-                          metrics={"demographic_parity_difference": 0.812345, "equalized_odds_difference": 0.2})]  # fmt: skip
+    probes = [
+        ProbeResult(
+            probe="group-fairness",
+            dimension="fairness",
+            title="GF",
+            metrics={"demographic_parity_difference": 0.812345, "equalized_odds_difference": 0.2},
+        )
+    ]
     paths = []
     for name, dpd in (("old", 0.812345), ("new", 0.861234)):
         probes[0].metrics["demographic_parity_difference"] = dpd
@@ -136,7 +151,9 @@ def test_full_numbers_on_an_80_column_terminal(tmp_path):
         (tmp_path / f"{name}.json").write_text(json.dumps(doc))
         paths.append(str(tmp_path / f"{name}.json"))
     env = {**os.environ, "TRUSTMAP_PROGRESS": "0", "COLUMNS": "80", "TERM": "xterm"}
-    run = subprocess.run([sys.executable, "-m", "trustmap", "gate", *paths], capture_output=True, text=True, env=env, check=False)
+    run = subprocess.run(
+        [sys.executable, "-m", "trustmap", "gate", *paths], capture_output=True, text=True, env=env, check=False
+    )
     assert run.returncode == 1, run.stderr
     assert "…" not in run.stdout
     assert "0.8123" in run.stdout and "0.8612" in run.stdout and "+0.0489" in run.stdout

@@ -51,10 +51,14 @@ def test_empty_npz(tmp_path):
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_tables_with_label_and_sensitive(tmp_path, fmt):
     rng = np.random.default_rng(0)
-    df = pd.DataFrame({
-        "age": rng.integers(18, 80, 100), "city": rng.choice(["a", "b", "c"], 100),
-        "gender": rng.choice(["f", "m"], 100), "approved": rng.choice(["no", "yes"], 100),
-    })  # fmt: skip
+    df = pd.DataFrame(
+        {
+            "age": rng.integers(18, 80, 100),
+            "city": rng.choice(["a", "b", "c"], 100),
+            "gender": rng.choice(["f", "m"], 100),
+            "approved": rng.choice(["no", "yes"], 100),
+        }
+    )
     path = tmp_path / f"t.{fmt}"
     df.to_csv(path, index=False) if fmt == "csv" else df.to_parquet(path)
     ds = load_dataset(str(path), label="approved", sensitive=["gender"])

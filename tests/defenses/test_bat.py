@@ -12,9 +12,7 @@ from trustmap.defenses.bat import bat, bat_attack_loss, uniform_kl, update_class
 
 def test_uniform_kl_is_zero_iff_wrong_classes_are_balanced():
     y = torch.tensor([0, 3])
-    balanced = torch.tensor(
-        [[5.0, 1, 1, 1], [2.0, 2, 2, 9]]
-    )  # true logit may be anything
+    balanced = torch.tensor([[5.0, 1, 1, 1], [2.0, 2, 2, 9]])  # true logit may be anything
     assert torch.allclose(uniform_kl(balanced, y), torch.zeros(2), atol=1e-6)
     skewed = torch.tensor([[0.0, 4, 0, 0], [0.0, 0, 0, 0]])
     y2 = torch.tensor([0, 0])
@@ -39,9 +37,7 @@ def test_attack_loss_subtracts_lambda_times_kl():
     y = torch.tensor([1, 2, 3, 4])
     ce = F.cross_entropy(logits, y, reduction="none")
     assert torch.allclose(bat_attack_loss(0.0)(logits, y), ce)
-    assert torch.allclose(
-        bat_attack_loss(2.0)(logits, y), ce - 2.0 * uniform_kl(logits, y)
-    )
+    assert torch.allclose(bat_attack_loss(2.0)(logits, y), ce - 2.0 * uniform_kl(logits, y))
 
 
 def test_class_eps_update_weakens_overshooting_classes_and_clips():
@@ -54,24 +50,18 @@ def test_class_eps_update_weakens_overshooting_classes_and_clips():
     far = torch.tensor([1.0, 0.0, 0.0, 0.0])
     for _ in range(5):
         eps_c, _ = update_class_eps(eps_c, far, eps=0.1, steps=5)
-    assert eps_c[0].item() == pytest.approx(0.05) and eps_c[1].item() == pytest.approx(
-        0.15
-    )
+    assert eps_c[0].item() == pytest.approx(0.05) and eps_c[1].item() == pytest.approx(0.15)
 
 
 def test_per_class_pgd_uses_each_class_budget(logreg):
     g = torch.Generator().manual_seed(0)
     x, y = torch.rand(40, 1, 28, 28, generator=g), torch.arange(40) % 4
-    state = AttackState(
-        torch.tensor([0.02, 0.05, 0.1, 0.15]), torch.tensor([1, 3, 5, 7]), torch.ones(4)
-    )
+    state = AttackState(torch.tensor([0.02, 0.05, 0.1, 0.15]), torch.tensor([1, 3, 5, 7]), torch.ones(4))
     x_adv = per_class_pgd(logreg.eval(), x, y, state=state, alpha=0.03, generator=g)
     dist = (x_adv - x).abs().flatten(1).amax(1)
     for c in range(4):
         assert float(dist[y == c].max()) <= state.eps_c[c] + 1e-6
-        assert (
-            float(dist[y == c].max()) > 0.5 * state.eps_c[c]
-        )  # really attacked up to its own budget
+        assert float(dist[y == c].max()) > 0.5 * state.eps_c[c]  # really attacked up to its own budget
 
 
 def test_bat_trains_a_copy_and_moves_class_budgets(logreg, tiny):
@@ -83,13 +73,7 @@ def test_bat_trains_a_copy_and_moves_class_budgets(logreg, tiny):
         num_classes=10,
         seed=0,
     )
-    assert all(
-        torch.equal(a, b) for a, b in zip(before, logreg.parameters())
-    )  # the input is untouched
+    assert all(torch.equal(a, b) for a, b in zip(before, logreg.parameters()))  # the input is untouched
     eps = [out.result.history[-1][f"eps_{c}"] for c in range(10)]
-    assert (
-        min(eps) >= 0.05 - 1e-6
-        and max(eps) <= 0.15 + 1e-6
-        and max(eps) - min(eps) > 1e-3
-    )
+    assert min(eps) >= 0.05 - 1e-6 and max(eps) <= 0.15 + 1e-6 and max(eps) - min(eps) > 1e-3
     assert out.result.extra_parameters == 0 and not out.model.training

@@ -61,14 +61,34 @@ def test_harden_bad_input(capsys, tmp_path, args, words):
     ],
 )
 def test_unlearn_bad_input(capsys, tmp_path, model_file, method, forget, words):
-    res = run_cli(capsys, "unlearn", "--method", method, "--forget", forget, "--model", str(model_file),
-                  "--out", str(tmp_path / "u.pt2"))  # fmt: skip
+    res = run_cli(
+        capsys,
+        "unlearn",
+        "--method",
+        method,
+        "--forget",
+        forget,
+        "--model",
+        str(model_file),
+        "--out",
+        str(tmp_path / "u.pt2"),
+    )
     _one_line_error(res, *words)
 
 
 def test_unlearn_missing_model_is_one_line(capsys, tmp_path):
-    res = run_cli(capsys, "unlearn", "--method", "sfr-on", "--forget", "class:3", "--model", str(tmp_path / "x.pt2"),
-                  "--out", str(tmp_path / "u.pt2"))  # fmt: skip
+    res = run_cli(
+        capsys,
+        "unlearn",
+        "--method",
+        "sfr-on",
+        "--forget",
+        "class:3",
+        "--model",
+        str(tmp_path / "x.pt2"),
+        "--out",
+        str(tmp_path / "u.pt2"),
+    )
     _one_line_error(res, "does not exist")
 
 
@@ -77,14 +97,23 @@ def test_unlearn_sfr_on_saves_and_records(capsys, tmp_path, model_file):
     from trustmap.store import ResultsStore
 
     out = tmp_path / "u.pt2"
-    res = run_cli(capsys, "unlearn", "--method", "sfr-on", "--forget", "class:3", "--model", str(model_file),
-                  "--out", str(out), "--steps", "5")  # fmt: skip
+    res = run_cli(
+        capsys,
+        "unlearn",
+        "--method",
+        "sfr-on",
+        "--forget",
+        "class:3",
+        "--model",
+        str(model_file),
+        "--out",
+        str(out),
+        "--steps",
+        "5",
+    )
     assert res.code == 0, res.err
     handle = load_model(out)
-    assert (
-        handle.meta.extra["unlearned"] == "sfr-on"
-        and handle.meta.extra["forget"] == "class:3"
-    )
+    assert handle.meta.extra["unlearned"] == "sfr-on" and handle.meta.extra["forget"] == "class:3"
     run = ResultsStore.open(None).runs(command="unlearn")[0]
     assert run.status == "ok" and "forget_accuracy" in run.metrics
 
@@ -93,13 +122,37 @@ def test_harden_pgd_at_and_top1_wrapper(capsys, tmp_path, model_file):
     from trustmap.models import load_model
 
     out = tmp_path / "h.pt2"
-    res = run_cli(capsys, "harden", "--method", "pgd-at", "--data", "fashion-mnist", "--arch", "logreg",
-                  "--train-size", "100", "--epochs", "1", "--out", str(out))  # fmt: skip
+    res = run_cli(
+        capsys,
+        "harden",
+        "--method",
+        "pgd-at",
+        "--data",
+        "fashion-mnist",
+        "--arch",
+        "logreg",
+        "--train-size",
+        "100",
+        "--epochs",
+        "1",
+        "--out",
+        str(out),
+    )
     assert res.code == 0, res.err
     assert load_model(out).meta.extra["defence"] == "pgd-at"
     wrapped = tmp_path / "t.pt2"
-    res = run_cli(capsys, "harden", "--method", "top1", "--data", "fashion-mnist", "--model", str(model_file),
-                  "--out", str(wrapped))  # fmt: skip
+    res = run_cli(
+        capsys,
+        "harden",
+        "--method",
+        "top1",
+        "--data",
+        "fashion-mnist",
+        "--model",
+        str(model_file),
+        "--out",
+        str(wrapped),
+    )
     assert res.code == 0, res.err
     probs = torch.softmax(
         torch.from_numpy(load_model(wrapped).predict(torch.rand(4, 1, 28, 28).numpy())),

@@ -59,8 +59,18 @@ def test_batch_norm_is_replaced_and_the_private_model_saves_and_loads(members, t
     assert handle.predict(x) == pytest.approx(expected, abs=1e-4)
 
 
-@pytest.mark.parametrize("bad", [{"epsilon": 0.0}, {"epsilon": -1.0}, {"epsilon": math.nan}, {"epsilon": math.inf},
-                                 {"delta": 1.5}, {"epochs": 0}, {"lr": 0.0}])  # fmt: skip
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"epsilon": 0.0},
+        {"epsilon": -1.0},
+        {"epsilon": math.nan},
+        {"epsilon": math.inf},
+        {"delta": 1.5},
+        {"epochs": 0},
+        {"lr": 0.0},
+    ],
+)
 def test_bad_options_are_one_line_errors(bad):
     with pytest.raises(TrustmapError):
         DPConfig(**bad)
@@ -75,8 +85,24 @@ def test_harden_dp_sgd_reports_epsilon_and_the_mia_before_and_after(tmp_path, ca
     from trustmap.store import ResultsStore
 
     out = tmp_path / "private.pt2"
-    res = run_cli(capsys, "harden", "--method", "dp-sgd", "--epsilon", "2", "--data", "fashion-mnist", "--arch",
-                  "mlp", "--train-size", "400", "--epochs", "2", "--out", str(out))  # fmt: skip
+    res = run_cli(
+        capsys,
+        "harden",
+        "--method",
+        "dp-sgd",
+        "--epsilon",
+        "2",
+        "--data",
+        "fashion-mnist",
+        "--arch",
+        "mlp",
+        "--train-size",
+        "400",
+        "--epochs",
+        "2",
+        "--out",
+        str(out),
+    )
     assert res.code == 0, res
     assert "epsilon=" in res.out and "mia_auc_before=" in res.out and "mia_auc_after=" in res.out
     (run,) = ResultsStore.open(None).runs()
@@ -87,8 +113,9 @@ def test_harden_dp_sgd_reports_epsilon_and_the_mia_before_and_after(tmp_path, ca
     meta = load_model(out).meta.extra
     assert meta["defence"] == "dp-sgd" and meta["epsilon"] == pytest.approx(run.metrics["epsilon"])
     audit = tmp_path / "audit"
-    res = run_cli(capsys, "audit", "--model", str(out), "--data", "fashion-mnist", "--probes", "fgsm", "--out",
-                  str(audit))  # fmt: skip
+    res = run_cli(
+        capsys, "audit", "--model", str(out), "--data", "fashion-mnist", "--probes", "fgsm", "--out", str(audit)
+    )
     assert res.code == 0, res
     report = json.loads((audit / "report.json").read_text())
     assert report["model"]["defence"] == "dp-sgd" and report["model"]["epsilon"] == pytest.approx(meta["epsilon"])

@@ -29,39 +29,21 @@ def _pair():
 def test_logit_l1_is_zero_when_clone_matches_centred_log_probs():
     v = torch.randn(4, 5)
     lp = F.log_softmax(v, 1)
-    assert logit_l1(v, lp - lp.mean(1, keepdim=True)).item() == pytest.approx(
-        0.0, abs=1e-6
-    )
+    assert logit_l1(v, lp - lp.mean(1, keepdim=True)).item() == pytest.approx(0.0, abs=1e-6)
     assert logit_l1(v, torch.zeros(4, 5)).item() > 0
 
 
 def test_terms_match_their_definitions():
     v, s, x, y, xo = _pair()
     t = ini_terms(v, s, x, y, xo)
-    assert t["benign"].item() == pytest.approx(
-        F.cross_entropy(v(x), y).item(), rel=1e-5
-    )
+    assert t["benign"].item() == pytest.approx(F.cross_entropy(v(x), y).item(), rel=1e-5)
     assert t["id"].item() == pytest.approx(-logit_l1(v(x), s(x)).item(), rel=1e-5)
     assert t["ood"].item() == pytest.approx(logit_l1(v(xo), s(xo)).item(), rel=1e-5)
     # isolation: cosine between the clone's distillation and true-label parameter gradients
-    g1 = torch.cat(
-        [g.flatten() for g in torch.autograd.grad(kl(s(x), v(x)), list(s.parameters()))]
-    )
-    g2 = torch.cat(
-        [
-            g.flatten()
-            for g in torch.autograd.grad(F.cross_entropy(s(x), y), list(s.parameters()))
-        ]
-    )
-    assert t["isolation"].item() == pytest.approx(
-        F.cosine_similarity(g1, g2, dim=0).item(), rel=1e-4
-    )
-    g3 = torch.cat(
-        [
-            g.flatten()
-            for g in torch.autograd.grad(kl(s(xo), v(xo)), list(s.parameters()))
-        ]
-    )
+    g1 = torch.cat([g.flatten() for g in torch.autograd.grad(kl(s(x), v(x)), list(s.parameters()))])
+    g2 = torch.cat([g.flatten() for g in torch.autograd.grad(F.cross_entropy(s(x), y), list(s.parameters()))])
+    assert t["isolation"].item() == pytest.approx(F.cosine_similarity(g1, g2, dim=0).item(), rel=1e-4)
+    g3 = torch.cat([g.flatten() for g in torch.autograd.grad(kl(s(xo), v(xo)), list(s.parameters()))])
     assert t["induction"].item() == pytest.approx(g3.abs().mean().item(), rel=1e-4)
     ent = ini_terms(v, s, x, y, xo, ood_loss="entropy")["ood"]
     p = F.softmax(v(xo), 1)
@@ -73,9 +55,7 @@ def test_each_term_trains_the_victim_through_the_clone(term):
     v, s, x, y, xo = _pair()
     t = ini_terms(v, s, x, y, xo)[term]
     grads = torch.autograd.grad(t, list(v.parameters()), allow_unused=True)
-    assert any(
-        g is not None and g.abs().sum() > 0 for g in grads
-    )  # double backward reaches V's weights
+    assert any(g is not None and g.abs().sum() > 0 for g in grads)  # double backward reaches V's weights
 
 
 def test_defender_ood_permutes_pixels_and_adds_digits(tiny):
@@ -83,9 +63,7 @@ def test_defender_ood_permutes_pixels_and_adds_digits(tiny):
     assert ood.shape == (50 + 1797, 1, 28, 28) and ood.dtype == np.float32
     assert 0.0 <= ood.min() and ood.max() <= 1.0
     # each permuted image keeps its pixel values (a permutation), but not their places
-    assert any(
-        np.allclose(np.sort(ood[0].ravel()), np.sort(im.ravel())) for im in tiny.x
-    )
+    assert any(np.allclose(np.sort(ood[0].ravel()), np.sort(im.ravel())) for im in tiny.x)
     assert not any(np.allclose(ood[0], im) for im in tiny.x)
 
 
@@ -98,9 +76,7 @@ def test_ini_adds_nothing_at_inference_and_leaves_the_input(logreg, tiny):
         config=INIConfig(epochs=1, batch_size=100),
     )
     assert type(out.model) is type(logreg) and out.result.extra_parameters == 0
-    assert sum(p.numel() for p in out.model.parameters()) == sum(
-        p.numel() for p in logreg.parameters()
-    )
+    assert sum(p.numel() for p in out.model.parameters()) == sum(p.numel() for p in logreg.parameters())
     assert all(torch.equal(before[k], v) for k, v in logreg.state_dict().items())
     assert {
         "mean_isolation",
@@ -120,6 +96,4 @@ def test_perturbation_wrappers_keep_top1(logreg, tiny):
     assert torch.equal(p.argmax(1), logreg(x).argmax(1))
     assert not torch.allclose(p, logreg(x).softmax(1), atol=1e-3)  # it really perturbs
     one = TopOne(logreg)(x).softmax(1)
-    assert torch.equal(one.argmax(1), logreg(x).argmax(1)) and torch.allclose(
-        one.max(1).values, torch.ones(100)
-    )
+    assert torch.equal(one.argmax(1), logreg(x).argmax(1)) and torch.allclose(one.max(1).values, torch.ones(100))

@@ -28,8 +28,11 @@ class Untrained(HardenDefence):
     summary = "keeps the initial weights (a test defence)"
 
     def run(self, job: HardenJob) -> Defended:
-        return Defended(job.model.eval(), DefenceResult(self.id, 0.0, 0, {"toy_train_size": float(len(job.train))}),
-                        meta={"toy": True})
+        return Defended(
+            job.model.eval(),
+            DefenceResult(self.id, 0.0, 0, {"toy_train_size": float(len(job.train))}),
+            meta={"toy": True},
+        )
 
 
 def test_every_builtin_defence_is_registered_with_its_kind():
@@ -47,8 +50,20 @@ def test_a_toy_defence_registered_in_a_test_is_a_harden_method(capsys, tmp_path)
         register_defence(Untrained)
         assert "toy-untrained" in defence_ids("harden") and "toy-untrained" not in defence_ids("unlearn")
         assert "toy-untrained" in run_cli(capsys, "harden", "--help").out
-        res = run_cli(capsys, "harden", "--method", "toy-untrained", "--data", "fashion-mnist", "--arch", "logreg",
-                      "--train-size", "50", "--out", str(out))
+        res = run_cli(
+            capsys,
+            "harden",
+            "--method",
+            "toy-untrained",
+            "--data",
+            "fashion-mnist",
+            "--arch",
+            "logreg",
+            "--train-size",
+            "50",
+            "--out",
+            str(out),
+        )
         assert res.code == 0, res.err
     meta = load_model(out).meta
     assert meta.arch == "logreg" and meta.extra == {"defence": "toy-untrained", "seed": 0, "toy": True}
@@ -58,14 +73,26 @@ def test_a_toy_defence_registered_in_a_test_is_a_harden_method(capsys, tmp_path)
 
 
 def test_an_unknown_method_is_exit_2_listing_the_valid_ids(capsys, tmp_path):
-    res = run_cli(capsys, "harden", "--method", "toy-untrained", "--data", "fashion-mnist", "--out", str(tmp_path / "x.pt2"))
+    res = run_cli(
+        capsys, "harden", "--method", "toy-untrained", "--data", "fashion-mnist", "--out", str(tmp_path / "x.pt2")
+    )
     assert res.code == 2 and "Traceback" not in res.err + res.out
     lines = [ln for ln in res.err.splitlines() if ln.strip()]
     assert len(lines) == 1 and "unknown harden method 'toy-untrained'; choose from " + ", ".join(HARDEN) in lines[0]
     assert not (tmp_path / "x.pt2").exists()
     # an unlearn method is not a harden method (and the reverse)
-    res = run_cli(capsys, "unlearn", "--method", "bat", "--forget", "class:1", "--model", str(tmp_path / "m.pt2"),
-                  "--out", str(tmp_path / "u.pt2"))
+    res = run_cli(
+        capsys,
+        "unlearn",
+        "--method",
+        "bat",
+        "--forget",
+        "class:1",
+        "--model",
+        str(tmp_path / "m.pt2"),
+        "--out",
+        str(tmp_path / "u.pt2"),
+    )
     assert res.code == 2 and "unknown unlearn method 'bat'; choose from " + ", ".join(UNLEARN) in res.err
 
 

@@ -16,7 +16,7 @@ from trustmap.defenses.sfr_on import (
     forget_schedule,
     saliency_mask,
     sfr_on,
-)  # fmt: skip
+)
 from trustmap.defenses.unlearning import finetune, gradient_ascent, salun_lite
 from trustmap.utils.seed import seeded_generator
 
@@ -50,30 +50,20 @@ def test_fisher_is_the_mean_squared_batch_gradient(logreg, tiny):
 def test_fast_slow_schedule():
     vals = [forget_schedule(t, steps=50, alpha=25.0, every=5) for t in range(50)]
     fast = [t for t, v in enumerate(vals) if v is not None]
-    assert fast == list(
-        range(0, 50, 5)
-    )  # ascent every 5th step; a retain step every step
+    assert fast == list(range(0, 50, 5))  # ascent every 5th step; a retain step every step
     assert vals[0] == pytest.approx(25.0) and vals[25] == pytest.approx(12.5)
     assert vals[45] == pytest.approx(25 * (1 + math.cos(math.pi * 45 / 50)) / 2)
-    assert all(
-        a > b for a, b in zip([vals[t] for t in fast], [vals[t] for t in fast][1:])
-    )
+    assert all(a > b for a, b in zip([vals[t] for t in fast], [vals[t] for t in fast][1:]))
 
 
 def test_adaptive_ascent_weights_low_loss_examples_more():
     logits = torch.tensor([[4.0, 0.0], [0.0, 0.0]])
     y = torch.tensor([0, 0])
     ce = F.cross_entropy(logits, y, reduction="none")
-    assert adaptive_ascent_loss(logits, y, lambd=0.0).item() == pytest.approx(
-        ce.mean().item()
-    )
+    assert adaptive_ascent_loss(logits, y, lambd=0.0).item() == pytest.approx(ce.mean().item())
     w = 1 / ce**0.5
-    assert adaptive_ascent_loss(logits, y, lambd=0.5).item() == pytest.approx(
-        float((w / w.sum() * ce).sum()), rel=1e-5
-    )
-    assert (
-        adaptive_ascent_loss(logits, y, lambd=0.5) < ce.mean()
-    )  # the confident (low-loss) example dominates
+    assert adaptive_ascent_loss(logits, y, lambd=0.5).item() == pytest.approx(float((w / w.sum() * ce).sum()), rel=1e-5)
+    assert adaptive_ascent_loss(logits, y, lambd=0.5) < ce.mean()  # the confident (low-loss) example dominates
 
 
 def test_fully_masked_forget_step_changes_nothing(logreg, tiny):
@@ -83,16 +73,10 @@ def test_fully_masked_forget_step_changes_nothing(logreg, tiny):
     )
     cfg = SFROnConfig(steps=1, threshold=float("inf"), weight_decay=0.0, batch_size=64)
     out = sfr_on(logreg, forget=forget, remain=remain, config=cfg, seed=3)
-    xr, yr = next(
-        cycle_batches(remain, 64, seeded_generator(3, 0x72))
-    )  # the first retain batch
-    grads = torch.autograd.grad(
-        F.cross_entropy(logreg(xr), yr), list(logreg.parameters())
-    )
+    xr, yr = next(cycle_batches(remain, 64, seeded_generator(3, 0x72)))  # the first retain batch
+    grads = torch.autograd.grad(F.cross_entropy(logreg(xr), yr), list(logreg.parameters()))
     for p0, g, p1 in zip(logreg.parameters(), grads, out.model.parameters()):
-        assert torch.allclose(
-            p1, p0 - 0.01 * g, atol=1e-6
-        )  # only the slow retain step moved the weights
+        assert torch.allclose(p1, p0 - 0.01 * g, atol=1e-6)  # only the slow retain step moved the weights
     assert out.result.metrics["mask_density"] == 0.0
 
 
@@ -115,6 +99,9 @@ def test_sfr_on_forgets_a_class_and_baselines_run(fashion):
     assert acc(model, f) > 0.8
     out = sfr_on(model, forget=f, remain=r, config=SFROnConfig(steps=50), seed=0)
     assert acc(out.model, f) <= 0.05 and acc(out.model, r) > acc(model, r) - 0.1
-    for m in (gradient_ascent(model, forget=f, steps=5).model, finetune(model, remain=r, steps=5).model,
-              salun_lite(model, forget=f, remain=r, num_classes=10, steps=5).model):  # fmt: skip
+    for m in (
+        gradient_ascent(model, forget=f, steps=5).model,
+        finetune(model, remain=r, steps=5).model,
+        salun_lite(model, forget=f, remain=r, num_classes=10, steps=5).model,
+    ):
         assert 0.0 <= acc(m, f) <= 1.0

@@ -4,8 +4,9 @@ import torch
 from trustmap.federated import ClientConfig, FederationSpec, build_federation, fl_model, make_strategy, run_inprocess
 from trustmap.federated.client import proximal_loss
 
-SPEC = FederationSpec(num_clients=4, partition="dirichlet:1.0", train_per_client=150, test_per_client=50,
-                      image_size=14, seed=0)
+SPEC = FederationSpec(
+    num_clients=4, partition="dirichlet:1.0", train_per_client=150, test_per_client=50, image_size=14, seed=0
+)
 
 
 def test_federation_is_disjoint_and_sized():
@@ -17,10 +18,24 @@ def test_federation_is_disjoint_and_sized():
 def test_inprocess_fedavg_learns_and_is_deterministic():
     fed = build_federation(SPEC)
     cfg = ClientConfig(epochs=3)
-    h1 = run_inprocess(fed, strategy=make_strategy("fedavg", client_config=cfg), rounds=3, per_round=4, seed=0,
-                       model="mlp", evaluate_global=False)
-    h2 = run_inprocess(fed, strategy=make_strategy("fedavg", client_config=cfg), rounds=3, per_round=4, seed=0,
-                       model="mlp", evaluate_global=False)
+    h1 = run_inprocess(
+        fed,
+        strategy=make_strategy("fedavg", client_config=cfg),
+        rounds=3,
+        per_round=4,
+        seed=0,
+        model="mlp",
+        evaluate_global=False,
+    )
+    h2 = run_inprocess(
+        fed,
+        strategy=make_strategy("fedavg", client_config=cfg),
+        rounds=3,
+        per_round=4,
+        seed=0,
+        model="mlp",
+        evaluate_global=False,
+    )
     assert [r["client_accuracy"] for r in h1.rounds] == [r["client_accuracy"] for r in h2.rounds]
     assert h1.rounds[-1]["client_accuracy"] > 0.3  # well above 10% chance after 3 rounds
     assert h1.rounds[-1]["train_loss"] < h1.rounds[0]["train_loss"]
@@ -56,8 +71,12 @@ def test_flower_engine_matches_inprocess():
 def test_cli_bad_inputs_exit_2(capsys):
     from trustmap.cli.app import main
 
-    for args in (["--strategy", "nope"], ["--partition", "dirichlet:0"], ["--partition", "dirichlet:-0.5"],
-                 ["--clients", "70000", "--samples", "1", "--test-samples", "0"]):
+    for args in (
+        ["--strategy", "nope"],
+        ["--partition", "dirichlet:0"],
+        ["--partition", "dirichlet:-0.5"],
+        ["--clients", "70000", "--samples", "1", "--test-samples", "0"],
+    ):
         with pytest.raises(SystemExit) as exc:
             main(["fl", "run", *args])
         assert exc.value.code == 2
@@ -70,8 +89,26 @@ def test_cli_fl_run_prints_rounds_and_records(capsys):
     from trustmap.store import ResultsStore
 
     with pytest.raises(SystemExit) as exc:
-        main(["fl", "run", "--clients", "3", "--rounds", "2", "--per-round", "3", "--samples", "60",
-              "--test-samples", "20", "--image-size", "14", "--strategy", "fedprox"])
+        main(
+            [
+                "fl",
+                "run",
+                "--clients",
+                "3",
+                "--rounds",
+                "2",
+                "--per-round",
+                "3",
+                "--samples",
+                "60",
+                "--test-samples",
+                "20",
+                "--image-size",
+                "14",
+                "--strategy",
+                "fedprox",
+            ]
+        )
     assert exc.value.code == 0
     out = capsys.readouterr().out
     assert "round   1/2" in out and "round   2/2" in out

@@ -36,8 +36,9 @@ def test_inverting_gradients_recovers_an_image_from_a_linear_model():
     y = torch.tensor([3])
     g = batch_gradients(model, x, y)
     assert int(idlg_label(g)) == 3
-    x_hat = invert_gradients(model, g, labels=idlg_label(g), shape=(1, 1, 6, 6), steps=200, tv=0.0,
-                             generator=torch_generator(2))
+    x_hat = invert_gradients(
+        model, g, labels=idlg_label(g), shape=(1, 1, 6, 6), steps=200, tv=0.0, generator=torch_generator(2)
+    )
     p, s = match_scores(x_hat, x)
     noise_p, _ = match_scores(torch.rand(1, 1, 6, 6, generator=torch_generator(3)), x)
     assert p > 25 and p > noise_p + 10 and s > 0.9

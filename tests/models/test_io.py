@@ -126,8 +126,14 @@ def test_a_bad_pt2_prints_one_line_and_no_torch_log(tmp_path, model, content):
             z.writestr("bad/archive_format", "pt2")
             z.writestr("bad/data.bin", "x" * 100)
     env = {**os.environ, "TRUSTMAP_STORE": str(tmp_path / "s.sqlite")}
-    proc = subprocess.run([sys.executable, "-m", "trustmap", "eval", "--model", str(path), "--data", "digits"],
-                          capture_output=True, text=True, env=env, cwd=tmp_path, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "trustmap", "eval", "--model", str(path), "--data", "digits"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
     assert proc.returncode == 2, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip() and "Deprecat" not in line]
     assert len(lines) == 1 and "corrupt or truncated" in lines[0], proc.stderr

@@ -141,8 +141,13 @@ def test_a_few_training_steps_reduce_the_loss(snippets):
     model = minilm()
     train = encode_split(model, snippets)
     before = _loss(model, train)
-    result = fit(model, train, config=TrainConfig(epochs=2, lr=1e-4, batch_size=16, optimizer="adamw",
-                                                  schedule="constant"), seed=0, progress=False)  # fmt: skip
+    result = fit(
+        model,
+        train,
+        config=TrainConfig(epochs=2, lr=1e-4, batch_size=16, optimizer="adamw", schedule="constant"),
+        seed=0,
+        progress=False,
+    )
     after = _loss(model, train)
     assert len(result.train_loss) == 2
     assert after < before - 0.05, (before, after)

@@ -11,12 +11,44 @@ from trustmap.audit.gate import FALLBACK_DIRECTIONS
 from trustmap.errors import TrustmapError
 from trustmap.probes import PROBES, budget_probes, probe_class, probe_ids, register_probe
 
-QUICK = ["fgsm", "pgd-linf", "eps-sweep", "corruptions", "mia-loss", "mia-confidence", "knockoff",
-         "robust-fairness", "group-fairness"]  # fmt: skip
-STANDARD = ["fgsm", "pgd-linf", "pgd-l2", "eps-sweep", "corruptions", "mia-loss", "mia-confidence", "mia-rmia",
-            "knockoff", "robust-fairness", "group-fairness"]  # fmt: skip
-THOROUGH = ["fgsm", "pgd-linf", "pgd-l2", "apgd-ce", "eps-sweep", "corruptions", "mia-loss", "mia-confidence",
-            "mia-rmia", "knockoff", "robust-fairness", "group-fairness"]  # fmt: skip
+QUICK = [
+    "fgsm",
+    "pgd-linf",
+    "eps-sweep",
+    "corruptions",
+    "mia-loss",
+    "mia-confidence",
+    "knockoff",
+    "robust-fairness",
+    "group-fairness",
+]
+STANDARD = [
+    "fgsm",
+    "pgd-linf",
+    "pgd-l2",
+    "eps-sweep",
+    "corruptions",
+    "mia-loss",
+    "mia-confidence",
+    "mia-rmia",
+    "knockoff",
+    "robust-fairness",
+    "group-fairness",
+]
+THOROUGH = [
+    "fgsm",
+    "pgd-linf",
+    "pgd-l2",
+    "apgd-ce",
+    "eps-sweep",
+    "corruptions",
+    "mia-loss",
+    "mia-confidence",
+    "mia-rmia",
+    "knockoff",
+    "robust-fairness",
+    "group-fairness",
+]
 
 
 def test_budget_sets_and_order_are_what_the_probes_declare():
@@ -28,8 +60,10 @@ def test_budget_sets_and_order_are_what_the_probes_declare():
 
 
 def test_run_order_does_not_depend_on_which_module_was_imported_first():
-    code = ("import trustmap.probes.fairness, trustmap.probes.membership.rmia; "
-            "from trustmap.probes import probe_ids; print(','.join(probe_ids()))")  # fmt: skip
+    code = (
+        "import trustmap.probes.fairness, trustmap.probes.membership.rmia; "
+        "from trustmap.probes import probe_ids; print(','.join(probe_ids()))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().split(",") == THOROUGH
 

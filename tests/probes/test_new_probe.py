@@ -97,8 +97,9 @@ def test_registration_budgets_and_removal(noise_flip):
 
 
 def test_audit_scorecard_report_and_gate_pick_it_up(noise_flip, small_cnn, audit_data, tmp_path):
-    report = run_audit(small_cnn, audit_data, budget="quick", seed=0, probes=["noise-flip"],
-                       options={"noise-flip": {"sigma": 2.0}})  # fmt: skip  (noise this strong flips most)
+    report = run_audit(
+        small_cnn, audit_data, budget="quick", seed=0, probes=["noise-flip"], options={"noise-flip": {"sigma": 2.0}}
+    )  # (noise this strong flips most)
     (result,) = report.probes
     assert result.status == "ok" and result.metrics["flip_rate"] > 0.4
     assert result.directions == {"stable_fraction": "higher", "flip_rate": "lower"}
@@ -118,7 +119,7 @@ def test_audit_scorecard_report_and_gate_pick_it_up(noise_flip, small_cnn, audit
     assert probe_doc["headline"] == "stable_fraction" and probe_doc["directions"]["flip_rate"] == "lower"
     html = html_path.read_text()
     assert 'id="probe-noise-flip"' in html and "Prediction flips under Gaussian noise" in html
-    assert "<tr class=headline><th scope=\"row\">stable fraction</th>" in html
+    assert '<tr class=headline><th scope="row">stable fraction</th>' in html
     assert render_json(report) == json_path.read_text() and render_html(report) == html
 
     # the gate tracks the directions it declared, which no generic fallback knows

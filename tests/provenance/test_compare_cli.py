@@ -25,8 +25,9 @@ def files(tmp_path_factory):
 
     ds = load_dataset("digits")
     root = tmp_path_factory.mktemp("models")
-    meta = ModelMeta(kind="image", arch="mlp", input_shape=(1, 8, 8), num_classes=10, value_range=(0.0, 1.0),
-                     dataset="digits")  # fmt: skip
+    meta = ModelMeta(
+        kind="image", arch="mlp", input_shape=(1, 8, 8), num_classes=10, value_range=(0.0, 1.0), dataset="digits"
+    )
     paths = {}
     for name, seed in (("a", 0), ("b", 1)):
         model = build_model("mlp", input_shape=(1, 8, 8), num_classes=10, seed=seed)
@@ -34,11 +35,15 @@ def files(tmp_path_factory):
         paths[name] = save_model(model, root / f"{name}.pt2", meta=meta)
     paths["st"] = save_model(model, root / "b.safetensors", meta=meta)
     table = build_model("mlp", input_shape=(14,), num_classes=2, seed=0)
-    paths["table"] = save_model(table, root / "adult.pt2", meta=ModelMeta(kind="table", arch="mlp", input_shape=(14,),
-                                                                          num_classes=2, dataset="adult"))  # fmt: skip
+    paths["table"] = save_model(
+        table,
+        root / "adult.pt2",
+        meta=ModelMeta(kind="table", arch="mlp", input_shape=(14,), num_classes=2, dataset="adult"),
+    )
     nodata = ModelMeta(kind="image", arch="mlp", input_shape=(1, 8, 8), num_classes=10)
-    paths["nodata"] = save_model(build_model("mlp", input_shape=(1, 8, 8), num_classes=10, seed=2),
-                                 root / "nodata.pt2", meta=nodata)  # fmt: skip
+    paths["nodata"] = save_model(
+        build_model("mlp", input_shape=(1, 8, 8), num_classes=10, seed=2), root / "nodata.pt2", meta=nodata
+    )
     np.savez(root / "seeds.npz", x=ds.test.x[:60, 0], y=ds.test.y[:60])
     np.savez(root / "wide.npz", x=np.zeros((10, 5), np.float32), y=np.zeros(10, np.int64))
     paths["npz"], paths["wide"] = root / "seeds.npz", root / "wide.npz"
@@ -61,8 +66,20 @@ def test_identical_models_json(capsys, files):
 
 
 def test_other_model_prints_verdict_and_threshold(capsys, files):
-    res = run_cli(capsys, "compare", str(files["a"]), str(files["st"]), "--data", str(files["npz"]),
-                  "--pairs", "30", "--steps", "20", "--threshold", "0.999")  # fmt: skip
+    res = run_cli(
+        capsys,
+        "compare",
+        str(files["a"]),
+        str(files["st"]),
+        "--data",
+        str(files["npz"]),
+        "--pairs",
+        "30",
+        "--steps",
+        "20",
+        "--threshold",
+        "0.999",
+    )
     assert res.code == 0, res.err
     assert "similarity" in res.out and "independent" in res.out and ">= 0.999" in res.out
     assert "copy test (conferrable examples)" in res.out and "CAE accuracy" in res.out
@@ -79,10 +96,11 @@ def test_incompatible_models(capsys, files):
 
 
 def test_data_that_does_not_fit(capsys, files):
-    one_line_error(run_cli(capsys, "compare", str(files["a"]), str(files["b"]), "--data", "fashion-mnist"),
-                   r"model A: .*expects inputs of shape \(1, 8, 8\)")  # fmt: skip
-    one_line_error(run_cli(capsys, "compare", str(files["a"]), str(files["b"]), "--data", str(files["wide"])),
-                   r"shape")  # fmt: skip
+    one_line_error(
+        run_cli(capsys, "compare", str(files["a"]), str(files["b"]), "--data", "fashion-mnist"),
+        r"model A: .*expects inputs of shape \(1, 8, 8\)",
+    )
+    one_line_error(run_cli(capsys, "compare", str(files["a"]), str(files["b"]), "--data", str(files["wide"])), r"shape")
 
 
 def test_no_dataset_anywhere(capsys, files):
@@ -90,6 +108,7 @@ def test_no_dataset_anywhere(capsys, files):
 
 
 def test_bad_options(capsys, files, tmp_path):
-    one_line_error(run_cli(capsys, "compare", str(files["a"]), str(files["b"]), "--mutation", "evolve"),
-                   r"unknown mutation")  # fmt: skip
+    one_line_error(
+        run_cli(capsys, "compare", str(files["a"]), str(files["b"]), "--mutation", "evolve"), r"unknown mutation"
+    )
     one_line_error(run_cli(capsys, "compare", str(files["a"]), str(tmp_path / "missing.pt2")), r"does not exist")

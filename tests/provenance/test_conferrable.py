@@ -39,11 +39,28 @@ def setup():
     q = np.concatenate([_queries(x, 1), _queries(x, 2)])
     with torch.no_grad():
         hard = source(torch.from_numpy(q)).argmax(1).numpy()
-    stolen = train_thief(build_model("mlp", input_shape=(1, 8, 8), num_classes=10, seed=5), q, hard, soft=False,
-                         seed=5, config=TrainConfig(epochs=6, batch_size=64, lr=3e-3))  # fmt: skip
+    stolen = train_thief(
+        build_model("mlp", input_shape=(1, 8, 8), num_classes=10, seed=5),
+        q,
+        hard,
+        soft=False,
+        seed=5,
+        config=TrainConfig(epochs=6, batch_size=64, lr=3e-3),
+    )
     independent = {"same-arch": _train("cnn-s", x, y, 7), "thief-arch": _train("mlp", x, y, 8)}
-    fp = make_fingerprint(source, train_x=x, train_y=y, seeds_x=ds.test.x, seeds_y=ds.test.y,
-                          query_x=_queries(ds.test.x, 3), n=60, epochs=4, steps=20, value_range=(0.0, 1.0), seed=0)  # fmt: skip
+    fp = make_fingerprint(
+        source,
+        train_x=x,
+        train_y=y,
+        seeds_x=ds.test.x,
+        seeds_y=ds.test.y,
+        query_x=_queries(ds.test.x, 3),
+        n=60,
+        epochs=4,
+        steps=20,
+        value_range=(0.0, 1.0),
+        seed=0,
+    )
     return {"ds": ds, "source": source, "stolen": stolen, "independent": independent, "fp": fp}
 
 
@@ -65,5 +82,6 @@ def test_fingerprint_shapes_and_determinism(setup):
     res = verify(fp, setup["stolen"]).to_dict()
     assert set(res) >= {"cae_accuracy", "threshold", "stolen", "n_fingerprints"}
     with pytest.raises(TrustmapError, match="at least"):
-        make_fingerprint(setup["source"], train_x=ds.train.x[:5], train_y=ds.train.y[:5], seeds_x=ds.test.x,
-                         seeds_y=ds.test.y)  # fmt: skip
+        make_fingerprint(
+            setup["source"], train_x=ds.train.x[:5], train_y=ds.train.y[:5], seeds_x=ds.test.x, seeds_y=ds.test.y
+        )

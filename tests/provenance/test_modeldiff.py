@@ -39,8 +39,12 @@ def _trained(arch: str, digits, seed: int) -> nn.Module:
 @pytest.fixture(scope="module")
 def zoo(digits):
     src = _trained("mlp", digits, 0)
-    return {"src": src, "quant": quantize_int8(copy.deepcopy(src)).eval(), "seed": _trained("mlp", digits, 1),
-            "cnn": _trained("cnn-s", digits, 2)}  # fmt: skip
+    return {
+        "src": src,
+        "quant": quantize_int8(copy.deepcopy(src)).eval(),
+        "seed": _trained("mlp", digits, 1),
+        "cnn": _trained("cnn-s", digits, 2),
+    }
 
 
 class Scaled(nn.Module):
@@ -71,10 +75,26 @@ def test_ddv_is_invariant_to_scaling_the_outputs(zoo, digits):
 
 def test_similarity_is_symmetric(zoo, digits):
     for mutation in ("search", "gradient"):
-        ab = compare_models(zoo["src"], zoo["cnn"], seeds=digits.test.x, n_pairs=40, mutation=mutation, steps=20,
-                            value_range=(0.0, 1.0), seed=3)  # fmt: skip
-        ba = compare_models(zoo["cnn"], zoo["src"], seeds=digits.test.x, n_pairs=40, mutation=mutation, steps=20,
-                            value_range=(0.0, 1.0), seed=3)  # fmt: skip
+        ab = compare_models(
+            zoo["src"],
+            zoo["cnn"],
+            seeds=digits.test.x,
+            n_pairs=40,
+            mutation=mutation,
+            steps=20,
+            value_range=(0.0, 1.0),
+            seed=3,
+        )
+        ba = compare_models(
+            zoo["cnn"],
+            zoo["src"],
+            seeds=digits.test.x,
+            n_pairs=40,
+            mutation=mutation,
+            steps=20,
+            value_range=(0.0, 1.0),
+            seed=3,
+        )
         assert ab.similarity == pytest.approx(ba.similarity, abs=1e-9)
         assert ab.ddv_a == pytest.approx(ba.ddv_b)
 

@@ -18,15 +18,25 @@ from trustmap.report import write_report
 from .sample import sample_report
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]  # fmt: skip
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def _sync_playwright():
     if not CHROMIUM.exists():
-        pytest.fail(f"Chromium is missing at {CHROMIUM}: install it with `apt-get install chromium` "
-                    "(scripts/setup.sh does) to run the HTML-report browser test", pytrace=False)  # fmt: skip
+        pytest.fail(
+            f"Chromium is missing at {CHROMIUM}: install it with `apt-get install chromium` "
+            "(scripts/setup.sh does) to run the HTML-report browser test",
+            pytrace=False,
+        )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:

@@ -146,22 +146,48 @@ def test_empty_and_odd_reports_render():
     report = sample_report()
     report.scorecard, report.weaknesses, report.timings, report.versions, report.created_at = [], [], {}, {}, ""
     report.probes = [
-        ProbeResult(probe="roc-zeros", dimension="privacy", title="ROC with zeros and NaN",
-                    curves=[Curve("mia", [0.0, 0.0, 0.5, 1.0], [0.0, float("nan"), 0.6, 1.0], "fpr", "tpr", kind="roc"),
-                            Curve("empty", [], [], "fpr", "tpr", kind="roc")],
-                    metrics={"auc": float("nan"), "tiny": 1e-7, "big": 123456.0, "flag": True}),
-        ProbeResult(probe="empty-curve", dimension="fairness", title="Nothing to plot",
-                    curves=[Curve("none", [], [], "x", "y")]),
-        ProbeResult(probe="long", dimension="robustness", title="A long curve",
-                    curves=[Curve("many", [i / 100 for i in range(200)], [1 - i / 200 for i in range(200)], "x", "y")]),
-        ProbeResult(probe="crashed", dimension="security", title="A probe that failed", status="failed",
-                    reason="out of memory"),
-        ProbeResult(probe="wide", dimension="robustness", title="A wide table beside a plot",
-                    metrics={"accuracy": 0.5}, curves=[Curve("acc", [1, 2], [0.5, 0.4], "severity", "accuracy")],
-                    tables={"narrow": [{"k": "a", "v": 1}],
-                            "corruptions": [{"corruption": "gaussian_noise", "severity": 1, "parameter": 0.08,
-                                             "accuracy": 0.6993, "note": "a long free-text note"}]}),
-    ]  # fmt: skip
+        ProbeResult(
+            probe="roc-zeros",
+            dimension="privacy",
+            title="ROC with zeros and NaN",
+            curves=[
+                Curve("mia", [0.0, 0.0, 0.5, 1.0], [0.0, float("nan"), 0.6, 1.0], "fpr", "tpr", kind="roc"),
+                Curve("empty", [], [], "fpr", "tpr", kind="roc"),
+            ],
+            metrics={"auc": float("nan"), "tiny": 1e-7, "big": 123456.0, "flag": True},
+        ),
+        ProbeResult(
+            probe="empty-curve", dimension="fairness", title="Nothing to plot", curves=[Curve("none", [], [], "x", "y")]
+        ),
+        ProbeResult(
+            probe="long",
+            dimension="robustness",
+            title="A long curve",
+            curves=[Curve("many", [i / 100 for i in range(200)], [1 - i / 200 for i in range(200)], "x", "y")],
+        ),
+        ProbeResult(
+            probe="crashed", dimension="security", title="A probe that failed", status="failed", reason="out of memory"
+        ),
+        ProbeResult(
+            probe="wide",
+            dimension="robustness",
+            title="A wide table beside a plot",
+            metrics={"accuracy": 0.5},
+            curves=[Curve("acc", [1, 2], [0.5, 0.4], "severity", "accuracy")],
+            tables={
+                "narrow": [{"k": "a", "v": 1}],
+                "corruptions": [
+                    {
+                        "corruption": "gaussian_noise",
+                        "severity": 1,
+                        "parameter": 0.08,
+                        "accuracy": 0.6993,
+                        "note": "a long free-text note",
+                    }
+                ],
+            },
+        ),
+    ]
     doc = render_html(report)
     _check(doc)
     assert doc.count('class="grade-card grade-na"') == 4
@@ -169,7 +195,10 @@ def test_empty_and_odd_reports_render():
     assert "Failed:" in doc and "out of memory" in doc
     assert "200 points plotted" in doc
     assert doc.count("<svg") == 3  # the ROC with usable points, the long curve, the wide probe's line
-    wide = doc[doc.index('id="probe-wide"'):]
+    wide = doc[doc.index('id="probe-wide"') :]
     # the narrow table sits beside the plot, the wide one goes full width below it
-    assert wide.index("<caption>narrow</caption>") < wide.index('class="figures"') < wide.index(
-        "<caption>corruptions</caption>")
+    assert (
+        wide.index("<caption>narrow</caption>")
+        < wide.index('class="figures"')
+        < wide.index("<caption>corruptions</caption>")
+    )

@@ -25,8 +25,19 @@ def test_render_json_is_deterministic_and_sorted():
 def test_json_has_no_timings_or_timestamps():
     report = sample_report()
     doc = json.loads(render_json(report))
-    assert set(doc) == {"schema_version", "tool", "model", "data", "seed", "budget", "config", "versions",
-                        "scorecard", "weaknesses", "probes"}  # fmt: skip
+    assert set(doc) == {
+        "schema_version",
+        "tool",
+        "model",
+        "data",
+        "seed",
+        "budget",
+        "config",
+        "versions",
+        "scorecard",
+        "weaknesses",
+        "probes",
+    }
     assert all("seconds" not in p for p in doc["probes"])
     text = render_json(report)
     assert report.created_at not in text
@@ -64,8 +75,10 @@ def test_newer_minor_version_with_extra_keys_loads(tmp_path):
     assert loaded.probes[0].probe == "pgd-linf"
 
 
-DECLARED = ('{"schema_version": "1.1", "model": {}, "data": {}, "seed": 0, "budget": "quick", '
-            '"probes": [{"probe": "p", "dimension": "privacy", "title": "P", DECL}]}')
+DECLARED = (
+    '{"schema_version": "1.1", "model": {}, "data": {}, "seed": 0, "budget": "quick", '
+    '"probes": [{"probe": "p", "dimension": "privacy", "title": "P", DECL}]}'
+)
 
 
 @pytest.mark.parametrize(
@@ -77,14 +90,18 @@ DECLARED = ('{"schema_version": "1.1", "model": {}, "data": {}, "seed": 0, "budg
         ('{"hello": 1}', "not a trustmap report"),
         ('{"schema_version": "2.0", "probes": []}', "uses report schema 2.0"),
         ('{"schema_version": "1.0", "probes": []}', "missing model, data, seed, budget"),
-        ('{"schema_version": "1.0", "model": {}, "data": {}, "seed": 0, "budget": "quick", "probes": [{"x": 1}]}',
-         "not a valid trustmap report"),
-        ('{"schema_version": "1.0", "model": {}, "data": {}, "seed": 0, "budget": "quick", "probes": [3]}',
-         "not a valid trustmap report"),
+        (
+            '{"schema_version": "1.0", "model": {}, "data": {}, "seed": 0, "budget": "quick", "probes": [{"x": 1}]}',
+            "not a valid trustmap report",
+        ),
+        (
+            '{"schema_version": "1.0", "model": {}, "data": {}, "seed": 0, "budget": "quick", "probes": [3]}',
+            "not a valid trustmap report",
+        ),
         (DECLARED.replace("DECL", '"directions": {"auc": "down"}'), "directions must map"),
         (DECLARED.replace("DECL", '"headline": ["auc"]'), "headline must be a metric name"),
     ],
-)  # fmt: skip
+)
 def test_bad_files_raise_one_line_errors(tmp_path, content, message):
     path = tmp_path / "report.json"
     if content is not None:

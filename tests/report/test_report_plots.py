@@ -34,8 +34,9 @@ def test_svg_is_inline_ready_with_an_escaped_title():
 def test_kinds_draw_differently_and_dollars_stay_text():
     roc, line = plot_svg("roc", [ROC], prefix="r-", title="t"), plot_svg("line", [ROC], prefix="r-", title="t")
     assert "chance" in roc and "chance" not in line  # only the ROC chart gets the diagonal
-    bars = [Curve(name, [0, 1], [0.2, 0.4], "class", "acc", kind="bar", labels=["a", "b"])
-            for name in ("clean", "$x$ cost")]  # fmt: skip
+    bars = [
+        Curve(name, [0, 1], [0.2, 0.4], "class", "acc", kind="bar", labels=["a", "b"]) for name in ("clean", "$x$ cost")
+    ]
     bar = plot_svg("bar", bars, prefix="b-", title="t")
     assert ">$x$ cost</text>" in bar  # the legend shows it as typed, not parsed as mathtext
     assert ">a</text>" in bar and ">b</text>" in bar  # category labels as ticks, kept as text

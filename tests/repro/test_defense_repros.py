@@ -20,11 +20,7 @@ def test_defence_repros_are_registered():
 def test_quick_repro_runs_and_makes_its_table(method):
     result = repro_info(method).run(size="quick", seed=0, progress=False)
     assert result.method == method and result.size == "quick"
-    assert (
-        len(result.rows) >= 3
-        and all("method" in r for r in result.rows)
-        and result.claim.endswith(".")
-    )
+    assert len(result.rows) >= 3 and all("method" in r for r in result.rows) and result.claim.endswith(".")
     assert result.checks and result.runs
     for check in result.checks:
         assert isinstance(check.value, float) and not math.isnan(check.value)
@@ -35,8 +31,9 @@ def _fake(checks, size="default"):
     from trustmap.repro import base
 
     def fake(*, size=size, seed, progress):
-        return base.ReproResult(method="toy-repro", claim="c.", rows=[{"method": "toy", "x": 1.0}], checks=checks,
-                                size=size, seeds=[seed])  # fmt: skip
+        return base.ReproResult(
+            method="toy-repro", claim="c.", rows=[{"method": "toy", "x": 1.0}], checks=checks, size=size, seeds=[seed]
+        )
 
     return fake
 
@@ -48,8 +45,10 @@ def test_a_fake_run_that_passes_reports_held_in_the_cli_json_and_the_store(capsy
     from trustmap.repro import base
     from trustmap.store import ResultsStore
 
-    checks = [base.Check("sanity: beats the majority class", 0.2, "> 0", passed=True, kind="sanity"),
-              base.Check.over_seeds("gain over the baseline", [3.1, 3.4, 3.3], threshold=1.0)]  # fmt: skip
+    checks = [
+        base.Check("sanity: beats the majority class", 0.2, "> 0", passed=True, kind="sanity"),
+        base.Check.over_seeds("gain over the baseline", [3.1, 3.4, 3.3], threshold=1.0),
+    ]
     with base.REPROS.scoped():
         base.register_repro("toy-repro", title="Toy", arxiv="2209.07534")(_fake(checks))
         res = run_cli(capsys, "repro", "toy-repro", "--json")
@@ -68,21 +67,28 @@ def test_a_fake_run_that_passes_reports_held_in_the_cli_json_and_the_store(capsy
         # the learned baseline never beat the majority class: whatever the claim checks say, no test
         ([("sanity", [-0.01, 0.0, -0.02], 0.0), ("claim", [3.0, 3.2, 3.1], 1.0)], "not a test"),
         # one claim check's interval straddles its threshold, none fails: inconclusive, not passed
-        ([("sanity", [0.2, 0.3, 0.25], 0.0), ("claim", [3.0, 3.2, 3.1], 1.0), ("claim", [0.0, 2.0, 4.0], 1.0)],
-         "inconclusive"),
+        (
+            [("sanity", [0.2, 0.3, 0.25], 0.0), ("claim", [3.0, 3.2, 3.1], 1.0), ("claim", [0.0, 2.0, 4.0], 1.0)],
+            "inconclusive",
+        ),
         # one claim check fails outright
-        ([("sanity", [0.2, 0.3, 0.25], 0.0), ("claim", [3.0, 3.2, 3.1], 1.0), ("claim", [-3.0, -3.1, -3.2], 1.0)],
-         "did not hold"),
+        (
+            [("sanity", [0.2, 0.3, 0.25], 0.0), ("claim", [3.0, 3.2, 3.1], 1.0), ("claim", [-3.0, -3.1, -3.2], 1.0)],
+            "did not hold",
+        ),
         # information-only checks are never judged
-        ([("sanity", [0.2, 0.3, 0.25], 0.0), ("claim", [3.0, 3.2, 3.1], 1.0), ("info", [-9.0, -9.1, -9.2], 1.0)],
-         "held"),
+        (
+            [("sanity", [0.2, 0.3, 0.25], 0.0), ("claim", [3.0, 3.2, 3.1], 1.0), ("info", [-9.0, -9.1, -9.2], 1.0)],
+            "held",
+        ),
     ],
 )
 def test_status_follows_the_sanity_claim_and_info_checks(checks, status):
     from trustmap.repro.base import Check, ReproResult
 
-    made = [Check.over_seeds(f"{kind} {i}", values, threshold=t, kind=kind) for i, (kind, values, t) in
-            enumerate(checks)]  # fmt: skip
+    made = [
+        Check.over_seeds(f"{kind} {i}", values, threshold=t, kind=kind) for i, (kind, values, t) in enumerate(checks)
+    ]
     result = ReproResult(method="m", claim="c.", rows=[], checks=made)
     assert result.status == status and result.held is (status == "held")
     assert ReproResult(method="m", claim="c.", rows=[], checks=made, size="quick").status == "smoke run"

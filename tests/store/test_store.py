@@ -121,8 +121,10 @@ def test_a_store_from_before_the_pid_columns_is_migrated(tmp_path):
     path = tmp_path / "old.sqlite"
     old = sqlite3.connect(path)
     old.executescript(SCHEMA)
-    old.execute("INSERT INTO runs (command, args, seed, status, started_at, versions) VALUES "
-                "('train', '{}', 0, 'running', '2025-01-01T00:00:00+00:00', '{}')")  # fmt: skip
+    old.execute(
+        "INSERT INTO runs (command, args, seed, status, started_at, versions) VALUES "
+        "('train', '{}', 0, 'running', '2025-01-01T00:00:00+00:00', '{}')"
+    )
     old.commit()
     old.close()
     store = ResultsStore.open(path)

@@ -57,8 +57,9 @@ def test_scheme_fractions(cnn4):
 
 
 def test_teeslice_inside_plus_outside_is_total():
-    sliced = SlicedModel(build_model("cnn", input_shape=SHAPE, num_classes=5, seed=0), num_classes=5,
-                         input_shape=SHAPE, seed=0)  # fmt: skip
+    sliced = SlicedModel(
+        build_model("cnn", input_shape=SHAPE, num_classes=5, seed=0), num_classes=5, input_shape=SHAPE, seed=0
+    )
     total = sum(layer_flops(sliced, input_shape=SHAPE).values())
     split = enclave_partition(sliced).flops(sliced, input_shape=SHAPE)
     assert split.total == pytest.approx(total, rel=1e-12)

@@ -94,8 +94,9 @@ def test_thief_starts_from_exposed_then_public_weights(backbone):
     public = {k: v for k, v in backbone.state_dict().items() if not k.startswith("19.")}
     for scheme in ("deep", "magnitude"):
         part = shield(victim, scheme)
-        thief = assemble_from_exposed(build_model("cnn", input_shape=SHAPE, num_classes=5, seed=2),
-                                      part.exposed(victim), public=public)  # fmt: skip
+        thief = assemble_from_exposed(
+            build_model("cnn", input_shape=SHAPE, num_classes=5, seed=2), part.exposed(victim), public=public
+        )
         fresh = build_model("cnn", input_shape=SHAPE, num_classes=5, seed=2).state_dict()
         for name, t in thief.state_dict().items():
             hidden = part.shielded.get(name, torch.zeros_like(t, dtype=torch.bool))
@@ -105,8 +106,9 @@ def test_thief_starts_from_exposed_then_public_weights(backbone):
 
 
 def test_teeslice_thief_keeps_the_public_backbone(backbone, private):
-    thief = steal_teeslice(backbone, private[1], num_classes=5, input_shape=SHAPE,
-                           config=TrainConfig(epochs=1, batch_size=64), seed=0)  # fmt: skip
+    thief = steal_teeslice(
+        backbone, private[1], num_classes=5, input_shape=SHAPE, config=TrainConfig(epochs=1, batch_size=64), seed=0
+    )
     assert torch.equal(thief.state_dict()["blocks.0.0.weight"], backbone.state_dict()["0.weight"])
 
 
@@ -135,8 +137,12 @@ def test_stealing_is_deterministic(private):
     heads = []
     for _ in range(2):
         torch.manual_seed(len(heads))  # a different global state must not matter
-        thief = steal_from_exposed(build_model("cnn", input_shape=SHAPE, num_classes=5, seed=2),
-                                   shield(victim, "deep").exposed(victim), queries,
-                                   config=TrainConfig(epochs=1, batch_size=32), seed=3)  # fmt: skip
+        thief = steal_from_exposed(
+            build_model("cnn", input_shape=SHAPE, num_classes=5, seed=2),
+            shield(victim, "deep").exposed(victim),
+            queries,
+            config=TrainConfig(epochs=1, batch_size=32),
+            seed=3,
+        )
         heads.append(thief.state_dict()["19.weight"])
     assert torch.equal(*heads)

@@ -26,8 +26,9 @@ from trustmap.adapt.prefix import PrefixSelfAttention, apply_prefix_modules
 class AdaptivePrefixSelfAttention(PrefixSelfAttention):
     """P-Tuning v2 prefix with APT's token gate ``W (d, p)`` and layer scale ``scale ()``."""
 
-    def __init__(self, attn: nn.Module, *, length: int = 8, generator: torch.Generator | None = None,
-                 init_std: float = 1.0) -> None:  # fmt: skip
+    def __init__(
+        self, attn: nn.Module, *, length: int = 8, generator: torch.Generator | None = None, init_std: float = 1.0
+    ) -> None:
         super().__init__(attn, length=length, generator=generator, init_std=init_std)
         d = self.prefix_key.shape[1]
         self.gate = nn.Parameter(torch.zeros(d, length))
@@ -50,9 +51,10 @@ class AdaptivePrefixSelfAttention(PrefixSelfAttention):
 def apply_apt(model: nn.Module, *, length: int = 8, seed: int = 0, init_std: float = 1.0) -> list[str]:
     """Give every self-attention layer an APT prefix (gated, scaled); return the wrapped module names."""
     return apply_prefix_modules(
-        model, lambda attn, gen: AdaptivePrefixSelfAttention(attn, length=length, generator=gen, init_std=init_std),
+        model,
+        lambda attn, gen: AdaptivePrefixSelfAttention(attn, length=length, generator=gen, init_std=init_std),
         seed=seed,
-    )  # fmt: skip
+    )
 
 
 def apt_modules(model: nn.Module) -> list[AdaptivePrefixSelfAttention]:

@@ -32,8 +32,10 @@ def activation_modules(model: nn.Module, *, names: Sequence[str] = ("intermediat
     """Qualified names of the MLP activation modules: those whose name ends with one of ``names``."""
     found = [n for n, m in model.named_modules() if n.rpartition(".")[2] in names]
     if not found:
-        raise ValueError(f"no MLP activation module named {list(names)} in {type(model).__name__}; "
-                         "pass names=... (e.g. ('act',) or ('activation_fn',))")  # fmt: skip
+        raise ValueError(
+            f"no MLP activation module named {list(names)} in {type(model).__name__}; "
+            "pass names=... (e.g. ('act',) or ('activation_fn',))"
+        )
     return found
 
 
@@ -47,16 +49,18 @@ class Density:
 class DensityMonitor:
     """Forward hooks on the MLP activations: keeps each layer's output for the loss and density counters."""
 
-    def __init__(self, model: nn.Module, *, names: Sequence[str] = ("intermediate_act_fn",),
-                 threshold: float = DENSITY_THRESHOLD) -> None:  # fmt: skip
+    def __init__(
+        self, model: nn.Module, *, names: Sequence[str] = ("intermediate_act_fn",), threshold: float = DENSITY_THRESHOLD
+    ) -> None:
         self.module_names = activation_modules(model, names=names)
         self.threshold = threshold
         self.outputs: list[torch.Tensor] = []
         self.token_mask: torch.Tensor | None = None  # (B, L) bool, set by the caller to ignore padding
         self._counting = False
         self._counts: list[list[float]] = []  # per layer: [dense, positive, total]
-        self._handles = [model.get_submodule(n).register_forward_hook(self._hook_for(i))
-                         for i, n in enumerate(self.module_names)]  # fmt: skip
+        self._handles = [
+            model.get_submodule(n).register_forward_hook(self._hook_for(i)) for i, n in enumerate(self.module_names)
+        ]
 
     def _hook_for(self, layer: int) -> Callable[..., None]:
         def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
@@ -104,9 +108,10 @@ class DensityMonitor:
         per_layer = [c[0] / max(c[2], 1.0) for c in self._counts]
         positive = [c[1] / max(c[2], 1.0) for c in self._counts]
         return Density(
-            density=sum(per_layer) / max(len(per_layer), 1), positive=sum(positive) / max(len(positive), 1),
+            density=sum(per_layer) / max(len(per_layer), 1),
+            positive=sum(positive) / max(len(positive), 1),
             per_layer=per_layer,
-        )  # fmt: skip
+        )
 
     def remove(self) -> None:
         for h in self._handles:
@@ -119,8 +124,6 @@ def deft_penalty(monitor: DensityMonitor, *, weight: float = 1.0, eps: float = E
     value = monitor.penalty(eps) * weight
     monitor.clear()
     return value
-
-
 
 
 def token_density(model: nn.Module, ids: torch.Tensor | object, *, batch_size: int = 128) -> Density:
@@ -147,5 +150,11 @@ def token_density(model: nn.Module, ids: torch.Tensor | object, *, batch_size: i
 
 
 __all__ = [
-    "DENSITY_THRESHOLD", "Density", "DensityMonitor", "EPS", "activation_modules", "deft_penalty", "token_density",
-]  # fmt: skip
+    "DENSITY_THRESHOLD",
+    "Density",
+    "DensityMonitor",
+    "EPS",
+    "activation_modules",
+    "deft_penalty",
+    "token_density",
+]

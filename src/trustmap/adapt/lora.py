@@ -29,9 +29,14 @@ class LoRALinear(nn.Module):
     """A frozen ``nn.Linear`` plus a trainable low-rank update ``(alpha / r) * B @ A``."""
 
     def __init__(
-        self, base: nn.Linear, *, r: int = 8, alpha: float = 16.0, dropout: float = 0.0,
+        self,
+        base: nn.Linear,
+        *,
+        r: int = 8,
+        alpha: float = 16.0,
+        dropout: float = 0.0,
         generator: torch.Generator | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         super().__init__()
         if r < 1:
             raise ValueError(f"LoRA rank must be >= 1, got {r}")
@@ -121,9 +126,14 @@ def _targets_in(model: nn.Module, targets: Sequence[str]) -> list[str]:
 
 
 def apply_lora(
-    model: nn.Module, *, targets: Sequence[str] = ("query", "value"), r: int = 8, alpha: float = 16.0,
-    dropout: float = 0.0, seed: int = 0,
-) -> list[str]:  # fmt: skip
+    model: nn.Module,
+    *,
+    targets: Sequence[str] = ("query", "value"),
+    r: int = 8,
+    alpha: float = 16.0,
+    dropout: float = 0.0,
+    seed: int = 0,
+) -> list[str]:
     """Wrap every matching ``nn.Linear`` of ``model`` in :class:`LoRALinear`; return the wrapped names.
 
     Only the base weights of the wrapped layers are frozen here; freeze the rest of the model yourself
@@ -132,8 +142,9 @@ def apply_lora(
     names = _targets_in(model, targets)
     gen = torch_generator(seed)
     for name in names:
-        replace_module(model, name, LoRALinear(model.get_submodule(name), r=r, alpha=alpha, dropout=dropout,
-                                               generator=gen))  # fmt: skip
+        replace_module(
+            model, name, LoRALinear(model.get_submodule(name), r=r, alpha=alpha, dropout=dropout, generator=gen)
+        )
     return names
 
 
@@ -167,5 +178,11 @@ def count_trainable(model: nn.Module) -> int:
 
 
 __all__ = [
-    "LoRALinear", "apply_lora", "count_trainable", "freeze_except", "lora_modules", "lora_parameters", "merge_lora",
-]  # fmt: skip
+    "LoRALinear",
+    "apply_lora",
+    "count_trainable",
+    "freeze_except",
+    "lora_modules",
+    "lora_parameters",
+    "merge_lora",
+]

@@ -28,8 +28,9 @@ from trustmap.utils.seed import torch_generator
 GRANULARITIES = ("entry", "row")
 
 
-def half_mask(shape: tuple[int, int], *, granularity: str, generator: torch.Generator,
-              fraction: float = 0.5) -> torch.Tensor:  # fmt: skip
+def half_mask(
+    shape: tuple[int, int], *, granularity: str, generator: torch.Generator, fraction: float = 0.5
+) -> torch.Tensor:
     """A boolean mask of ``shape`` with exactly ``floor(fraction * n)`` True entries (or rows)."""
     if granularity not in GRANULARITIES:
         raise ValueError(f"granularity must be one of {GRANULARITIES}, got {granularity!r}")
@@ -50,10 +51,17 @@ class SparseLoRALinear(LoRALinear):
     """LoRA whose factors are half frozen; only ``active`` (the packed free entries) is a parameter."""
 
     def __init__(
-        self, base: nn.Linear, *, r: int = 8, alpha: float = 16.0, dropout: float = 0.0,
-        generator: torch.Generator | None = None, mask_generator: torch.Generator | None = None,
-        granularity: str = "entry", fraction: float = 0.5,
-    ) -> None:  # fmt: skip
+        self,
+        base: nn.Linear,
+        *,
+        r: int = 8,
+        alpha: float = 16.0,
+        dropout: float = 0.0,
+        generator: torch.Generator | None = None,
+        mask_generator: torch.Generator | None = None,
+        granularity: str = "entry",
+        fraction: float = 0.5,
+    ) -> None:
         self._granularity, self._fraction = granularity, fraction
         self._mask_generator = mask_generator if mask_generator is not None else torch_generator(0)
         super().__init__(base, r=r, alpha=alpha, dropout=dropout, generator=generator)
@@ -90,9 +98,16 @@ class SparseLoRALinear(LoRALinear):
 
 
 def apply_lora_sp(
-    model: nn.Module, *, targets: Sequence[str] = ("query", "value"), r: int = 8, alpha: float = 16.0,
-    dropout: float = 0.0, seed: int = 0, granularity: str = "entry", fraction: float = 0.5,
-) -> list[str]:  # fmt: skip
+    model: nn.Module,
+    *,
+    targets: Sequence[str] = ("query", "value"),
+    r: int = 8,
+    alpha: float = 16.0,
+    dropout: float = 0.0,
+    seed: int = 0,
+    granularity: str = "entry",
+    fraction: float = 0.5,
+) -> list[str]:
     """Wrap every matching ``nn.Linear`` in :class:`SparseLoRALinear`; return the wrapped names.
 
     The factors are initialised exactly as :func:`~trustmap.adapt.lora.apply_lora` with the same seed
@@ -101,8 +116,16 @@ def apply_lora_sp(
     names = _targets_in(model, targets)
     init_gen, mask_gen = torch_generator(seed), torch_generator(seed + 7919)
     for name in names:
-        layer = SparseLoRALinear(model.get_submodule(name), r=r, alpha=alpha, dropout=dropout, generator=init_gen,
-                                 mask_generator=mask_gen, granularity=granularity, fraction=fraction)  # fmt: skip
+        layer = SparseLoRALinear(
+            model.get_submodule(name),
+            r=r,
+            alpha=alpha,
+            dropout=dropout,
+            generator=init_gen,
+            mask_generator=mask_gen,
+            granularity=granularity,
+            fraction=fraction,
+        )
         replace_module(model, name, layer)
     return names
 

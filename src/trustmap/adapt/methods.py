@@ -76,8 +76,9 @@ METHODS: Registry[MethodInfo] = Registry(
 )
 
 
-def register_method(method_id: str, *, family: str, summary: str, lr: float, optimizer: str = "adamw"
-                    ) -> Callable[[Prepare], Prepare]:  # fmt: skip
+def register_method(
+    method_id: str, *, family: str, summary: str, lr: float, optimizer: str = "adamw"
+) -> Callable[[Prepare], Prepare]:
     """Register ``prepare(model, config, seed)`` (freezes and wraps ``model`` in place) under ``method_id``."""
     _check(method_id, family, lr)  # refuse before decorating
 
@@ -112,12 +113,14 @@ def _lora(model: nn.Module, cfg: AdaptConfig, seed: int) -> None:
     apply_lora(_encoder(model), targets=cfg.targets, r=cfg.r, alpha=cfg.alpha, seed=seed)
 
 
-@register_method("lora-sp", family="fo", summary="LoRA with a fixed random half of the factors frozen (2403.08822)",
-                 lr=5e-4)  # fmt: skip
+@register_method(
+    "lora-sp", family="fo", summary="LoRA with a fixed random half of the factors frozen (2403.08822)", lr=5e-4
+)
 def _lora_sp(model: nn.Module, cfg: AdaptConfig, seed: int) -> None:
     freeze_except(model, trainable=(cfg.head,))
-    apply_lora_sp(_encoder(model), targets=cfg.targets, r=cfg.r, alpha=cfg.alpha, seed=seed,
-                  granularity=cfg.granularity)  # fmt: skip
+    apply_lora_sp(
+        _encoder(model), targets=cfg.targets, r=cfg.r, alpha=cfg.alpha, seed=seed, granularity=cfg.granularity
+    )
 
 
 @register_method("prefix", family="fo", summary="P-Tuning v2 deep prefixes, length 8 (arXiv 2110.07602)", lr=5e-3)
@@ -132,8 +135,9 @@ def _apt(model: nn.Module, cfg: AdaptConfig, seed: int) -> None:
     apply_apt(_encoder(model), length=cfg.prefix_length, seed=seed)
 
 
-@register_method("peft-lora", family="fo", summary="Hugging Face PEFT's LoRA, same settings (cross-check of ours)",
-                 lr=5e-4)  # fmt: skip
+@register_method(
+    "peft-lora", family="fo", summary="Hugging Face PEFT's LoRA, same settings (cross-check of ours)", lr=5e-4
+)
 def _peft_lora(model: nn.Module, cfg: AdaptConfig, seed: int) -> None:
     try:
         import peft

@@ -55,8 +55,9 @@ def key_padding(mask: torch.Tensor | None, batch: int, length: int) -> torch.Ten
 class PrefixSelfAttention(nn.Module):
     """A frozen self-attention module with ``length`` trainable key/value prefix tokens."""
 
-    def __init__(self, attn: nn.Module, *, length: int = 8, generator: torch.Generator | None = None,
-                 init_std: float = 1.0) -> None:  # fmt: skip
+    def __init__(
+        self, attn: nn.Module, *, length: int = 8, generator: torch.Generator | None = None, init_std: float = 1.0
+    ) -> None:
         super().__init__()
         if not is_self_attention(attn):
             raise ValueError(f"{type(attn).__name__} is not a BERT-style self-attention (query/key/value)")
@@ -81,8 +82,9 @@ class PrefixSelfAttention(nn.Module):
         b, n, _ = t.shape
         return t.view(b, n, self.heads, self.head_dim).transpose(1, 2)
 
-    def forward(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None,
-                *args: object, **kwargs: object) -> tuple[torch.Tensor, None]:  # fmt: skip
+    def forward(
+        self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None, *args: object, **kwargs: object
+    ) -> tuple[torch.Tensor, None]:
         b, n, _ = hidden_states.shape
         valid = key_padding(attention_mask, b, n)
         pk, pv = self.prefix(hidden_states, valid)

@@ -33,8 +33,15 @@ class StepProfile:
     seconds_per_step: float
 
 
-def profile_step(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor], *, config: AdaptConfig,
-                 warmup: int = 1, steps: int = 3, seed: int = 0) -> StepProfile:  # fmt: skip
+def profile_step(
+    model: nn.Module,
+    batch: tuple[torch.Tensor, torch.Tensor],
+    *,
+    config: AdaptConfig,
+    warmup: int = 1,
+    steps: int = 3,
+    seed: int = 0,
+) -> StepProfile:
     info = method_info(config.method)
     lr = config.lr if config.lr is not None else info.lr
     xb, yb = batch
@@ -44,8 +51,11 @@ def profile_step(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor], *, 
 
     if info.family == "fo":
         model.train()
-        opt: object = (torch.optim.AdamW(params, lr=lr) if info.optimizer == "adamw"
-                       else torch.optim.SGD(params, lr=lr, momentum=0.9))  # fmt: skip
+        opt: object = (
+            torch.optim.AdamW(params, lr=lr)
+            if info.optimizer == "adamw"
+            else torch.optim.SGD(params, lr=lr, momentum=0.9)
+        )
 
         def step() -> None:
             opt.zero_grad(set_to_none=True)  # type: ignore[attr-defined]
@@ -66,9 +76,15 @@ def profile_step(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor], *, 
 
     else:
         model.eval()
-        opt = ZOOptimizer(params, lr=lr, eps=config.zo_eps, rule=info.optimizer, seed=seed,
-                          blocks=zo_blocks([n for n, _ in named]) if info.id == "zo-block" else None,
-                          sparsity=config.sparsity if info.id == "zo-sparse" else 0.0)  # fmt: skip
+        opt = ZOOptimizer(
+            params,
+            lr=lr,
+            eps=config.zo_eps,
+            rule=info.optimizer,
+            seed=seed,
+            blocks=zo_blocks([n for n, _ in named]) if info.id == "zo-block" else None,
+            sparsity=config.sparsity if info.id == "zo-sparse" else 0.0,
+        )
 
         def step() -> None:
             with torch.no_grad():

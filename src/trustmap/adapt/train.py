@@ -86,9 +86,15 @@ def zo_blocks(names: list[str]) -> list[list[int]]:
 
 
 def adapt(
-    model: nn.Module, data: Split, *, config: AdaptConfig, seed: int = 0, progress: bool | None = None,
-    prepared: bool = False, description: str | None = None,
-) -> AdaptRun:  # fmt: skip
+    model: nn.Module,
+    data: Split,
+    *,
+    config: AdaptConfig,
+    seed: int = 0,
+    progress: bool | None = None,
+    prepared: bool = False,
+    description: str | None = None,
+) -> AdaptRun:
     """Prepare ``model`` for ``config.method`` (unless ``prepared``) and train it in place on ``data``."""
     info = method_info(config.method) if prepared else prepare(model, config, seed=seed)
     lr = config.lr if config.lr is not None else info.lr
@@ -105,10 +111,24 @@ def adapt(
     return AdaptRun(config.method, trainable, total, steps, time.perf_counter() - start, state, losses)
 
 
-def _train_fo(model: nn.Module, data: Split, cfg: AdaptConfig, info: MethodInfo, lr: float, seed: int,
-              progress: bool | None, desc: str) -> tuple[list[float], int, int]:  # fmt: skip
-    tc = TrainConfig(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=lr, optimizer=info.optimizer,
-                     weight_decay=cfg.weight_decay, schedule=cfg.schedule)  # fmt: skip
+def _train_fo(
+    model: nn.Module,
+    data: Split,
+    cfg: AdaptConfig,
+    info: MethodInfo,
+    lr: float,
+    seed: int,
+    progress: bool | None,
+    desc: str,
+) -> tuple[list[float], int, int]:
+    tc = TrainConfig(
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        lr=lr,
+        optimizer=info.optimizer,
+        weight_decay=cfg.weight_decay,
+        schedule=cfg.schedule,
+    )
     loss_fn = None
     monitor = DensityMonitor(model) if cfg.deft_weight else None
     if monitor is not None:
@@ -124,13 +144,24 @@ def _train_fo(model: nn.Module, data: Split, cfg: AdaptConfig, info: MethodInfo,
         if monitor is not None:
             monitor.remove()
     steps = cfg.epochs * ((len(data) + cfg.batch_size - 1) // cfg.batch_size)
-    state = adam_state_bytes(model) if info.optimizer == "adamw" else sum(
-        p.numel() * p.element_size() for _, p in trainable_parameters(model))  # SGD momentum buffers
+    state = (
+        adam_state_bytes(model)
+        if info.optimizer == "adamw"
+        else sum(p.numel() * p.element_size() for _, p in trainable_parameters(model))
+    )  # SGD momentum buffers
     return res.train_loss, steps, state
 
 
-def _train_zo(model: nn.Module, data: Split, cfg: AdaptConfig, info: MethodInfo, lr: float, seed: int,
-              progress: bool | None, desc: str) -> tuple[list[float], int, int]:  # fmt: skip
+def _train_zo(
+    model: nn.Module,
+    data: Split,
+    cfg: AdaptConfig,
+    info: MethodInfo,
+    lr: float,
+    seed: int,
+    progress: bool | None,
+    desc: str,
+) -> tuple[list[float], int, int]:
     x, y = _tensors(data)
     named = trainable_parameters(model)
     names, params = [n for n, _ in named], [p for _, p in named]
@@ -140,10 +171,15 @@ def _train_zo(model: nn.Module, data: Split, cfg: AdaptConfig, info: MethodInfo,
         opt: ZOOptimizer | ForwardGradient = ForwardGradient(dict(named), lr=lr, seed=seed + 1)
     else:
         opt = ZOOptimizer(
-            params, lr=lr, eps=cfg.zo_eps, rule=info.optimizer, seed=seed + 1, weight_decay=cfg.weight_decay,
+            params,
+            lr=lr,
+            eps=cfg.zo_eps,
+            rule=info.optimizer,
+            seed=seed + 1,
+            weight_decay=cfg.weight_decay,
             blocks=zo_blocks(names) if info.id == "zo-block" else None,
             sparsity=cfg.sparsity if info.id == "zo-sparse" else 0.0,
-        )  # fmt: skip
+        )
     model.eval()
     losses: list[float] = []
     order: list[torch.Tensor] = []
@@ -183,5 +219,12 @@ def accuracy(model: nn.Module, data: Split, *, batch_size: int = 128) -> float:
 
 
 __all__ = [
-    "AdaptRun", "accuracy", "adam_state_bytes", "adapt", "predict", "prepare", "trainable_parameters", "zo_blocks",
-]  # fmt: skip
+    "AdaptRun",
+    "accuracy",
+    "adam_state_bytes",
+    "adapt",
+    "predict",
+    "prepare",
+    "trainable_parameters",
+    "zo_blocks",
+]

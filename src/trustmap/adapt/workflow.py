@@ -40,8 +40,18 @@ class AdaptOutcome:
     run_id: int | None = None  # the results-store run, when a store was given
 
 
-def _check(method: str, deft: float | None, out: Path, train_size: int | None, test_size: int | None, epochs: int,
-           batch_size: int, rank: int, prefix_length: int, max_len: int) -> None:  # fmt: skip
+def _check(
+    method: str,
+    deft: float | None,
+    out: Path,
+    train_size: int | None,
+    test_size: int | None,
+    epochs: int,
+    batch_size: int,
+    rank: int,
+    prefix_length: int,
+    max_len: int,
+) -> None:
     from trustmap.adapt.methods import method_info
 
     info = method_info(method)
@@ -51,8 +61,13 @@ def _check(method: str, deft: float | None, out: Path, train_size: int | None, t
         raise TrustmapError(f"--deft must be >= 0, got {deft}")
     if out.suffix.lower() != ".safetensors":
         raise TrustmapError(f"adapted models are saved as .safetensors, not {out.name!r}")
-    for name, value, low in (("--epochs", epochs, 1), ("--batch-size", batch_size, 1), ("--rank", rank, 1),
-                             ("--prefix-length", prefix_length, 1), ("--max-len", max_len, 2)):  # fmt: skip
+    for name, value, low in (
+        ("--epochs", epochs, 1),
+        ("--batch-size", batch_size, 1),
+        ("--rank", rank, 1),
+        ("--prefix-length", prefix_length, 1),
+        ("--max-len", max_len, 2),
+    ):
         if value < low:
             raise TrustmapError(f"{name} must be >= {low}, got {value}")
     for name, size in (("--train-size", train_size), ("--test-size", test_size)):
@@ -61,28 +76,68 @@ def _check(method: str, deft: float | None, out: Path, train_size: int | None, t
 
 
 def adapt_and_save(
-    *, method: str, data: str, out: Path, deft: float | None = None, train_size: int | None = None,
-    epochs: int = 1, lr: float | None = None, batch_size: int = 32, rank: int = 8, prefix_length: int = 8,
-    max_len: int = 64, seed: int = 0, test_size: int | None = None, progress: bool | None = None,
+    *,
+    method: str,
+    data: str,
+    out: Path,
+    deft: float | None = None,
+    train_size: int | None = None,
+    epochs: int = 1,
+    lr: float | None = None,
+    batch_size: int = 32,
+    rank: int = 8,
+    prefix_length: int = 8,
+    max_len: int = 64,
+    seed: int = 0,
+    test_size: int | None = None,
+    progress: bool | None = None,
     store: ResultsStore | None = None,
-) -> AdaptOutcome:  # fmt: skip
+) -> AdaptOutcome:
     """Adapt, evaluate and save (see the module docstring); with ``store``, record it as an ``adapt`` run."""
-    args = {"method": method, "data": data, "out": str(out), "deft": deft, "train_size": train_size,
-            "test_size": test_size, "epochs": epochs, "lr": lr, "batch_size": batch_size, "rank": rank,
-            "prefix_length": prefix_length, "max_len": max_len}  # fmt: skip
+    args = {
+        "method": method,
+        "data": data,
+        "out": str(out),
+        "deft": deft,
+        "train_size": train_size,
+        "test_size": test_size,
+        "epochs": epochs,
+        "lr": lr,
+        "batch_size": batch_size,
+        "rank": rank,
+        "prefix_length": prefix_length,
+        "max_len": max_len,
+    }
 
     def work() -> AdaptOutcome:
-        return _adapt_and_save(method=method, data=data, out=out, deft=deft, train_size=train_size, epochs=epochs,
-                               lr=lr, batch_size=batch_size, rank=rank, prefix_length=prefix_length, max_len=max_len,
-                               seed=seed, test_size=test_size, progress=progress)  # fmt: skip
+        return _adapt_and_save(
+            method=method,
+            data=data,
+            out=out,
+            deft=deft,
+            train_size=train_size,
+            epochs=epochs,
+            lr=lr,
+            batch_size=batch_size,
+            rank=rank,
+            prefix_length=prefix_length,
+            max_len=max_len,
+            seed=seed,
+            test_size=test_size,
+            progress=progress,
+        )
 
     if store is None:
         return work()
     with store.run("adapt", args=args, seed=seed) as run:
         res = work()
         run.dataset, run.dataset_sha256, run.model_sha256 = res.dataset, res.dataset_sha256, res.model_sha256
-        run.metrics = {"test_accuracy": res.test_accuracy, "trainable": res.trainable, "total": res.total,
-                       "optimizer_state_bytes": res.optimizer_state_bytes}  # fmt: skip
+        run.metrics = {
+            "test_accuracy": res.test_accuracy,
+            "trainable": res.trainable,
+            "total": res.total,
+            "optimizer_state_bytes": res.optimizer_state_bytes,
+        }
         if res.density is not None:
             run.metrics["density"] = res.density
         run.timings = {"train": res.train_seconds}
@@ -90,10 +145,22 @@ def adapt_and_save(
 
 
 def _adapt_and_save(
-    *, method: str, data: str, out: Path, deft: float | None, train_size: int | None, epochs: int, lr: float | None,
-    batch_size: int, rank: int, prefix_length: int, max_len: int, seed: int, test_size: int | None,
+    *,
+    method: str,
+    data: str,
+    out: Path,
+    deft: float | None,
+    train_size: int | None,
+    epochs: int,
+    lr: float | None,
+    batch_size: int,
+    rank: int,
+    prefix_length: int,
+    max_len: int,
+    seed: int,
+    test_size: int | None,
     progress: bool | None,
-) -> AdaptOutcome:  # fmt: skip
+) -> AdaptOutcome:
     from trustmap.adapt.deft import token_density
     from trustmap.adapt.lora import merge_lora
     from trustmap.adapt.methods import AdaptConfig
@@ -115,8 +182,16 @@ def _adapt_and_save(
     test = stratified_subset(ds.test, test_size, seed=0) if test_size else ds.test
     train, test = encode(train, max_len=max_len), encode(test, max_len=max_len)
     model = fresh_minilm(seed=seed, max_len=max_len, num_classes=ds.num_classes)
-    config = AdaptConfig(method=method, deft_weight=deft or 0.0, r=rank, alpha=2.0 * rank, prefix_length=prefix_length,
-                         epochs=epochs, batch_size=batch_size, lr=lr)  # fmt: skip
+    config = AdaptConfig(
+        method=method,
+        deft_weight=deft or 0.0,
+        r=rank,
+        alpha=2.0 * rank,
+        prefix_length=prefix_length,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+    )
     run = adapt(model, train, config=config, seed=seed, progress=progress, description=f"adapt {method}")
     acc = accuracy(model, test)
     density = token_density(model, test.x[:1000]).density if deft is not None else None
@@ -131,8 +206,19 @@ def _adapt_and_save(
     # input_shape () (not None): load_model needs it to rebuild the text model
     meta = replace(meta_for(ds, "minilm", **extra), input_shape=(), arch_options={"max_len": max_len})
     save_model(model, out, meta=meta)
-    return AdaptOutcome(method, ds.name, ds.sha256(), sha256_file(out), acc, run.trainable, run.total,
-                        run.optimizer_state_bytes, run.seconds, merged, density)  # fmt: skip
+    return AdaptOutcome(
+        method,
+        ds.name,
+        ds.sha256(),
+        sha256_file(out),
+        acc,
+        run.trainable,
+        run.total,
+        run.optimizer_state_bytes,
+        run.seconds,
+        merged,
+        density,
+    )
 
 
 def load_adapted(path: str | Path) -> nn.Module:
@@ -154,8 +240,9 @@ def load_adapted(path: str | Path) -> nn.Module:
         (apply_apt if adapter == "apt" else apply_prefix)(model.encoder, length=int(meta.extra["prefix_length"]))
     missing, unexpected = model.load_state_dict(load_file(str(path)), strict=False)
     if missing or unexpected:
-        raise TrustmapError(f"{Path(path).name} is not an adapted minilm ({len(missing)} missing, "
-                            f"{len(unexpected)} unexpected tensors)")  # fmt: skip
+        raise TrustmapError(
+            f"{Path(path).name} is not an adapted minilm ({len(missing)} missing, {len(unexpected)} unexpected tensors)"
+        )
     return model.eval()
 
 

@@ -43,8 +43,9 @@ def load_config(path: str | Path | None) -> AuditConfig:
         raise TrustmapError(f"config file {p.name} is not valid TOML ({exc})") from exc
     unknown = set(raw) - {"audit", "probes"}
     if unknown:
-        raise TrustmapError(f"config file {p.name}: unknown section(s) {', '.join(sorted(unknown))}; "
-                            "use [audit] and [probes.<id>]")  # fmt: skip
+        raise TrustmapError(
+            f"config file {p.name}: unknown section(s) {', '.join(sorted(unknown))}; use [audit] and [probes.<id>]"
+        )
     audit = raw.get("audit", {})
     bad = set(audit) - {"budget", "probes", "seed"}
     if bad:

@@ -36,20 +36,37 @@ DEFAULT_MAX_DROP = 0.02
 # metric names. ``probe.metric`` entries win over bare ``metric`` entries. New probes declare their own.
 FALLBACK_DIRECTIONS: dict[str, Direction] = {
     # accuracy of the audited model: higher is better
-    "accuracy": "higher", "clean_accuracy": "higher", "robust_accuracy": "higher",
-    "worst_class_clean": "higher", "worst_class_robust": "higher", "worst_group_accuracy": "higher",
+    "accuracy": "higher",
+    "clean_accuracy": "higher",
+    "robust_accuracy": "higher",
+    "worst_class_clean": "higher",
+    "worst_class_robust": "higher",
+    "worst_group_accuracy": "higher",
     # fairness: parity ratios higher (1 = parity), gaps and differences lower
-    "demographic_parity_ratio": "higher", "equalized_odds_ratio": "higher",
-    "clean_gap": "lower", "robust_gap": "lower", "group_accuracy_gap": "lower",
-    "demographic_parity_difference": "lower", "equalized_odds_difference": "lower",
-    "true_positive_rate_difference": "lower", "false_positive_rate_difference": "lower",
+    "demographic_parity_ratio": "higher",
+    "equalized_odds_ratio": "higher",
+    "clean_gap": "lower",
+    "robust_gap": "lower",
+    "group_accuracy_gap": "lower",
+    "demographic_parity_difference": "lower",
+    "equalized_odds_difference": "lower",
+    "true_positive_rate_difference": "lower",
+    "false_positive_rate_difference": "lower",
     # privacy (membership inference): the attack's strength, lower is better
-    "auc": "lower", "advantage": "lower", "attack_accuracy": "lower", "attack_auc": "lower",
+    "auc": "lower",
+    "advantage": "lower",
+    "attack_accuracy": "lower",
+    "attack_auc": "lower",
     # model stealing: how well the thief copies the model, lower is better
-    "thief_accuracy": "lower", "fidelity": "lower", "agreement": "lower",
+    "thief_accuracy": "lower",
+    "fidelity": "lower",
+    "agreement": "lower",
     # evasion and backdoors: attack success, lower is better
-    "attack_success_rate": "lower", "asr": "lower", "success_rate": "lower", "mean_perturbation": "higher",
-}  # fmt: skip
+    "attack_success_rate": "lower",
+    "asr": "lower",
+    "success_rate": "lower",
+    "mean_perturbation": "higher",
+}
 # In privacy probes the generic names describe the attack, so lower is better.
 DIMENSION_DIRECTIONS: dict[str, dict[str, Direction]] = {
     "privacy": {"accuracy": "lower", "balanced_accuracy": "lower", "precision": "lower", "recall": "lower"},
@@ -122,12 +139,16 @@ class GateResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "passed": self.passed, "old": self.old_source, "new": self.new_source,
+            "passed": self.passed,
+            "old": self.old_source,
+            "new": self.new_source,
             "regressions": [c.key for c in self.regressions],
-            "missing": [{**asdict(m), "key": m.key} for m in self.missing], "allow_missing": self.allow_missing,
+            "missing": [{**asdict(m), "key": m.key} for m in self.missing],
+            "allow_missing": self.allow_missing,
             "changes": [{**asdict(c), "key": c.key} for c in self.changes],
-            "only_old": self.only_old, "only_new": self.only_new,
-        }  # fmt: skip
+            "only_old": self.only_old,
+            "only_new": self.only_new,
+        }
 
 
 def metric_direction(
@@ -160,7 +181,9 @@ def load_audit_json(path: str | Path) -> dict[str, Any]:
     """Read and check an audit JSON file; raise a one-line :class:`TrustmapError` if it is not one."""
     p = Path(path)
     if not p.is_file():
-        raise TrustmapError(f"audit file {p} not found; give the report.json that `trustmap audit --out DIR` wrote (DIR/report.json)")
+        raise TrustmapError(
+            f"audit file {p} not found; give the report.json that `trustmap audit --out DIR` wrote (DIR/report.json)"
+        )
     try:
         doc = json.loads(p.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -174,11 +197,16 @@ def check_audit_dict(doc: Any, *, source: str = "the report") -> dict[str, Any]:
         raise TrustmapError(f"{source} is not a trustmap audit JSON (no schema_version or probes list)")
     version = str(doc["schema_version"])
     if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
-        raise TrustmapError(f"{source} has audit schema version {version}; this trustmap reads "
-                            f"{SCHEMA_VERSION.split('.')[0]}.x, so re-run the audit with this version")  # fmt: skip
+        raise TrustmapError(
+            f"{source} has audit schema version {version}; this trustmap reads "
+            f"{SCHEMA_VERSION.split('.')[0]}.x, so re-run the audit with this version"
+        )
     for i, probe in enumerate(doc["probes"]):
-        if not isinstance(probe, dict) or not isinstance(probe.get("probe"), str) \
-                or not isinstance(probe.get("metrics", {}), dict):  # fmt: skip
+        if (
+            not isinstance(probe, dict)
+            or not isinstance(probe.get("probe"), str)
+            or not isinstance(probe.get("metrics", {}), dict)
+        ):
             raise TrustmapError(f"{source}: probes[{i}] is not a probe result (needs `probe` and `metrics`)")
         directions = probe.get("directions", {})
         if not isinstance(directions, dict) or any(d not in DIRECTIONS for d in directions.values()):
@@ -197,13 +225,15 @@ def parse_max_drops(items: Iterable[str]) -> tuple[dict[str, float], float | Non
         key, sep, value = item.rpartition("=")
         key = key.strip()
         if sep and not key:
-            raise TrustmapError(f"--max-drop {item!r} has no metric name; "
-                                "write METRIC=VALUE, e.g. robust_accuracy=0.05")  # fmt: skip
+            raise TrustmapError(
+                f"--max-drop {item!r} has no metric name; write METRIC=VALUE, e.g. robust_accuracy=0.05"
+            )
         try:
             limit = float(value)
         except ValueError:
-            raise TrustmapError(f"--max-drop {item!r} is not METRIC=VALUE with a number, "
-                                "e.g. robust_accuracy=0.05 or auc=0.01") from None  # fmt: skip
+            raise TrustmapError(
+                f"--max-drop {item!r} is not METRIC=VALUE with a number, e.g. robust_accuracy=0.05 or auc=0.01"
+            ) from None
         if not math.isfinite(limit) or limit < 0:
             raise TrustmapError(f"--max-drop {item!r}: the limit must be a finite number >= 0")
         if sep:
@@ -232,15 +262,18 @@ def _probes(doc: Mapping[str, Any]) -> dict[str, _Probe]:
         while name in out:  # the same probe run twice (different options)
             name, k = f"{probe['probe']}#{k}", k + 1
         numeric = {
-            m: float(v) for m, v in probe.get("metrics", {}).items()
+            m: float(v)
+            for m, v in probe.get("metrics", {}).items()
             if isinstance(v, (int, float)) and not isinstance(v, bool) and is_trust_metric(m)
-        }  # fmt: skip
+        }
         out[name] = _Probe(
-            status=str(probe.get("status", "ok")), reason=probe.get("reason"),
-            dimension=str(probe.get("dimension", "")), directions=dict(probe.get("directions") or {}),
+            status=str(probe.get("status", "ok")),
+            reason=probe.get("reason"),
+            dimension=str(probe.get("dimension", "")),
+            directions=dict(probe.get("directions") or {}),
             metrics={m: v for m, v in numeric.items() if math.isfinite(v)},
             nonfinite={m: v for m, v in numeric.items() if not math.isfinite(v)},
-        )  # fmt: skip
+        )
     return out
 
 
@@ -315,15 +348,28 @@ def compare_reports(
             limit = limits[key] if key is not None else default_max_drop
             used.update({f"{probe}.{metric}", f"{base_probe}.{metric}", metric})
             d = directions[metric]
-            changes.append(MetricChange(probe, metric, a[metric], b[metric], b[metric] - a[metric], d, limit,
-                                        _verdict(a[metric], b[metric], d, limit)))  # fmt: skip
+            changes.append(
+                MetricChange(
+                    probe,
+                    metric,
+                    a[metric],
+                    b[metric],
+                    b[metric] - a[metric],
+                    d,
+                    limit,
+                    _verdict(a[metric], b[metric], d, limit),
+                )
+            )
     unused = sorted(set(limits) - used)
     if unused:
         known = sorted({c.metric for c in changes})
-        raise TrustmapError(f"--max-drop names {', '.join(unused)}, which matches no metric measured in both "
-                            f"reports; compared metrics: {', '.join(known) or 'none'}")  # fmt: skip
-    return GateResult(changes=changes, missing=missing, only_old=only_old, only_new=only_new,
-                      allow_missing=allow_missing)  # fmt: skip
+        raise TrustmapError(
+            f"--max-drop names {', '.join(unused)}, which matches no metric measured in both "
+            f"reports; compared metrics: {', '.join(known) or 'none'}"
+        )
+    return GateResult(
+        changes=changes, missing=missing, only_old=only_old, only_new=only_new, allow_missing=allow_missing
+    )
 
 
 def gate_files(
@@ -335,7 +381,12 @@ def gate_files(
     allow_missing: bool = False,
 ) -> GateResult:
     """Load two audit JSON files and :func:`compare_reports` them."""
-    result = compare_reports(load_audit_json(old), load_audit_json(new), max_drop=max_drop,
-                             default_max_drop=default_max_drop, allow_missing=allow_missing)  # fmt: skip
+    result = compare_reports(
+        load_audit_json(old),
+        load_audit_json(new),
+        max_drop=max_drop,
+        default_max_drop=default_max_drop,
+        allow_missing=allow_missing,
+    )
     result.old_source, result.new_source = str(old), str(new)
     return result

@@ -43,8 +43,10 @@ def read_members(path: str | Path, ds: Dataset, *, what: str) -> MemberInput:
                 if idx.ndim != 1 or len(idx) == 0:
                     raise DataError(f"{what} file {p.name}: 'indices' must be a non-empty 1-D array")
                 if idx.min() < 0 or idx.max() >= len(ds.train):
-                    raise DataError(f"{what} file {p.name} indexes beyond the {len(ds.train)} training examples "
-                                    f"of {ds.name}; was it written for another dataset?")  # fmt: skip
+                    raise DataError(
+                        f"{what} file {p.name} indexes beyond the {len(ds.train)} training examples "
+                        f"of {ds.name}; was it written for another dataset?"
+                    )
                 return MemberInput(ds.train.subset(idx), idx)
     except (ValueError, OSError) as exc:
         raise DataError(f"cannot read {what} file {p} ({exc}); give an .npz with x and y, or indices") from exc
@@ -53,8 +55,10 @@ def read_members(path: str | Path, ds: Dataset, *, what: str) -> MemberInput:
         if x.ndim == 3 and (1, *x.shape[1:]) == ds.input_shape:
             x = x[:, None]
         else:
-            raise DataError(f"{what} file {p.name} holds inputs of shape {tuple(x.shape[1:])} but the data has "
-                            f"{ds.input_shape}; give examples of the same kind")  # fmt: skip
+            raise DataError(
+                f"{what} file {p.name} holds inputs of shape {tuple(x.shape[1:])} but the data has "
+                f"{ds.input_shape}; give examples of the same kind"
+            )
     validate_split(x, y, num_classes=ds.num_classes, what=f"{what} file {p.name}")
     return MemberInput(Split(x.astype(np.float32), y.astype(np.int64)), None)
 

@@ -35,10 +35,18 @@ def audit_key(model: ModelHandle, data: AuditData, *, budget: str, seed: int, op
         return h.hexdigest()
 
     payload = {
-        "model": model.sha256 or model.source, "white_box": model.white_box, "data": data.dataset.sha256(),
-        "eval": digest(data.eval), "members": digest(data.members), "nonmembers": digest(data.nonmembers),
-        "pool": digest(data.pool), "sensitive": data.sensitive, "budget": budget, "seed": seed, "options": options,
-    }  # fmt: skip
+        "model": model.sha256 or model.source,
+        "white_box": model.white_box,
+        "data": data.dataset.sha256(),
+        "eval": digest(data.eval),
+        "members": digest(data.members),
+        "nonmembers": digest(data.nonmembers),
+        "pool": digest(data.pool),
+        "sensitive": data.sensitive,
+        "budget": budget,
+        "seed": seed,
+        "options": options,
+    }
     return "audit-" + hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
@@ -68,8 +76,7 @@ def run_audit(
     options = options or {}
     names = selected_probes(budget, probes)
     instances = {n: make_probe(n, budget=budget, **options.get(n, {})) for n in names}
-    key = audit_key(model, data, budget=budget, seed=seed,
-                    options={n: p.options() for n, p in instances.items()})  # fmt: skip
+    key = audit_key(model, data, budget=budget, seed=seed, options={n: p.options() for n, p in instances.items()})
     if store is not None and fresh:
         store.drop_artifacts(key)
     results: list[ProbeResult] = []
@@ -98,21 +105,40 @@ def run_audit(
         if on_probe is not None:
             on_probe(result, resumed)
     meta = model.meta
-    model_info = {"source": model.source, "sha256": model.sha256, "arch": meta.arch, "kind": meta.kind,
-                  "white_box": model.white_box, "num_classes": meta.num_classes, "dataset": meta.dataset}  # fmt: skip
+    model_info = {
+        "source": model.source,
+        "sha256": model.sha256,
+        "arch": meta.arch,
+        "kind": meta.kind,
+        "white_box": model.white_box,
+        "num_classes": meta.num_classes,
+        "dataset": meta.dataset,
+    }
     if meta.extra.get("defence"):  # what the model was trained with, e.g. DP-SGD and its privacy budget
         model_info["defence"] = meta.extra["defence"]
         model_info |= {k: meta.extra[k] for k in ("epsilon", "delta", "eps") if k in meta.extra}
-    data_info = {"name": data.dataset.name, "sha256": data.dataset.sha256(), "kind": data.dataset.kind,
-                 "n_eval": len(data.eval), "n_members": len(data.members) if data.members else 0,
-                 "n_nonmembers": len(data.nonmembers) if data.nonmembers else 0,
-                 "n_pool": len(data.pool) if data.pool else 0, "sensitive": data.sensitive,
-                 "classes": list(data.dataset.classes)}  # fmt: skip
+    data_info = {
+        "name": data.dataset.name,
+        "sha256": data.dataset.sha256(),
+        "kind": data.dataset.kind,
+        "n_eval": len(data.eval),
+        "n_members": len(data.members) if data.members else 0,
+        "n_nonmembers": len(data.nonmembers) if data.nonmembers else 0,
+        "n_pool": len(data.pool) if data.pool else 0,
+        "sensitive": data.sensitive,
+        "classes": list(data.dataset.classes),
+    }
     grades, weaknesses = score_report(results, model=model_info, data=data_info)
     return TrustReport(
-        model=model_info, data=data_info,
-        seed=seed, budget=budget, probes=results, scorecard=grades, weaknesses=weaknesses,
+        model=model_info,
+        data=data_info,
+        seed=seed,
+        budget=budget,
+        probes=results,
+        scorecard=grades,
+        weaknesses=weaknesses,
         config={"probes": names, "options": {n: p.options() for n, p in instances.items()}, "audit_key": key},
-        versions=library_versions(), timings=timings,
+        versions=library_versions(),
+        timings=timings,
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    )  # fmt: skip
+    )

@@ -68,8 +68,9 @@ def score_report(
         evidence = rule.evidence(result.metrics)
         scored[result.dimension].append((s, f"{evidence} (score {s:.2f})"))
         if s < WEAK_BELOW:
-            weaknesses.append(Weakness(result.dimension, result.probe, evidence, rule.defence,
-                                       rule.filled_command(**fields)))  # fmt: skip
+            weaknesses.append(
+                Weakness(result.dimension, result.probe, evidence, rule.defence, rule.filled_command(**fields))
+            )
     grades = []
     for d in DIMENSIONS:
         skipped = [f"{p.title}: skipped ({p.reason})" for p in probes if p.dimension == d and p.status != "ok"]

@@ -87,9 +87,18 @@ def audit_one(job: dict[str, Any]) -> dict[str, Any]:
     row = SweepRow(name=job["name"], model=job["model"], status="failed")
     try:
         members, nonmembers = _member_files(Path(job["model"]))
-        outcome = audit_files(model=Path(job["model"]), data=job["data"], out=Path(job["out"]),
-                              store=ResultsStore.open(job["store"]), members=members, nonmembers=nonmembers,
-                              budget=job["budget"], probes=job["probes"], seed=job["seed"], fresh=job["fresh"])  # fmt: skip
+        outcome = audit_files(
+            model=Path(job["model"]),
+            data=job["data"],
+            out=Path(job["out"]),
+            store=ResultsStore.open(job["store"]),
+            members=members,
+            nonmembers=nonmembers,
+            budget=job["budget"],
+            probes=job["probes"],
+            seed=job["seed"],
+            fresh=job["fresh"],
+        )
         report = load_report_json(outcome.json)
         row.status, row.report = "ok", f"{job['name']}/report.html"
         row.grades = {g.dimension: {"grade": g.grade, "score": g.score} for g in report.scorecard}
@@ -138,9 +147,21 @@ def sweep_audits(
     names = report_names([Path(m) for m in models])
     workers = num_cpus or os.cpu_count() or 1
     threads = max(1, (os.cpu_count() or 1) // min(workers, len(models)))
-    jobs = [{"name": n, "model": str(Path(m).resolve()), "data": data, "out": str((out / n).resolve()),
-             "store": str(Path(store_path).resolve()), "budget": budget, "probes": probes, "seed": seed,
-             "fresh": fresh, "threads": threads} for n, m in zip(names, models)]  # fmt: skip
+    jobs = [
+        {
+            "name": n,
+            "model": str(Path(m).resolve()),
+            "data": data,
+            "out": str((out / n).resolve()),
+            "store": str(Path(store_path).resolve()),
+            "budget": budget,
+            "probes": probes,
+            "seed": seed,
+            "fresh": fresh,
+            "threads": threads,
+        }
+        for n, m in zip(names, models)
+    ]
     start = time.perf_counter()
     results: dict[str, dict[str, Any]] = {}
     ray = _start_ray(address, workers)
@@ -158,8 +179,14 @@ def sweep_audits(
             ray.shutdown()
     rows = [SweepRow(**results[n]) for n in names]
     seconds = time.perf_counter() - start
-    doc = {"data": data, "budget": budget, "seed": seed, "workers": workers, "seconds": round(seconds, 3),
-           "models": [asdict(r) for r in rows]}  # fmt: skip
+    doc = {
+        "data": data,
+        "budget": budget,
+        "seed": seed,
+        "workers": workers,
+        "seconds": round(seconds, 3),
+        "models": [asdict(r) for r in rows],
+    }
     import json
 
     json_path = atomic_write_text(out / "sweep.json", json.dumps(doc, indent=2, sort_keys=True) + "\n")
@@ -173,8 +200,12 @@ def _start_ray(address: str | None, workers: int) -> Any:
     except ModuleNotFoundError:
         raise TrustmapError("trustmap sweep needs Ray; install trustmap[sweep]") from None
     os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")  # silences a FutureWarning (CPU only)
-    env = {"TRUSTMAP_PROGRESS": "0", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "PYTHONPATH": os.pathsep.join(p for p in (_src_dir(), os.environ.get("PYTHONPATH", "")) if p)}  # fmt: skip
+    env = {
+        "TRUSTMAP_PROGRESS": "0",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "PYTHONPATH": os.pathsep.join(p for p in (_src_dir(), os.environ.get("PYTHONPATH", "")) if p),
+    }
     kwargs: dict[str, Any] = {"runtime_env": {"env_vars": env}, "logging_level": "ERROR", "log_to_driver": False}
     try:
         if address is None:
@@ -182,7 +213,9 @@ def _start_ray(address: str | None, workers: int) -> Any:
         else:
             ray.init(address=address, **kwargs)
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise TrustmapError(f"could not start or reach Ray ({address or 'local'}): {str(exc).splitlines()[0]}") from None
+        raise TrustmapError(
+            f"could not start or reach Ray ({address or 'local'}): {str(exc).splitlines()[0]}"
+        ) from None
     return ray
 
 

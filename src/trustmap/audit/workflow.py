@@ -58,12 +58,22 @@ def audit_files(
     handle = load_model(model)
     if black_box:
         handle = handle.black_box()
-    audit_data = prepare_audit_data(handle, data, budget=budget, seed=seed, members=members, nonmembers=nonmembers,
-                                    sensitive=sensitive, label=label)  # fmt: skip
-    args = {"model": str(model), "data": data, "members": str(members) if members else None,
-            "nonmembers": str(nonmembers) if nonmembers else None, "sensitive": sensitive, "budget": budget,
-            "probes": probes or cfg.probes, "config": str(config) if config else None, "black_box": black_box,
-            "fresh": fresh, "out": str(out)}  # fmt: skip
+    audit_data = prepare_audit_data(
+        handle, data, budget=budget, seed=seed, members=members, nonmembers=nonmembers, sensitive=sensitive, label=label
+    )
+    args = {
+        "model": str(model),
+        "data": data,
+        "members": str(members) if members else None,
+        "nonmembers": str(nonmembers) if nonmembers else None,
+        "sensitive": sensitive,
+        "budget": budget,
+        "probes": probes or cfg.probes,
+        "config": str(config) if config else None,
+        "black_box": black_box,
+        "fresh": fresh,
+        "out": str(out),
+    }
 
     def announce(result: ProbeResult, resumed: bool) -> None:
         if console is None:
@@ -75,11 +85,22 @@ def audit_files(
 
     with store.run("audit", args=args, seed=seed) as run:
         run.dataset, run.dataset_sha256, run.model_sha256 = data, audit_data.dataset.sha256(), handle.sha256
-        report = run_audit(handle, audit_data, budget=budget, seed=seed, probes=probes or cfg.probes,
-                           options=cfg.options, store=store, fresh=fresh, on_probe=announce, run_id=run.id)  # fmt: skip
+        report = run_audit(
+            handle,
+            audit_data,
+            budget=budget,
+            seed=seed,
+            probes=probes or cfg.probes,
+            options=cfg.options,
+            store=store,
+            fresh=fresh,
+            on_probe=announce,
+            run_id=run.id,
+        )
         html, json_path = write_report(report, out)
-        run.metrics = {f"{p.probe}.{k}": v for p in report.probes for k, v in p.metrics.items()
-                       if isinstance(v, (int, float))}  # fmt: skip
+        run.metrics = {
+            f"{p.probe}.{k}": v for p in report.probes for k, v in p.metrics.items() if isinstance(v, (int, float))
+        }
         run.metrics.update({f"grade.{g.dimension}": g.score for g in report.scorecard if g.score is not None})
         run.timings = report.timings
     if console is not None:

@@ -15,10 +15,19 @@ from trustmap.cli.context import console, open_store, seed_option
 def adapt(
     method: Annotated[str, typer.Option(help="Adaptation method:")],
     data: Annotated[str, typer.Option(help="Text dataset name.")],
-    out: Annotated[Path, typer.Option(help="Output .safetensors (LoRA-family, ZO and full models are merged "
-                                      "into plain minilm weights; prefix methods keep their adapters).")],  # fmt: skip
-    deft: Annotated[Optional[float], typer.Option(help="Add DEFT's density loss with this weight (1.0 in the "
-                                                       "paper); first-order PEFT methods only.")] = None,  # fmt: skip
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Output .safetensors (LoRA-family, ZO and full models are merged "
+            "into plain minilm weights; prefix methods keep their adapters)."
+        ),
+    ],
+    deft: Annotated[
+        Optional[float],
+        typer.Option(
+            help="Add DEFT's density loss with this weight (1.0 in the paper); first-order PEFT methods only."
+        ),
+    ] = None,
     train_size: Annotated[
         Optional[int], typer.Option(help="Train on this many stratified snippets (default: all).")
     ] = None,
@@ -37,9 +46,20 @@ def adapt(
     from trustmap.adapt.workflow import adapt_and_save
 
     res = adapt_and_save(
-        method=method, data=data, out=out, deft=deft, train_size=train_size, epochs=epochs, lr=lr,
-        batch_size=batch_size, rank=rank, prefix_length=prefix_length, max_len=max_len, seed=seed,
-        test_size=test_size, store=open_store(),
+        method=method,
+        data=data,
+        out=out,
+        deft=deft,
+        train_size=train_size,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        rank=rank,
+        prefix_length=prefix_length,
+        max_len=max_len,
+        seed=seed,
+        test_size=test_size,
+        store=open_store(),
     )
     extra = f", MLP density {res.density:.3f}" if res.density is not None else ""
     console.print(

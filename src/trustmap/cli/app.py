@@ -26,7 +26,9 @@ app = typer.Typer(
 
 @app.callback()
 def _root(
-    store: Annotated[Optional[Path], typer.Option(help="Results store (SQLite). Default: $TRUSTMAP_STORE or the user data folder.")] = None,  # noqa: E501
+    store: Annotated[
+        Optional[Path], typer.Option(help="Results store (SQLite). Default: $TRUSTMAP_STORE or the user data folder.")
+    ] = None,  # noqa: E501
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks instead of one-line errors.")] = False,
 ) -> None:
     context.SETTINGS.store = store

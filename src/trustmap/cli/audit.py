@@ -24,10 +24,14 @@ def audit(
     nonmembers: Annotated[Optional[Path], typer.Option(help=".npz of non-members (x, y or indices).")] = None,
     sensitive: Annotated[Optional[str], typer.Option(help="Sensitive attribute for group fairness (tables).")] = None,
     label: Annotated[Optional[str], typer.Option(help="Label column of a CSV/Parquet table.")] = None,
-    config: Annotated[Optional[Path], typer.Option(help="TOML file: [audit] budget/probes, [probes.<id>] options.")] = None,  # noqa: E501
+    config: Annotated[
+        Optional[Path], typer.Option(help="TOML file: [audit] budget/probes, [probes.<id>] options.")
+    ] = None,  # noqa: E501
     out: Annotated[Path, typer.Option(help="Folder for report.html and report.json.")] = Path("trustmap-report"),
     budget: Annotated[Optional[str], typer.Option(help="Audit budget (default standard).")] = None,
-    probes: Annotated[Optional[str], typer.Option(help="Comma-separated probe ids (default: the budget's set).")] = None,
+    probes: Annotated[
+        Optional[str], typer.Option(help="Comma-separated probe ids (default: the budget's set).")
+    ] = None,
     seed: Annotated[Optional[int], seed_option("Random seed: the same seed gives an identical JSON.")] = None,
     black_box: Annotated[bool, typer.Option("--black-box", help="Hide gradients: audit as a black-box model.")] = False,
     fresh: Annotated[bool, typer.Option("--fresh", help="Recompute every probe instead of resuming.")] = False,
@@ -38,10 +42,22 @@ def audit(
     probe_ids = split_ids(probes)
     with no_new_folders_on_error(out):  # a refused audit leaves no empty --out folder behind
         outcome = audit_files(
-            model=model, data=data, members=members, nonmembers=nonmembers, sensitive=sensitive, label=label,
-            config=config, out=out, budget=budget, probes=probe_ids, seed=seed,
-            black_box=black_box, fresh=fresh, store=open_store(), console=console,
-        )  # fmt: skip
+            model=model,
+            data=data,
+            members=members,
+            nonmembers=nonmembers,
+            sensitive=sensitive,
+            label=label,
+            config=config,
+            out=out,
+            budget=budget,
+            probes=probe_ids,
+            seed=seed,
+            black_box=black_box,
+            fresh=fresh,
+            store=open_store(),
+            console=console,
+        )
     console.print(f"[green]report[/] {esc(outcome.html)}\n[green]json[/]   {esc(outcome.json)}")
 
 

@@ -40,9 +40,19 @@ def compare(
     from trustmap.provenance.modeldiff import DEFAULT_THRESHOLD
     from trustmap.provenance.workflow import compare_files
 
-    outcome = compare_files(a, b, store=open_store(), data=data, n_pairs=pairs, mutation=mutation, steps=steps,
-                            threshold=DEFAULT_THRESHOLD if threshold is None else threshold, seed=seed, cae=cae,
-                            queries=queries)  # fmt: skip
+    outcome = compare_files(
+        a,
+        b,
+        store=open_store(),
+        data=data,
+        n_pairs=pairs,
+        mutation=mutation,
+        steps=steps,
+        threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
+        seed=seed,
+        cae=cae,
+        queries=queries,
+    )
     r, c = outcome.result, outcome.conferrable
     if as_json:
         d = r.to_dict()
@@ -57,8 +67,9 @@ def compare(
         f"baselines: label agreement {r.label_agreement:.4f}, weight cosine {weights}\n"
         f"{_copy_line(c, outcome.queries)}"
         f"run {outcome.run_id} recorded in the results store",
-        highlight=False, soft_wrap=True,
-    )  # fmt: skip
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _copy_line(c, queries: str | None) -> str:

@@ -36,13 +36,22 @@ def demo(
     with no_new_folders_on_error(out):
         if not (model.exists() and members.exists() and nonmembers.exists()):
             console.print("[bold]1/2[/] training the reference model: cnn on half of Fashion-MNIST (the members)")
-            result = train_and_save("fashion-mnist", out=model, arch="cnn", seed=seed, member_fraction=0.5,
-                                    store=store)  # fmt: skip
-            console.print(f"[green]saved[/] {esc(model)}  test accuracy [bold]{result.test_accuracy:.4f}[/] "
-                          f"(run {result.run_id})")  # fmt: skip
+            result = train_and_save("fashion-mnist", out=model, arch="cnn", seed=seed, member_fraction=0.5, store=store)
+            console.print(
+                f"[green]saved[/] {esc(model)}  test accuracy [bold]{result.test_accuracy:.4f}[/] (run {result.run_id})"
+            )
         else:
             console.print(f"[bold]1/2[/] reusing {esc(model)} and its member split (delete the folder to retrain)")
         console.print(f"[bold]2/2[/] auditing it (budget {esc(budget)})")
-        outcome = audit_files(model=model, data="fashion-mnist", members=members, nonmembers=nonmembers,
-                              out=out / "report", budget=budget, seed=seed, store=store, console=console)  # fmt: skip
+        outcome = audit_files(
+            model=model,
+            data="fashion-mnist",
+            members=members,
+            nonmembers=nonmembers,
+            out=out / "report",
+            budget=budget,
+            seed=seed,
+            store=store,
+            console=console,
+        )
     console.print(f"[green]report[/] {esc(outcome.html)}\n[green]json[/]   {esc(outcome.json)}")

@@ -24,9 +24,18 @@ def evaluate(
 
     res = evaluate_model(model, data, split=split, label=label, sensitive=sensitive or [], store=open_store())
     if as_json:
-        print_json({"accuracy": res.accuracy, "per_class_accuracy": dict(zip(res.classes, res.per_class_accuracy)),
-                    "n": res.n, "loss": res.loss, "dataset": res.dataset, "split": split,
-                    "model_sha256": res.model_sha256, "run_id": res.run_id})  # fmt: skip
+        print_json(
+            {
+                "accuracy": res.accuracy,
+                "per_class_accuracy": dict(zip(res.classes, res.per_class_accuracy)),
+                "n": res.n,
+                "loss": res.loss,
+                "dataset": res.dataset,
+                "split": split,
+                "model_sha256": res.model_sha256,
+                "run_id": res.run_id,
+            }
+        )
         return
     table = Table(title=f"{esc(model.name)} on {esc(res.dataset)} ({esc(split)}, n={res.n})")
     table.add_column("class")

@@ -24,10 +24,15 @@ def _num(v: float, *, sign: bool = False) -> str:
 def gate(
     old: Annotated[Path, typer.Argument(help="The baseline audit JSON (the report.json `trustmap audit` writes).")],
     new: Annotated[Path, typer.Argument(help="The candidate audit JSON.")],
-    max_drop: Annotated[Optional[list[str]], typer.Option(
-        "--max-drop", metavar="METRIC=VALUE",
-        help="Allowed move in the bad direction for `probe.metric` or `metric` (repeatable); "
-             "a bare VALUE sets the default (0.02).")] = None,  # fmt: skip
+    max_drop: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--max-drop",
+            metavar="METRIC=VALUE",
+            help="Allowed move in the bad direction for `probe.metric` or `metric` (repeatable); "
+            "a bare VALUE sets the default (0.02).",
+        ),
+    ] = None,
     allow_missing: Annotated[
         bool,
         typer.Option(
@@ -45,26 +50,43 @@ def gate(
     from trustmap.audit.gate import DEFAULT_MAX_DROP, gate_files, parse_max_drops
 
     limits, default = parse_max_drops(max_drop or [])
-    result = gate_files(old, new, max_drop=limits, default_max_drop=DEFAULT_MAX_DROP if default is None else default,
-                        allow_missing=allow_missing)  # fmt: skip
+    result = gate_files(
+        old,
+        new,
+        max_drop=limits,
+        default_max_drop=DEFAULT_MAX_DROP if default is None else default,
+        allow_missing=allow_missing,
+    )
     if as_json:
         print_json(result.to_dict())
     else:
         shown = [c for c in result.changes if show_all or c.direction is not None or c.verdict == "regressed"]
-        table = Table(title=f"trust gate: {escape(old.name)} → {escape(new.name)}  (↑/↓: higher/lower is better)",
-                      box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)  # fmt: skip
+        table = Table(
+            title=f"trust gate: {escape(old.name)} → {escape(new.name)}  (↑/↓: higher/lower is better)",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            collapse_padding=True,
+        )
         arrow = {"higher": "↑", "lower": "↓"}
         cells = [
-            [escape(c.probe), f"{escape(c.metric)} {arrow.get(c.direction or '', '?')}", _num(c.old), _num(c.new),
-             _num(c.change, sign=True), f"{c.limit:g}", c.verdict]
+            [
+                escape(c.probe),
+                f"{escape(c.metric)} {arrow.get(c.direction or '', '?')}",
+                _num(c.old),
+                _num(c.new),
+                _num(c.change, sign=True),
+                f"{c.limit:g}",
+                c.verdict,
+            ]
             for c in shown
-        ]  # fmt: skip
+        ]
         for i, col in enumerate(("probe", "metric", "old", "new", "change", "limit", "verdict")):
             numeric = col in ("old", "new", "change", "limit")
             # numbers are never shortened ("0.8…"): on a narrow terminal the names fold onto a second line
             width = max([len(col), *(len(row[i]) for row in cells)]) if numeric or col == "verdict" else None
-            table.add_column(col, justify="right" if numeric else "left", no_wrap=width is not None,
-                             min_width=width, overflow="fold")  # fmt: skip
+            table.add_column(
+                col, justify="right" if numeric else "left", no_wrap=width is not None, min_width=width, overflow="fold"
+            )
         for c, row in zip(shown, cells):
             style = VERDICT_STYLE[c.verdict]
             table.add_row(*row[:-1], f"[{style}]{row[-1]}[/]" if style else row[-1])
@@ -81,8 +103,10 @@ def gate(
         n = len(result.changes)
         if result.passed:
             allowed = f"; {len(result.missing)} missing allowed by --allow-missing" if result.missing else ""
-            console.print(f"[bold green]gate passed[/]: {n} metrics compared, no regression past its limit{allowed}",
-                          soft_wrap=True)  # fmt: skip
+            console.print(
+                f"[bold green]gate passed[/]: {n} metrics compared, no regression past its limit{allowed}",
+                soft_wrap=True,
+            )
         else:
             problems = []
             if result.regressions:
@@ -90,8 +114,10 @@ def gate(
                 problems.append(f"{len(result.regressions)} of {n} metrics regressed: {escape(keys)}")
             if result.missing:
                 keys = ", ".join(m.key for m in result.missing)
-                problems.append(f"{len(result.missing)} gated probes or metrics missing from the new report: "
-                                f"{escape(keys)} (--allow-missing to accept)")  # fmt: skip
+                problems.append(
+                    f"{len(result.missing)} gated probes or metrics missing from the new report: "
+                    f"{escape(keys)} (--allow-missing to accept)"
+                )
             console.print(f"[bold red]gate failed[/]: {'; '.join(problems)}", soft_wrap=True)
     if not result.passed:
         raise typer.Exit(code=1)

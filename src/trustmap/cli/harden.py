@@ -17,10 +17,14 @@ def harden(
     data: Annotated[str, typer.Option(help="Image dataset name (or an .npz file).")],
     out: Annotated[Path, typer.Option(help="Output model: .pt2, .pt or .safetensors.")],
     arch: Annotated[str, typer.Option(help="Architecture:")] = "cnn",
-    epochs: Annotated[int | None, typer.Option(help="Epochs (default: the defence's own, e.g. 5 adversarial, 6 InI).")] = None,
+    epochs: Annotated[
+        int | None, typer.Option(help="Epochs (default: the defence's own, e.g. 5 adversarial, 6 InI).")
+    ] = None,
     eps: Annotated[float, typer.Option(help="L-inf budget of adversarial training.")] = 0.1,
     train_size: Annotated[int | None, typer.Option(help="Train on a stratified subset of this many images.")] = None,
-    model: Annotated[Path | None, typer.Option(help="Wrappers only: the trained model to wrap (default: train one).")] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="Wrappers only: the trained model to wrap (default: train one).")
+    ] = None,
     epsilon: Annotated[float | None, typer.Option(help="DP-SGD only: the privacy budget epsilon (default 8).")] = None,
     seed: Annotated[int, seed_option("Random seed: same seed, same model.")] = 0,
 ) -> None:
@@ -28,11 +32,24 @@ def harden(
     from trustmap.defenses.registry import DEFENCES
     from trustmap.defenses.workflows import harden as run_harden
 
-    result = run_harden(method, data=data, arch=arch, out=out, epochs=epochs, eps=eps, train_size=train_size,
-                        model=model, epsilon=epsilon, seed=seed, store=open_store())
-    console.print(f"[green]saved[/] {escape(str(out))}  method={result.method}  test accuracy "
-                  f"[bold]{result.test_accuracy:.4f}[/] ({result.seconds:.0f} s, run {result.run_id}); audit it: "
-                  f"trustmap audit --model {escape(str(out))} --data {escape(data)}")
+    result = run_harden(
+        method,
+        data=data,
+        arch=arch,
+        out=out,
+        epochs=epochs,
+        eps=eps,
+        train_size=train_size,
+        model=model,
+        epsilon=epsilon,
+        seed=seed,
+        store=open_store(),
+    )
+    console.print(
+        f"[green]saved[/] {escape(str(out))}  method={result.method}  test accuracy "
+        f"[bold]{result.test_accuracy:.4f}[/] ({result.seconds:.0f} s, run {result.run_id}); audit it: "
+        f"trustmap audit --model {escape(str(out))} --data {escape(data)}"
+    )
     shown = [f"{k}={result.metrics[k]:.4g}" for k in DEFENCES.get(result.method).headline if k in result.metrics]
     if shown:
         console.print("  " + "  ".join(shown))

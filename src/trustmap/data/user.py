@@ -62,9 +62,14 @@ def _npz_dataset(p: Path) -> Dataset:
         train, test = Split(train.x[:, None], train.y), Split(test.x[:, None], test.y)
     lo, hi = float(min(train.x.min(), test.x.min())), float(max(train.x.max(), test.x.max()))
     return Dataset(
-        name=p.name, kind=kind, train=train, test=test, classes=tuple(str(i) for i in range(n_classes)),
-        value_range=(min(lo, 0.0), max(hi, 1.0)) if kind == "image" else None, source=str(p.resolve()),
-    )  # fmt: skip
+        name=p.name,
+        kind=kind,
+        train=train,
+        test=test,
+        classes=tuple(str(i) for i in range(n_classes)),
+        value_range=(min(lo, 0.0), max(hi, 1.0)) if kind == "image" else None,
+        source=str(p.resolve()),
+    )
 
 
 def load_user_file(name: str, *, label: str | None, sensitive: list[str]) -> Dataset:
@@ -96,6 +101,11 @@ def load_user_file(name: str, *, label: str | None, sensitive: list[str]) -> Dat
     from trustmap.data.tables import encode_table
 
     return encode_table(
-        df.iloc[tr].reset_index(drop=True), df.iloc[te].reset_index(drop=True), name=p.name, label=label,
-        positive=None, sensitive=sensitive, source=str(p.resolve()),
-    )  # fmt: skip
+        df.iloc[tr].reset_index(drop=True),
+        df.iloc[te].reset_index(drop=True),
+        name=p.name,
+        label=label,
+        positive=None,
+        sensitive=sensitive,
+        source=str(p.resolve()),
+    )

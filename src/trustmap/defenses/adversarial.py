@@ -58,24 +58,22 @@ class AdvConfig:
     clip: tuple[float, float] = (0.0, 1.0)
 
     def __post_init__(self) -> None:
-        if (
-            not self.eps > 0
-            or self.steps < 1
-            or self.epochs < 1
-            or not self.lr > 0
-            or self.batch_size < 1
-        ):
-            raise ValueError(
-                "adversarial training needs eps > 0, steps >= 1, epochs >= 1, lr > 0, batch_size >= 1"
-            )
+        if not self.eps > 0 or self.steps < 1 or self.epochs < 1 or not self.lr > 0 or self.batch_size < 1:
+            raise ValueError("adversarial training needs eps > 0, steps >= 1, epochs >= 1, lr > 0, batch_size >= 1")
 
     @property
     def step_size(self) -> float:
         return self.eps / 4 if self.alpha is None else self.alpha
 
     def train_config(self) -> TrainConfig:
-        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, optimizer="sgd",
-                           momentum=self.momentum, weight_decay=self.weight_decay)  # fmt: skip
+        return TrainConfig(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            optimizer="sgd",
+            momentum=self.momentum,
+            weight_decay=self.weight_decay,
+        )
 
 
 @dataclass
@@ -94,8 +92,11 @@ class AttackState:
 
     @classmethod
     def uniform(cls, num_classes: int, config: AdvConfig) -> AttackState:
-        return cls(torch.full((num_classes,), float(config.eps)), torch.full((num_classes,), config.steps, dtype=torch.long),
-                   torch.ones(num_classes))  # fmt: skip
+        return cls(
+            torch.full((num_classes,), float(config.eps)),
+            torch.full((num_classes,), config.steps, dtype=torch.long),
+            torch.ones(num_classes),
+        )
 
     def record(self, wrong: torch.Tensor, y: torch.Tensor) -> None:
         k = len(self.eps_c)
@@ -112,29 +113,52 @@ class AttackState:
 
 
 def per_class_pgd(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, state: AttackState, alpha: float,
-    generator: torch.Generator, loss_fn: LossFn | None = None, clip: tuple[float, float] = (0.0, 1.0),
-) -> torch.Tensor:  # fmt: skip
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    state: AttackState,
+    alpha: float,
+    generator: torch.Generator,
+    loss_fn: LossFn | None = None,
+    clip: tuple[float, float] = (0.0, 1.0),
+) -> torch.Tensor:
     """PGD with example ``i`` attacked at ``eps_c[y_i]`` for ``steps_c[y_i]`` steps of size ``alpha``."""
     eps = state.eps_c[y]
     steps = state.steps_c[y]
     x_adv = torch.empty_like(x)
     for s in torch.unique(steps).tolist():
         m = steps == s
-        x_adv[m] = pgd(model, x[m], y[m], eps=eps[m], alpha=alpha, steps=int(s), generator=generator,
-                       early_stop=False, loss_fn=loss_fn, clip=clip)  # fmt: skip
+        x_adv[m] = pgd(
+            model,
+            x[m],
+            y[m],
+            eps=eps[m],
+            alpha=alpha,
+            steps=int(s),
+            generator=generator,
+            early_stop=False,
+            loss_fn=loss_fn,
+            clip=clip,
+        )
     return x_adv
 
 
-EpochUpdate = Callable[
-    [AttackState, torch.Tensor], dict[str, float]
-]  # (state, rates) -> logged values
+EpochUpdate = Callable[[AttackState, torch.Tensor], dict[str, float]]  # (state, rates) -> logged values
 
 
 def adversarial_fit(
-    model: nn.Module, data: Split, *, method: str, config: AdvConfig, num_classes: int, seed: int,
-    attack_loss: LossFn | None = None, update: EpochUpdate | None = None, progress: bool | None = None,
-) -> Defended:  # fmt: skip
+    model: nn.Module,
+    data: Split,
+    *,
+    method: str,
+    config: AdvConfig,
+    num_classes: int,
+    seed: int,
+    attack_loss: LossFn | None = None,
+    update: EpochUpdate | None = None,
+    progress: bool | None = None,
+) -> Defended:
     """Train a copy of ``model`` on adversarial examples of ``data``; ``update`` runs after each epoch."""
     net = fresh_copy(model)
     state = AttackState.uniform(num_classes, config)
@@ -143,8 +167,9 @@ def adversarial_fit(
 
     def loss(m: nn.Module, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
         m.eval()
-        x_adv = per_class_pgd(m, xb, yb, state=state, alpha=config.step_size, generator=gen, loss_fn=attack_loss,
-                              clip=config.clip)  # fmt: skip
+        x_adv = per_class_pgd(
+            m, xb, yb, state=state, alpha=config.step_size, generator=gen, loss_fn=attack_loss, clip=config.clip
+        )
         m.train()
         logits = m(x_adv)
         state.record(logits.detach().argmax(1) != yb, yb)
@@ -164,21 +189,42 @@ def adversarial_fit(
         state.reset()
 
     start = time.perf_counter()
-    fit(net, data, config=config.train_config(), seed=seed, loss_fn=loss, on_epoch_end=on_epoch_end,
-        progress=progress, description=method)  # fmt: skip
-    metrics = {"train_robust_error": history[-1]["robust_error"], "eps": config.eps, "steps": float(config.steps),
-               "eps_min": float(state.eps_c.min()), "eps_max": float(state.eps_c.max())}  # fmt: skip
+    fit(
+        net,
+        data,
+        config=config.train_config(),
+        seed=seed,
+        loss_fn=loss,
+        on_epoch_end=on_epoch_end,
+        progress=progress,
+        description=method,
+    )
+    metrics = {
+        "train_robust_error": history[-1]["robust_error"],
+        "eps": config.eps,
+        "steps": float(config.steps),
+        "eps_min": float(state.eps_c.min()),
+        "eps_max": float(state.eps_c.max()),
+    }
     return Defended(
         net.eval(),
         DefenceResult(method, time.perf_counter() - start, 0, metrics, history),
     )
 
 
-def pgd_at(model: nn.Module, data: Split, *, config: AdvConfig = AdvConfig(), num_classes: int = 10, seed: int = 0,
-           progress: bool | None = None) -> Defended:  # fmt: skip
+def pgd_at(
+    model: nn.Module,
+    data: Split,
+    *,
+    config: AdvConfig = AdvConfig(),
+    num_classes: int = 10,
+    seed: int = 0,
+    progress: bool | None = None,
+) -> Defended:
     """Madry PGD adversarial training (uniform budget, cross-entropy attack)."""
-    return adversarial_fit(model, data, method="pgd-at", config=config, num_classes=num_classes, seed=seed,
-                           progress=progress)  # fmt: skip
+    return adversarial_fit(
+        model, data, method="pgd-at", config=config, num_classes=num_classes, seed=seed, progress=progress
+    )
 
 
 def frl_weights(rates: torch.Tensor) -> torch.Tensor:
@@ -187,8 +233,15 @@ def frl_weights(rates: torch.Tensor) -> torch.Tensor:
     return w / w.mean()
 
 
-def frl_lite(model: nn.Module, data: Split, *, config: AdvConfig = AdvConfig(), num_classes: int = 10, seed: int = 0,
-             progress: bool | None = None) -> Defended:  # fmt: skip
+def frl_lite(
+    model: nn.Module,
+    data: Split,
+    *,
+    config: AdvConfig = AdvConfig(),
+    num_classes: int = 10,
+    seed: int = 0,
+    progress: bool | None = None,
+) -> Defended:
     """PGD-AT with per-class loss weights from the last epoch's robust error (see the module docstring)."""
 
     def update(state: AttackState, rates: torch.Tensor) -> dict[str, float]:
@@ -198,12 +251,27 @@ def frl_lite(model: nn.Module, data: Split, *, config: AdvConfig = AdvConfig(), 
             "weight_min": float(state.class_weight.min()),
         }
 
-    return adversarial_fit(model, data, method="frl-lite", config=config, num_classes=num_classes, seed=seed,
-                           update=update, progress=progress)  # fmt: skip
+    return adversarial_fit(
+        model,
+        data,
+        method="frl-lite",
+        config=config,
+        num_classes=num_classes,
+        seed=seed,
+        update=update,
+        progress=progress,
+    )
 
 
-def trades(model: nn.Module, data: Split, *, config: AdvConfig = AdvConfig(), beta: float = 6.0, seed: int = 0,
-           progress: bool | None = None) -> Defended:  # fmt: skip
+def trades(
+    model: nn.Module,
+    data: Split,
+    *,
+    config: AdvConfig = AdvConfig(),
+    beta: float = 6.0,
+    seed: int = 0,
+    progress: bool | None = None,
+) -> Defended:
     """TRADES: clean cross-entropy plus ``beta`` times the KL to the adversarial output."""
     net = fresh_copy(model)
     gen = seeded_generator(seed, 0x616476)
@@ -214,12 +282,20 @@ def trades(model: nn.Module, data: Split, *, config: AdvConfig = AdvConfig(), be
             p_clean = F.softmax(m(xb), dim=1)
 
         def kl_to_clean(logits: torch.Tensor, _y: torch.Tensor) -> torch.Tensor:
-            return F.kl_div(
-                F.log_softmax(logits, dim=1), p_clean, reduction="none"
-            ).sum(1)
+            return F.kl_div(F.log_softmax(logits, dim=1), p_clean, reduction="none").sum(1)
 
-        x_adv = pgd(m, xb, yb, eps=config.eps, alpha=config.step_size, steps=config.steps, generator=gen,
-                    early_stop=False, loss_fn=kl_to_clean, clip=config.clip)  # fmt: skip
+        x_adv = pgd(
+            m,
+            xb,
+            yb,
+            eps=config.eps,
+            alpha=config.step_size,
+            steps=config.steps,
+            generator=gen,
+            early_stop=False,
+            loss_fn=kl_to_clean,
+            clip=config.clip,
+        )
         m.train()
         logits = m(xb)
         robust = F.kl_div(
@@ -230,8 +306,15 @@ def trades(model: nn.Module, data: Split, *, config: AdvConfig = AdvConfig(), be
         return F.cross_entropy(logits, yb) + beta * robust
 
     start = time.perf_counter()
-    fit(net, data, config=replace(config.train_config()), seed=seed, loss_fn=loss, progress=progress,
-        description="trades")  # fmt: skip
+    fit(
+        net,
+        data,
+        config=replace(config.train_config()),
+        seed=seed,
+        loss_fn=loss,
+        progress=progress,
+        description="trades",
+    )
     return Defended(
         net.eval(),
         DefenceResult(
@@ -255,8 +338,9 @@ class PGDAT(HardenDefence):
     paper = "Towards Deep Learning Models Resistant to Adversarial Attacks, arXiv 1706.06083"
 
     def run(self, job: HardenJob) -> Defended:
-        done = pgd_at(job.model, job.train, config=harden_config(job), num_classes=job.dataset.num_classes,
-                      seed=job.seed)
+        done = pgd_at(
+            job.model, job.train, config=harden_config(job), num_classes=job.dataset.num_classes, seed=job.seed
+        )
         return replace(done, meta={"eps": job.eps})
 
 
@@ -278,6 +362,7 @@ class FRLLite(HardenDefence):
     paper = "To be Robust or to be Fair: Towards Fairness in Adversarial Training, arXiv 2010.06121"
 
     def run(self, job: HardenJob) -> Defended:
-        done = frl_lite(job.model, job.train, config=harden_config(job), num_classes=job.dataset.num_classes,
-                        seed=job.seed)
+        done = frl_lite(
+            job.model, job.train, config=harden_config(job), num_classes=job.dataset.num_classes, seed=job.seed
+        )
         return replace(done, meta={"eps": job.eps})

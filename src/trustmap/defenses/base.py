@@ -26,9 +26,7 @@ class DefenceResult:
     seconds: float
     extra_parameters: int = 0
     metrics: dict[str, float] = field(default_factory=dict)
-    history: list[dict[str, Any]] = field(
-        default_factory=list
-    )  # e.g. one row per epoch or step
+    history: list[dict[str, Any]] = field(default_factory=list)  # e.g. one row per epoch or step
 
 
 @dataclass

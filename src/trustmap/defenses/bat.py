@@ -55,9 +55,7 @@ def uniform_kl(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     if k < 3:
         return torch.zeros(len(y), dtype=logits.dtype, device=logits.device)
     true = F.one_hot(y, k).bool()
-    log_p = F.log_softmax(
-        logits.masked_fill(true, float("-inf")), dim=1
-    )  # -inf at the true class
+    log_p = F.log_softmax(logits.masked_fill(true, float("-inf")), dim=1)  # -inf at the true class
     mean_log_p = log_p.masked_fill(true, 0.0).sum(1) / (k - 1)
     return -math.log(k - 1) - mean_log_p
 
@@ -66,9 +64,7 @@ def bat_attack_loss(lambda_u: float = LAMBDA_U) -> LossFn:
     """The BAT attack objective ``CE(logits, y) - lambda_u * KL(U || p~)``, per example ``(N,)``."""
 
     def loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(logits, y, reduction="none") - lambda_u * uniform_kl(
-            logits, y
-        )
+        return F.cross_entropy(logits, y, reduction="none") - lambda_u * uniform_kl(logits, y)
 
     return loss
 
@@ -82,32 +78,48 @@ def update_class_eps(
     eps_range: tuple[float, float] = EPS_RANGE,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One BAT source-class update: ``(eps_c, rates m_c) -> (new eps_c (K,), steps_c (K,))``."""
-    new = (eps_c * torch.exp(-(rates - rates.mean()))).clamp(
-        eps_range[0] * eps, eps_range[1] * eps
-    )
+    new = (eps_c * torch.exp(-(rates - rates.mean()))).clamp(eps_range[0] * eps, eps_range[1] * eps)
     steps_c = torch.round(steps * new / eps).long().clamp_min(1)
     return new, steps_c
 
 
 def bat(
-    model: nn.Module, data: Split, *, config: AdvConfig | None = None, num_classes: int = 10, seed: int = 0,
-    lambda_u: float = LAMBDA_U, eps_range: tuple[float, float] = EPS_RANGE, progress: bool | None = None,
-) -> Defended:  # fmt: skip
+    model: nn.Module,
+    data: Split,
+    *,
+    config: AdvConfig | None = None,
+    num_classes: int = 10,
+    seed: int = 0,
+    lambda_u: float = LAMBDA_U,
+    eps_range: tuple[float, float] = EPS_RANGE,
+    progress: bool | None = None,
+) -> Defended:
     """Balance Adversarial Training of a copy of ``model`` on ``data`` (see the module docstring)."""
     config = config or AdvConfig()
     if lambda_u < 0 or not 0 < eps_range[0] <= 1 <= eps_range[1]:
-        raise ValueError(
-            f"BAT needs lambda_u >= 0 and eps_range with lo <= 1 <= hi, got {lambda_u}, {eps_range}"
-        )
+        raise ValueError(f"BAT needs lambda_u >= 0 and eps_range with lo <= 1 <= hi, got {lambda_u}, {eps_range}")
 
     def update(state: AttackState, rates: torch.Tensor) -> dict[str, float]:
-        state.eps_c, state.steps_c = update_class_eps(state.eps_c, rates, eps=config.eps, steps=config.steps,
-                                                      eps_range=eps_range)  # fmt: skip
-        return {"eps_min": float(state.eps_c.min()), "eps_max": float(state.eps_c.max()),
-                **{f"eps_{c}": float(e) for c, e in enumerate(state.eps_c)}}  # fmt: skip
+        state.eps_c, state.steps_c = update_class_eps(
+            state.eps_c, rates, eps=config.eps, steps=config.steps, eps_range=eps_range
+        )
+        return {
+            "eps_min": float(state.eps_c.min()),
+            "eps_max": float(state.eps_c.max()),
+            **{f"eps_{c}": float(e) for c, e in enumerate(state.eps_c)},
+        }
 
-    return adversarial_fit(model, data, method="bat", config=config, num_classes=num_classes, seed=seed,
-                           attack_loss=bat_attack_loss(lambda_u), update=update, progress=progress)  # fmt: skip
+    return adversarial_fit(
+        model,
+        data,
+        method="bat",
+        config=config,
+        num_classes=num_classes,
+        seed=seed,
+        attack_loss=bat_attack_loss(lambda_u),
+        update=update,
+        progress=progress,
+    )
 
 
 @register_defence

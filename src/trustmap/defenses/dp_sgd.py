@@ -119,8 +119,9 @@ def dp_sgd(
                     loss_sum += float(loss) * len(yb)
                     count += len(yb)
                     tick(description=f"DP-SGD epoch {epoch + 1}/{config.epochs}")
-                history.append({"epoch": epoch + 1, "loss": loss_sum / max(count, 1),
-                                "epsilon": float(engine.get_epsilon(delta))})  # fmt: skip
+                history.append(
+                    {"epoch": epoch + 1, "loss": loss_sum / max(count, 1), "epsilon": float(engine.get_epsilon(delta))}
+                )
         spent = float(engine.get_epsilon(delta))
         private = net._module.eval()  # unwrap Opacus' GradSampleModule
         for p in private.parameters():

@@ -63,22 +63,20 @@ class INIConfig:
 
     def __post_init__(self) -> None:
         if self.ood_loss not in OOD_LOSSES:
-            raise ValueError(
-                f"ood_loss must be one of {OOD_LOSSES}, not {self.ood_loss!r}"
-            )
-        if (
-            min(self.beta, self.gamma, self.delta, self.epsilon) < 0
-            or self.epochs < 1
-            or self.clone_steps < 0
-        ):
-            raise ValueError(
-                "InI needs non-negative loss weights, epochs >= 1 and clone_steps >= 0"
-            )
+            raise ValueError(f"ood_loss must be one of {OOD_LOSSES}, not {self.ood_loss!r}")
+        if min(self.beta, self.gamma, self.delta, self.epsilon) < 0 or self.epochs < 1 or self.clone_steps < 0:
+            raise ValueError("InI needs non-negative loss weights, epochs >= 1 and clone_steps >= 0")
 
     def train_config(self) -> TrainConfig:
         """The victim's schedule; the undefended baseline trains with exactly this one."""
-        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, optimizer="sgd",
-                           momentum=self.momentum, weight_decay=self.weight_decay)  # fmt: skip
+        return TrainConfig(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            optimizer="sgd",
+            momentum=self.momentum,
+            weight_decay=self.weight_decay,
+        )
 
 
 def logit_l1(victim_logits: torch.Tensor, clone_logits: torch.Tensor) -> torch.Tensor:
@@ -93,12 +91,8 @@ def kl(p_logits: torch.Tensor, q_logits: torch.Tensor) -> torch.Tensor:
     return (log_p.exp() * (log_p - F.log_softmax(q_logits, dim=-1))).sum(-1).mean()
 
 
-def _flat_grad(
-    loss: torch.Tensor, params: list[torch.Tensor], *, create_graph: bool
-) -> torch.Tensor:
-    grads = torch.autograd.grad(
-        loss, params, create_graph=create_graph, retain_graph=True
-    )
+def _flat_grad(loss: torch.Tensor, params: list[torch.Tensor], *, create_graph: bool) -> torch.Tensor:
+    grads = torch.autograd.grad(loss, params, create_graph=create_graph, retain_graph=True)
     return torch.cat([g.flatten() for g in grads])
 
 
@@ -137,43 +131,38 @@ def ini_terms(
     }
 
 
-def defender_ood(
-    train_x: np.ndarray, *, n_permuted: int = 2000, digits: bool = True, seed: int = 0
-) -> np.ndarray:
+def defender_ood(train_x: np.ndarray, *, n_permuted: int = 2000, digits: bool = True, seed: int = 0) -> np.ndarray:
     """The defender's OOD queries ``(M, 1, 28, 28)``: pixel-permuted training images (+ upsampled sklearn digits)."""
     rng = np.random.default_rng([seed, 0x6F6F64])
-    pick = train_x[
-        rng.choice(len(train_x), size=min(n_permuted, len(train_x)), replace=False)
-    ]
+    pick = train_x[rng.choice(len(train_x), size=min(n_permuted, len(train_x)), replace=False)]
     flat = pick.reshape(len(pick), -1)
-    permuted = np.take_along_axis(
-        flat, rng.permuted(np.tile(np.arange(flat.shape[1]), (len(flat), 1)), axis=1), 1
-    )
+    permuted = np.take_along_axis(flat, rng.permuted(np.tile(np.arange(flat.shape[1]), (len(flat), 1)), axis=1), 1)
     parts = [permuted.reshape(pick.shape).astype(np.float32)]
     if digits:
         from trustmap.data import load_dataset
 
         d = load_dataset("digits")
         x = torch.from_numpy(np.concatenate([d.train.x, d.test.x]))
-        up = F.interpolate(
-            x, size=tuple(train_x.shape[2:]), mode="bilinear", align_corners=False
-        ).clamp(0, 1)
+        up = F.interpolate(x, size=tuple(train_x.shape[2:]), mode="bilinear", align_corners=False).clamp(0, 1)
         parts.append(up.numpy().astype(np.float32))
     return np.ascontiguousarray(np.concatenate(parts))
 
 
 def ini(
-    model: nn.Module, data: Split, *, ood: np.ndarray, config: INIConfig = INIConfig(), seed: int = 0,
+    model: nn.Module,
+    data: Split,
+    *,
+    ood: np.ndarray,
+    config: INIConfig = INIConfig(),
+    seed: int = 0,
     progress: bool | None = None,
-) -> Defended:  # fmt: skip
+) -> Defended:
     """Train a copy of ``model`` with InI on ``data``, the defender's ``ood`` inputs and a simulated clone.
 
     The clone starts from the victim's initial weights' architecture with its own seeded initialisation.
     """
     if len(ood) == 0:
-        raise ValueError(
-            "InI needs out-of-distribution inputs for the defender (ood is empty)"
-        )
+        raise ValueError("InI needs out-of-distribution inputs for the defender (ood is empty)")
     victim = fresh_copy(model)
     clone = copy.deepcopy(model)
     # the clone's own initial weights, from the seed
@@ -206,8 +195,13 @@ def ini(
         for k, t in terms.items():
             sums[k] = sums.get(k, 0.0) + float(t.detach())
         count[0] += 1
-        return (terms["benign"] + config.beta * terms["id"] + config.gamma * terms["ood"]
-                + config.delta * terms["isolation"] + config.epsilon * terms["induction"])  # fmt: skip
+        return (
+            terms["benign"]
+            + config.beta * terms["id"]
+            + config.gamma * terms["ood"]
+            + config.delta * terms["isolation"]
+            + config.epsilon * terms["induction"]
+        )
 
     start = time.perf_counter()
     fit(
@@ -222,16 +216,16 @@ def ini(
     for p in clone.parameters():
         p.grad = None
     metrics = {f"mean_{k}": v / max(count[0], 1) for k, v in sums.items()}
-    return Defended(
-        victim.eval(), DefenceResult("ini", time.perf_counter() - start, 0, metrics)
-    )
+    return Defended(victim.eval(), DefenceResult("ini", time.perf_counter() - start, 0, metrics))
 
 
 @register_defence
 class InI(HardenDefence):
     id = "ini"
     summary = "anti-stealing training against a simulated clone (no inference cost)"
-    paper = "Isolation and Induction: Training Robust Deep Neural Networks against Model Stealing Attacks, arXiv 2308.00958"
+    paper = (
+        "Isolation and Induction: Training Robust Deep Neural Networks against Model Stealing Attacks, arXiv 2308.00958"
+    )
 
     def run(self, job: HardenJob) -> Defended:
         ood = defender_ood(job.train.x, digits=job.dataset.input_shape[0] == 1, seed=job.seed)

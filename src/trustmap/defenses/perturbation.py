@@ -30,9 +30,7 @@ BETA_GRID = (1.0, 0.7, 0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01)
 TINY = 1e-12
 
 
-def reverse_sigmoid_probs(
-    p: torch.Tensor, *, beta: float, gamma: float
-) -> torch.Tensor:
+def reverse_sigmoid_probs(p: torch.Tensor, *, beta: float, gamma: float) -> torch.Tensor:
     """The reverse-sigmoid perturbation of probabilities ``p (N, K)``, renormalised ``(N, K)``."""
     p = p.clamp(1e-7, 1 - 1e-7)
     r = beta * (torch.sigmoid(gamma * torch.log(p / (1 - p))) - 0.5)
@@ -43,21 +41,15 @@ def reverse_sigmoid_probs(
 class ReverseSigmoid(nn.Module):
     """``model`` with reverse-sigmoid perturbed outputs (log-probabilities)."""
 
-    def __init__(
-        self, model: nn.Module, *, beta: float = 0.3, gamma: float = 0.2
-    ) -> None:
+    def __init__(self, model: nn.Module, *, beta: float = 0.3, gamma: float = 0.2) -> None:
         super().__init__()
         if not beta >= 0 or not gamma > 0:
-            raise ValueError(
-                f"reverse sigmoid needs beta >= 0 and gamma > 0, got {beta}, {gamma}"
-            )
+            raise ValueError(f"reverse sigmoid needs beta >= 0 and gamma > 0, got {beta}, {gamma}")
         self.model, self.beta, self.gamma = model, float(beta), float(gamma)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         p = F.softmax(self.model(x), dim=1)
-        return torch.log(
-            reverse_sigmoid_probs(p, beta=self.beta, gamma=self.gamma) + TINY
-        )
+        return torch.log(reverse_sigmoid_probs(p, beta=self.beta, gamma=self.gamma) + TINY)
 
 
 class TopOne(nn.Module):
@@ -69,9 +61,7 @@ class TopOne(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         logits = self.model(x)
-        return torch.log(
-            F.one_hot(logits.argmax(1), logits.shape[1]).to(logits.dtype) + TINY
-        )
+        return torch.log(F.one_hot(logits.argmax(1), logits.shape[1]).to(logits.dtype) + TINY)
 
 
 @torch.no_grad()
@@ -86,12 +76,7 @@ def tune_reverse_sigmoid(
     model.eval()
     p = F.softmax(model(x), dim=1)
     for beta in sorted(grid, reverse=True):
-        if bool(
-            (
-                reverse_sigmoid_probs(p, beta=beta, gamma=gamma).argmax(1)
-                == p.argmax(1)
-            ).all()
-        ):
+        if bool((reverse_sigmoid_probs(p, beta=beta, gamma=gamma).argmax(1) == p.argmax(1)).all()):
             return float(beta)
     return 0.0
 
@@ -104,7 +89,9 @@ def trained_base(job: HardenJob) -> nn.Module:
     if job.wrap is not None:
         base = load_model(job.wrap).module
         if base is None:
-            raise ModelError(f"{job.wrap.name} exposes no PyTorch module to wrap; give a .pt2, .pt or .safetensors model")
+            raise ModelError(
+                f"{job.wrap.name} exposes no PyTorch module to wrap; give a .pt2, .pt or .safetensors model"
+            )
         return base
     cfg = recipe(job.dataset.kind, job.arch)
     fit(job.model, job.train, config=replace(cfg, epochs=job.epochs or cfg.epochs), seed=job.seed, progress=None)
@@ -121,8 +108,9 @@ class ReverseSigmoidDefence(HardenDefence):
     def run(self, job: HardenJob) -> Defended:
         base = trained_base(job)
         beta = tune_reverse_sigmoid(base, torch.from_numpy(job.train.x[:1000]))
-        return Defended(ReverseSigmoid(base, beta=beta).eval(), DefenceResult(self.id, 0.0, 0, {"beta": beta}),
-                        meta={"beta": beta})
+        return Defended(
+            ReverseSigmoid(base, beta=beta).eval(), DefenceResult(self.id, 0.0, 0, {"beta": beta}), meta={"beta": beta}
+        )
 
 
 @register_defence

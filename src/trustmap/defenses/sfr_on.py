@@ -58,15 +58,8 @@ class SFROnConfig:
     mask: bool = True
 
     def __post_init__(self) -> None:
-        if (
-            self.steps < 1
-            or self.forget_every < 1
-            or self.batch_size < 1
-            or not self.retain_lr > 0
-        ):
-            raise ValueError(
-                "SFR-on needs steps, forget_every, batch_size >= 1 and retain_lr > 0"
-            )
+        if self.steps < 1 or self.forget_every < 1 or self.batch_size < 1 or not self.retain_lr > 0:
+            raise ValueError("SFR-on needs steps, forget_every, batch_size >= 1 and retain_lr > 0")
         if not 0 <= self.ema_beta <= 1:
             raise ValueError(f"ema_beta must be in [0, 1], got {self.ema_beta}")
 
@@ -86,15 +79,11 @@ def cycle_batches(
             yield x[idx], y[idx]
 
 
-def fisher_diagonal(
-    model: nn.Module, split: Split, *, batch_size: int = 128
-) -> dict[str, torch.Tensor]:
+def fisher_diagonal(model: nn.Module, split: Split, *, batch_size: int = 128) -> dict[str, torch.Tensor]:
     """Diagonal empirical Fisher: the mean over batches of the squared mean-loss gradient, per parameter."""
     x, y = tensors(split)
     model.eval()
-    out = {
-        n: torch.zeros_like(p) for n, p in model.named_parameters() if p.requires_grad
-    }
+    out = {n: torch.zeros_like(p) for n, p in model.named_parameters() if p.requires_grad}
     n_batches = max(1, math.ceil(len(y) / batch_size))
     for i in range(0, len(y), batch_size):
         model.zero_grad(set_to_none=True)
@@ -113,15 +102,10 @@ def saliency_mask(
     threshold: float = 1.0,
 ) -> dict[str, torch.Tensor]:
     """Boolean masks: ``(F_forget + 1e-15) / (F_remain + 1e-15) >= threshold`` per weight."""
-    return {
-        n: (f + 1e-15) / (remain_fisher[n] + 1e-15) >= threshold
-        for n, f in forget_fisher.items()
-    }
+    return {n: (f + 1e-15) / (remain_fisher[n] + 1e-15) >= threshold for n, f in forget_fisher.items()}
 
 
-def adaptive_ascent_loss(
-    logits: torch.Tensor, y: torch.Tensor, *, lambd: float
-) -> torch.Tensor:
+def adaptive_ascent_loss(logits: torch.Tensor, y: torch.Tensor, *, lambd: float) -> torch.Tensor:
     """Weighted mean cross-entropy with weights ``∝ loss^-lambda`` summing to ``N`` (to be *ascended*)."""
     loss = F.cross_entropy(logits, y, reduction="none")
     coef = 1.0 / (loss.detach() ** lambd + 1e-15)
@@ -136,20 +120,26 @@ def forget_schedule(step: int, *, steps: int, alpha: float, every: int) -> float
 
 
 def sfr_on(
-    model: nn.Module, *, forget: Split, remain: Split, config: SFROnConfig = SFROnConfig(), seed: int = 0,
+    model: nn.Module,
+    *,
+    forget: Split,
+    remain: Split,
+    config: SFROnConfig = SFROnConfig(),
+    seed: int = 0,
     progress: bool | None = None,
-) -> Defended:  # fmt: skip
+) -> Defended:
     """Unlearn ``forget`` from a copy of ``model`` while keeping ``remain`` (see the module docstring)."""
     if len(forget) == 0 or len(remain) == 0:
-        raise ValueError(
-            "SFR-on needs a non-empty forget set and a non-empty remaining set"
-        )
+        raise ValueError("SFR-on needs a non-empty forget set and a non-empty remaining set")
     start = time.perf_counter()
     net = fresh_copy(model)
     mask = None
     if config.mask:
-        mask = saliency_mask(fisher_diagonal(net, forget, batch_size=config.batch_size),
-                             fisher_diagonal(net, remain, batch_size=config.batch_size), threshold=config.threshold)  # fmt: skip
+        mask = saliency_mask(
+            fisher_diagonal(net, forget, batch_size=config.batch_size),
+            fisher_diagonal(net, remain, batch_size=config.batch_size),
+            threshold=config.threshold,
+        )
     opt = torch.optim.SGD(
         net.parameters(),
         lr=config.retain_lr,
@@ -161,18 +151,10 @@ def sfr_on(
     history = []
     for step in range(config.steps):
         for group in opt.param_groups:  # cosine decay of the shared learning rate
-            group["lr"] = (
-                config.retain_lr * (1 + math.cos(math.pi * step / config.steps)) / 2
-            )
-        prev = (
-            [p.detach().clone() for p in net.parameters()]
-            if config.ema_beta < 1
-            else None
-        )
+            group["lr"] = config.retain_lr * (1 + math.cos(math.pi * step / config.steps)) / 2
+        prev = [p.detach().clone() for p in net.parameters()] if config.ema_beta < 1 else None
         net.train()
-        scale = forget_schedule(
-            step, steps=config.steps, alpha=config.alpha, every=config.forget_every
-        )
+        scale = forget_schedule(step, steps=config.steps, alpha=config.alpha, every=config.forget_every)
         row: dict[str, float] = {"step": float(step)}
         if scale is not None:  # fast: masked adaptive gradient ascent on a forget batch
             xf, yf = next(f_iter)
@@ -197,15 +179,12 @@ def sfr_on(
                 for p, q in zip(net.parameters(), prev):
                     p.copy_((1 - config.ema_beta) * q + config.ema_beta * p)
         history.append(row)
-    density = (
-        float(
-            sum(m.sum() for m in mask.values()) / sum(m.numel() for m in mask.values())
-        )
-        if mask
-        else 1.0
-    )
-    metrics = {"steps": float(config.steps), "forget_steps": float(len(range(0, config.steps, config.forget_every))),
-               "mask_density": density}  # fmt: skip
+    density = float(sum(m.sum() for m in mask.values()) / sum(m.numel() for m in mask.values())) if mask else 1.0
+    metrics = {
+        "steps": float(config.steps),
+        "forget_steps": float(len(range(0, config.steps, config.forget_every))),
+        "mask_density": density,
+    }
     return Defended(
         net.eval(),
         DefenceResult("sfr-on", time.perf_counter() - start, 0, metrics, history),
@@ -219,5 +198,6 @@ class SFROn(UnlearnDefence):
     paper = "Unified Gradient-Based Machine Unlearning with Remain Geometry Enhancement, arXiv 2409.19732"
 
     def run(self, job: UnlearnJob) -> Defended:
-        return sfr_on(job.model, forget=job.forget, remain=job.remain, config=SFROnConfig(steps=job.steps),
-                      seed=job.seed)
+        return sfr_on(
+            job.model, forget=job.forget, remain=job.remain, config=SFROnConfig(steps=job.steps), seed=job.seed
+        )

@@ -39,8 +39,9 @@ def _sgd(net: nn.Module, lr: float) -> torch.optim.Optimizer:
     return torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
 
 
-def gradient_ascent(model: nn.Module, *, forget: Split, steps: int = 50, lr: float = 1e-3, batch_size: int = 128,
-                    seed: int = 0) -> Defended:  # fmt: skip
+def gradient_ascent(
+    model: nn.Module, *, forget: Split, steps: int = 50, lr: float = 1e-3, batch_size: int = 128, seed: int = 0
+) -> Defended:
     """Maximise the cross-entropy on the forget set for ``steps`` SGD steps."""
     start, net = time.perf_counter(), fresh_copy(model)
     opt, it = (
@@ -63,8 +64,9 @@ def gradient_ascent(model: nn.Module, *, forget: Split, steps: int = 50, lr: flo
     )
 
 
-def finetune(model: nn.Module, *, remain: Split, steps: int = 50, lr: float = 0.01, batch_size: int = 128,
-             seed: int = 0) -> Defended:  # fmt: skip
+def finetune(
+    model: nn.Module, *, remain: Split, steps: int = 50, lr: float = 0.01, batch_size: int = 128, seed: int = 0
+) -> Defended:
     """Keep training on the remaining set only (catastrophic forgetting of the rest)."""
     start, net = time.perf_counter(), fresh_copy(model)
     opt, it = (
@@ -87,19 +89,13 @@ def finetune(model: nn.Module, *, remain: Split, steps: int = 50, lr: float = 0.
     )
 
 
-def gradient_mask(
-    model: nn.Module, forget: Split, *, keep: float = 0.5
-) -> dict[str, torch.Tensor]:
+def gradient_mask(model: nn.Module, forget: Split, *, keep: float = 0.5) -> dict[str, torch.Tensor]:
     """SalUn's mask: weights whose ``|grad|`` of the forget loss is in the top ``keep`` fraction (global)."""
     x, y = tensors(forget)
     model.zero_grad(set_to_none=True)
     model.eval()
     F.cross_entropy(model(x), y).backward()
-    grads = {
-        n: p.grad.detach().abs()
-        for n, p in model.named_parameters()
-        if p.grad is not None
-    }
+    grads = {n: p.grad.detach().abs() for n, p in model.named_parameters() if p.grad is not None}
     model.zero_grad(set_to_none=True)
     flat = torch.cat([g.flatten() for g in grads.values()])
     cut = (
@@ -110,8 +106,17 @@ def gradient_mask(
     return {n: g >= cut for n, g in grads.items()}
 
 
-def salun_lite(model: nn.Module, *, forget: Split, remain: Split, num_classes: int, steps: int = 50, lr: float = 0.01,
-               batch_size: int = 128, seed: int = 0) -> Defended:  # fmt: skip
+def salun_lite(
+    model: nn.Module,
+    *,
+    forget: Split,
+    remain: Split,
+    num_classes: int,
+    steps: int = 50,
+    lr: float = 0.01,
+    batch_size: int = 128,
+    seed: int = 0,
+) -> Defended:
     """Random relabelling of forget batches plus remaining batches, on the top-50% saliency weights."""
     start, net = time.perf_counter(), fresh_copy(model)
     mask = gradient_mask(net, forget)
@@ -123,9 +128,7 @@ def salun_lite(model: nn.Module, *, forget: Split, remain: Split, num_classes: i
     )
     for _ in range(steps):
         (xf, yf), (xr, yr) = next(f_it), next(r_it)
-        wrong = (
-            yf + torch.randint(1, num_classes, yf.shape, generator=gen)
-        ) % num_classes  # never the true label
+        wrong = (yf + torch.randint(1, num_classes, yf.shape, generator=gen)) % num_classes  # never the true label
         net.train()
         opt.zero_grad(set_to_none=True)
         (F.cross_entropy(net(xf), wrong) + F.cross_entropy(net(xr), yr)).backward()
@@ -169,8 +172,9 @@ class SalUnLite(UnlearnDefence):
     paper = "SalUn: Empowering Machine Unlearning via Gradient-based Weight Saliency in Both Image Classification and Generation, arXiv 2310.12508"
 
     def run(self, job: UnlearnJob) -> Defended:
-        return salun_lite(job.model, forget=job.forget, remain=job.remain, num_classes=job.num_classes,
-                          steps=job.steps, seed=job.seed)
+        return salun_lite(
+            job.model, forget=job.forget, remain=job.remain, num_classes=job.num_classes, steps=job.steps, seed=job.seed
+        )
 
 
 @register_defence

@@ -58,14 +58,25 @@ def _accuracy(model: nn.Module, split: Split) -> float:
     return float((handle.predict(split.x).argmax(1) == split.y).mean()) if len(split) else float("nan")
 
 
-def _recorded(store: ResultsStore | None, command: str, *, args: dict[str, Any], seed: int, timing: str,
-              work: Callable[[], Outcome]) -> Outcome:
+def _recorded(
+    store: ResultsStore | None,
+    command: str,
+    *,
+    args: dict[str, Any],
+    seed: int,
+    timing: str,
+    work: Callable[[], Outcome],
+) -> Outcome:
     """``work()``, recorded as a ``command`` run in ``store`` (if any) with its dataset, model and metrics."""
     if store is None:
         return work()
     with store.run(command, args=args, seed=seed) as run:
         outcome = work()
-        run.dataset, run.dataset_sha256, run.model_sha256 = outcome.dataset, outcome.dataset_sha256, outcome.model_sha256
+        run.dataset, run.dataset_sha256, run.model_sha256 = (
+            outcome.dataset,
+            outcome.dataset_sha256,
+            outcome.model_sha256,
+        )
         run.metrics = {"test_accuracy": outcome.test_accuracy, **outcome.metrics}
         run.timings = {timing: outcome.seconds}
     return replace(outcome, run_id=run.id)
@@ -75,8 +86,17 @@ def _recorded(store: ResultsStore | None, command: str, *, args: dict[str, Any],
 
 
 def harden(
-    method: str, *, data: str, arch: str, out: Path, epochs: int | None = None, eps: float = 0.1,
-    train_size: int | None = None, model: Path | None = None, epsilon: float | None = None, seed: int = 0,
+    method: str,
+    *,
+    data: str,
+    arch: str,
+    out: Path,
+    epochs: int | None = None,
+    eps: float = 0.1,
+    train_size: int | None = None,
+    model: Path | None = None,
+    epsilon: float | None = None,
+    seed: int = 0,
     store: ResultsStore | None = None,
 ) -> Outcome:
     """Train (or wrap) a defended model with ``method`` and save it to ``out``."""
@@ -97,8 +117,17 @@ def harden(
     ds, train = _harden_data(defence, data, train_size)
     net = build_model(arch, input_shape=ds.input_shape, num_classes=ds.num_classes, seed=seed)
     job = HardenJob(ds, train, net, arch=arch, seed=seed, epochs=epochs, eps=eps, wrap=model, epsilon=epsilon)
-    args = {"method": method, "data": data, "arch": arch, "out": str(out), "epochs": epochs, "eps": eps,
-            "train_size": train_size, "model": str(model) if model else None, "epsilon": epsilon}
+    args = {
+        "method": method,
+        "data": data,
+        "arch": arch,
+        "out": str(out),
+        "epochs": epochs,
+        "eps": eps,
+        "train_size": train_size,
+        "model": str(model) if model else None,
+        "epsilon": epsilon,
+    }
 
     def work() -> Outcome:
         return _save_hardened(defence, defence.run(job), job, out)
@@ -110,7 +139,9 @@ def _harden_data(defence: HardenDefence, data: str, train_size: int | None) -> t
     """The dataset and the training images: all of them, or a stratified subset of ``train_size``."""
     ds = load_dataset(data)
     if ds.kind not in defence.kinds:
-        raise DataError(f"harden --method {defence.id} needs {'/'.join(defence.kinds)} data; {ds.name} is {ds.kind} data")
+        raise DataError(
+            f"harden --method {defence.id} needs {'/'.join(defence.kinds)} data; {ds.name} is {ds.kind} data"
+        )
     if train_size is None:
         return ds, ds.train
     return ds, ds.train.subset(stratified_indices(ds.train.y, train_size, seed=0))
@@ -118,12 +149,24 @@ def _harden_data(defence: HardenDefence, data: str, train_size: int | None) -> t
 
 def _save_hardened(defence: HardenDefence, done: Defended, job: HardenJob, out: Path) -> Outcome:
     """Save the defended model with its metadata and measure its test accuracy."""
-    meta = meta_for(job.dataset, None if defence.wrapper else job.arch,  # type: ignore[arg-type]
-                    defence=defence.id, seed=job.seed, **done.meta)
+    meta = meta_for(
+        job.dataset,
+        None if defence.wrapper else job.arch,  # type: ignore[arg-type]
+        defence=defence.id,
+        seed=job.seed,
+        **done.meta,
+    )
     save_model(done.model, out, meta=meta)
     ds = job.dataset
-    return Outcome(defence.id, ds.name, ds.sha256(), sha256_file(out), _accuracy(done.model, ds.test),
-                   done.result.seconds, done.result.metrics)
+    return Outcome(
+        defence.id,
+        ds.name,
+        ds.sha256(),
+        sha256_file(out),
+        _accuracy(done.model, ds.test),
+        done.result.seconds,
+        done.result.metrics,
+    )
 
 
 # --- unlearn ------------------------------------------------------------------------------------------
@@ -176,8 +219,15 @@ class _Forgetting:
 
 
 def unlearn(
-    method: str, *, model: Path, forget: str, out: Path, data: str | None = None, steps: int | None = None,
-    seed: int = 0, store: ResultsStore | None = None,
+    method: str,
+    *,
+    model: Path,
+    forget: str,
+    out: Path,
+    data: str | None = None,
+    steps: int | None = None,
+    seed: int = 0,
+    store: ResultsStore | None = None,
 ) -> Outcome:
     """Unlearn ``forget`` (``class:K`` or ``random:F`` of the model's training data) and save to ``out``."""
     defence = unlearn_defence(method)
@@ -185,8 +235,16 @@ def unlearn(
         raise TrustmapError(f"--steps must be at least 1, got {steps}")
     check_writable(out)
     f = _forgetting(load_model(model), forget, data=data, kinds=defence.kinds, seed=seed)
-    job = UnlearnJob(f.dataset, _trainable(f.handle), f.handle.meta.arch, f.forget, f.remain, f.num_classes,
-                     steps=steps or (50 if f.kind == "class" else 200), seed=seed)
+    job = UnlearnJob(
+        f.dataset,
+        _trainable(f.handle),
+        f.handle.meta.arch,
+        f.forget,
+        f.remain,
+        f.num_classes,
+        steps=steps or (50 if f.kind == "class" else 200),
+        seed=seed,
+    )
     args = {"method": method, "forget": forget, "model": str(model), "out": str(out), "data": data, "steps": steps}
 
     def work() -> Outcome:
@@ -195,7 +253,9 @@ def unlearn(
     return _recorded(store, "unlearn", args=args, seed=seed, timing="unlearn", work=work)
 
 
-def _forgetting(handle: ModelHandle, forget: str, *, data: str | None, kinds: tuple[str, ...], seed: int) -> _Forgetting:
+def _forgetting(
+    handle: ModelHandle, forget: str, *, data: str | None, kinds: tuple[str, ...], seed: int
+) -> _Forgetting:
     """Split the model's training data (its member split, if it records one) into forget and remain."""
     if handle.module is None or handle.meta.kind not in kinds:
         raise TrustmapError("unlearn needs an image classifier with weights (a .pt2, .pt or .safetensors model)")
@@ -206,8 +266,11 @@ def _forgetting(handle: ModelHandle, forget: str, *, data: str | None, kinds: tu
     num_classes = handle.check_data(ds.test.x[:2], what=ds.name)
     kind, value = parse_forget(forget, num_classes=num_classes)
     extra = handle.meta.extra
-    train = member_split(ds, extra["member_fraction"], seed=int(extra.get("member_seed", 0))).member_data(ds) \
-        if extra.get("member_fraction") else ds.train
+    train = (
+        member_split(ds, extra["member_fraction"], seed=int(extra.get("member_seed", 0))).member_data(ds)
+        if extra.get("member_fraction")
+        else ds.train
+    )
     if kind == "class":
         f_mask = train.y == int(value)
         if not f_mask.any():
@@ -216,19 +279,32 @@ def _forgetting(handle: ModelHandle, forget: str, *, data: str | None, kinds: tu
         rng = np.random.default_rng([seed, 0x726E64])
         f_mask = np.zeros(len(train), dtype=bool)
         f_mask[rng.choice(len(train), size=max(1, round(value * len(train))), replace=False)] = True
-    return _Forgetting(handle, ds, kind, value, train.subset(np.flatnonzero(f_mask)),
-                       train.subset(np.flatnonzero(~f_mask)), num_classes)
+    return _Forgetting(
+        handle,
+        ds,
+        kind,
+        value,
+        train.subset(np.flatnonzero(f_mask)),
+        train.subset(np.flatnonzero(~f_mask)),
+        num_classes,
+    )
 
 
 def _save_unlearned(method: str, done: Defended, f: _Forgetting, *, forget: str, out: Path, seed: int) -> Outcome:
     """Save the unlearned model; measure forget, remaining and test accuracy (the forgotten class left out)."""
-    meta = replace(f.handle.meta, extra={**f.handle.meta.extra, "unlearned": method, "forget": forget,
-                                         "unlearn_seed": seed})
+    meta = replace(
+        f.handle.meta, extra={**f.handle.meta.extra, "unlearned": method, "forget": forget, "unlearn_seed": seed}
+    )
     save_model(done.model, out, meta=meta)
     remain_eval = f.remain.subset(np.sort(np.random.default_rng(seed).permutation(len(f.remain))[:5000]))
-    metrics = {**done.result.metrics, "forget_accuracy": _accuracy(done.model, f.forget),
-               "remain_accuracy": _accuracy(done.model, remain_eval), "forget_size": float(len(f.forget))}
+    metrics = {
+        **done.result.metrics,
+        "forget_accuracy": _accuracy(done.model, f.forget),
+        "remain_accuracy": _accuracy(done.model, remain_eval),
+        "forget_size": float(len(f.forget)),
+    }
     ds = f.dataset
     test = ds.test if f.kind == "random" else ds.test.subset(np.flatnonzero(ds.test.y != int(f.value)))
-    return Outcome(method, ds.name, ds.sha256(), sha256_file(out), _accuracy(done.model, test), done.result.seconds,
-                   metrics)
+    return Outcome(
+        method, ds.name, ds.sha256(), sha256_file(out), _accuracy(done.model, test), done.result.seconds, metrics
+    )

@@ -18,9 +18,25 @@ import trustmap.federated.pfa  # noqa: F401,E402  (registers the strategy and it
 from trustmap.federated.strategy import FedAvg, FedProx, Strategy, make_strategy, strategy_names, weighted_average
 
 __all__ = [
-    "ClientConfig", "ClientUpdate", "get_weights", "local_train", "set_weights",
-    "Federation", "FederationSpec", "build_federation",
-    "apply_shift", "dirichlet_partition", "iid_partition", "parse_partition",
-    "FLHistory", "fl_model", "run_inprocess",
-    "FedAvg", "FedProx", "Strategy", "make_strategy", "strategy_names", "weighted_average",
-]  # fmt: skip
+    "ClientConfig",
+    "ClientUpdate",
+    "get_weights",
+    "local_train",
+    "set_weights",
+    "Federation",
+    "FederationSpec",
+    "build_federation",
+    "apply_shift",
+    "dirichlet_partition",
+    "iid_partition",
+    "parse_partition",
+    "FLHistory",
+    "fl_model",
+    "run_inprocess",
+    "FedAvg",
+    "FedProx",
+    "Strategy",
+    "make_strategy",
+    "strategy_names",
+    "weighted_average",
+]

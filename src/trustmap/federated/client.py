@@ -85,8 +85,14 @@ def local_train(
     loss_fn = None
     if config.proximal_mu > 0:
         loss_fn = proximal_loss([p.detach().clone() for p in model.parameters()], config.proximal_mu)
-    tc = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, optimizer="sgd",
-                     momentum=0.0, schedule="constant")  # fmt: skip
+    tc = TrainConfig(
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        lr=config.lr,
+        optimizer="sgd",
+        momentum=0.0,
+        schedule="constant",
+    )
     result = fit(model, data, config=tc, seed=seed, loss_fn=loss_fn, progress=False)
     extras = {}
     for spec in config.extras:
@@ -98,8 +104,10 @@ def local_train(
 @torch.no_grad()
 def predict(model: nn.Module, x: np.ndarray, *, batch_size: int = 1000) -> np.ndarray:
     model.eval()
-    out = [model(torch.from_numpy(np.ascontiguousarray(x[i : i + batch_size]))).argmax(1).numpy()
-           for i in range(0, len(x), batch_size)]  # fmt: skip
+    out = [
+        model(torch.from_numpy(np.ascontiguousarray(x[i : i + batch_size]))).argmax(1).numpy()
+        for i in range(0, len(x), batch_size)
+    ]
     return np.concatenate(out) if out else np.zeros(0, np.int64)
 
 

@@ -35,9 +35,17 @@ from trustmap.utils.seed import torch_generator
 
 
 def deep_inversion(
-    model: nn.Module, *, input_shape: tuple[int, ...], n: int = 64, steps: int = 200, lr: float = 0.05,
-    tv: float = 1e-4, bn_fraction: float = 0.5, num_classes: int = 10, generator: torch.Generator | None = None,
-) -> torch.Tensor:  # fmt: skip
+    model: nn.Module,
+    *,
+    input_shape: tuple[int, ...],
+    n: int = 64,
+    steps: int = 200,
+    lr: float = 0.05,
+    tv: float = 1e-4,
+    bn_fraction: float = 0.5,
+    num_classes: int = 10,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Probes whose BatchNorm batch statistics match ``model``'s running statistics (DeepInversion)."""
     model.eval()
     bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
@@ -104,9 +112,18 @@ class DistFL(Strategy):
 
     name = "distfl"
 
-    def __init__(self, *, client_config: ClientConfig = ClientConfig(), n_clusters: int = 3, warmup: int = 5,
-                 local_epochs: int = 2, probes: int = 64, probe_steps: int = 200, seed: int = 0,
-                 fixed_groups: np.ndarray | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        client_config: ClientConfig = ClientConfig(),
+        n_clusters: int = 3,
+        warmup: int = 5,
+        local_epochs: int = 2,
+        probes: int = 64,
+        probe_steps: int = 200,
+        seed: int = 0,
+        fixed_groups: np.ndarray | None = None,
+    ) -> None:
         super().__init__(client_config=client_config)
         self.n_clusters, self.warmup, self.local_epochs = n_clusters, warmup, local_epochs
         self.probes, self.probe_steps, self.seed, self.fixed_groups = probes, probe_steps, seed, fixed_groups
@@ -145,8 +162,9 @@ class DistFL(Strategy):
         models, probes = [], []
         for cid in range(self.num_clients):
             m = set_weights(copy.deepcopy(self.template), uploaded[cid])
-            probes.append(deep_inversion(m, input_shape=self.input_shape, n=self.probes, steps=self.probe_steps,
-                                         generator=gen))  # fmt: skip
+            probes.append(
+                deep_inversion(m, input_shape=self.input_shape, n=self.probes, steps=self.probe_steps, generator=gen)
+            )
             models.append(m)
         self.distance = kl_distance(models, torch.cat(probes))
         return cluster_distance(self.distance, n_clusters=self.n_clusters)

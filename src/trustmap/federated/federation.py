@@ -121,8 +121,9 @@ def build_federation(spec: FederationSpec) -> Federation:
     else:
         pool = stratified_indices(y, total, seed=spec.seed)
         if part.kind == "dirichlet":
-            parts = dirichlet_partition(y, num_clients=spec.num_clients, alpha=part.alpha, seed=spec.seed,
-                                        indices=pool, min_size=2)  # fmt: skip
+            parts = dirichlet_partition(
+                y, num_clients=spec.num_clients, alpha=part.alpha, seed=spec.seed, indices=pool, min_size=2
+            )
         else:
             parts = iid_partition(pool, num_clients=spec.num_clients, seed=spec.seed)
     clients = []

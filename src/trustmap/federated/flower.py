@@ -63,14 +63,21 @@ def _train(msg: Message, context: Context) -> Message:
     fed = build_federation(_spec_from(cfg))
     model = fl_model(str(cfg["model"]), input_shape=fed.input_shape, seed=int(cfg["seed"]))
     extras = tuple(x for x in str(cfg["extras"]).split(";") if x)
-    config = ClientConfig(epochs=int(cfg["epochs"]), lr=float(cfg["lr"]), batch_size=int(cfg["batch-size"]),
-                          proximal_mu=float(cfg["proximal-mu"]), extras=extras)  # fmt: skip
+    config = ClientConfig(
+        epochs=int(cfg["epochs"]),
+        lr=float(cfg["lr"]),
+        batch_size=int(cfg["batch-size"]),
+        proximal_mu=float(cfg["proximal-mu"]),
+        extras=extras,
+    )
     weights = msg.content["arrays"].to_numpy_ndarrays()
     update = local_train(model, weights, fed.clients[cid].train, config=config, seed=int(cfg["train-seed"]), cid=cid)
-    content = RecordDict({
-        "arrays": ArrayRecord(update.weights),
-        "metrics": MetricRecord({"num-examples": update.num_examples, "cid": cid, **update.metrics}),
-    })  # fmt: skip
+    content = RecordDict(
+        {
+            "arrays": ArrayRecord(update.weights),
+            "metrics": MetricRecord({"num-examples": update.num_examples, "cid": cid, **update.metrics}),
+        }
+    )
     if update.extras:
         # a ConfigRecord: Flower's checks allow one ArrayRecord and one MetricRecord per reply
         content["extras"] = ConfigRecord({k: [float(v) for v in a.ravel()] for k, a in update.extras.items()})
@@ -86,33 +93,54 @@ class FlowerBridge(_FlowerFedAvg):
         self.inner, self.spec, self.model, self.per_round, self.seed = strategy, spec, model, per_round, seed
         self.node_of: dict[int, int] = {}
 
-    def configure_train(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord,
-                        grid: Grid) -> Iterable[Message]:  # fmt: skip
+    def configure_train(
+        self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
+    ) -> Iterable[Message]:
         spec_json = json.dumps(dataclasses.asdict(self.spec))
         messages = []
         for cid in self.inner.sample(server_round, per_round=self.per_round, seed=self.seed):
             cc = self.inner.config_for(server_round, cid)
-            cfg = ConfigRecord({
-                "spec": spec_json, "model": self.model, "seed": self.seed, "server-round": server_round,
-                "train-seed": self.seed * 100_003 + server_round * 1000 + cid, "epochs": cc.epochs, "lr": cc.lr,
-                "batch-size": cc.batch_size, "proximal-mu": cc.proximal_mu, "extras": ";".join(cc.extras),
-            })  # fmt: skip
+            cfg = ConfigRecord(
+                {
+                    "spec": spec_json,
+                    "model": self.model,
+                    "seed": self.seed,
+                    "server-round": server_round,
+                    "train-seed": self.seed * 100_003 + server_round * 1000 + cid,
+                    "epochs": cc.epochs,
+                    "lr": cc.lr,
+                    "batch-size": cc.batch_size,
+                    "proximal-mu": cc.proximal_mu,
+                    "extras": ";".join(cc.extras),
+                }
+            )
             record = RecordDict({"arrays": ArrayRecord(self.inner.model_for(cid)), "config": cfg})
             messages.append(Message(record, message_type=MessageType.TRAIN, dst_node_id=self.node_of[cid]))
         return messages
 
-    def aggregate_train(self, server_round: int, replies: Iterable[Message]) -> tuple[ArrayRecord | None,
-                                                                                      MetricRecord | None]:  # fmt: skip
+    def aggregate_train(
+        self, server_round: int, replies: Iterable[Message]
+    ) -> tuple[ArrayRecord | None, MetricRecord | None]:
         valid, errors = self._check_and_log_replies(replies, is_train=True)
         if errors:  # a failed client is a bug here, not a straggler: stop with its reason
             raise RuntimeError(f"round {server_round}: client failed: {errors[0].error.reason}")
         updates = []
         for msg in valid:
             m = msg.content["metrics"]
-            extras = {k: np.asarray(v, dtype=np.float32) for k, v in msg.content["extras"].items()} \
-                if "extras" in msg.content else {}  # fmt: skip
-            updates.append(ClientUpdate(int(m["cid"]), msg.content["arrays"].to_numpy_ndarrays(),
-                                        int(m["num-examples"]), {"train_loss": float(m["train_loss"])}, extras))  # fmt: skip
+            extras = (
+                {k: np.asarray(v, dtype=np.float32) for k, v in msg.content["extras"].items()}
+                if "extras" in msg.content
+                else {}
+            )
+            updates.append(
+                ClientUpdate(
+                    int(m["cid"]),
+                    msg.content["arrays"].to_numpy_ndarrays(),
+                    int(m["num-examples"]),
+                    {"train_loss": float(m["train_loss"])},
+                    extras,
+                )
+            )
         updates.sort(key=lambda u: u.cid)  # same order as the in-process engine
         self.inner.aggregate(server_round, updates)
         self.last_updates = updates
@@ -167,18 +195,25 @@ def run_flower(
                 on_round(row)
             return MetricRecord({k: float(v) for k, v in row.items()})
 
-        bridge.start(grid=grid, initial_arrays=ArrayRecord(strategy.model_for(0)), num_rounds=rounds,
-                     evaluate_fn=evaluate)  # fmt: skip
+        bridge.start(
+            grid=grid, initial_arrays=ArrayRecord(strategy.model_for(0)), num_rounds=rounds, evaluate_fn=evaluate
+        )
 
     flwr_logger = logging.getLogger("flwr")
     level = flwr_logger.level
     if quiet:
         flwr_logger.setLevel(logging.WARNING)
     try:
-        run_simulation(server_app=server_app, client_app=client_app, num_supernodes=spec.num_clients,
-                       backend_name=backend,
-                       backend_config={"client_resources": {"num_cpus": num_cpus_per_client, "num_gpus": 0.0},
-                                       "init_args": {"logging_level": "ERROR", "log_to_driver": False}})  # fmt: skip
+        run_simulation(
+            server_app=server_app,
+            client_app=client_app,
+            num_supernodes=spec.num_clients,
+            backend_name=backend,
+            backend_config={
+                "client_resources": {"num_cpus": num_cpus_per_client, "num_gpus": 0.0},
+                "init_args": {"logging_level": "ERROR", "log_to_driver": False},
+            },
+        )
     finally:
         flwr_logger.setLevel(level)
     hist.seconds = time.perf_counter() - start

@@ -49,16 +49,24 @@ def idlg_label(grads: Grads) -> torch.Tensor:
 
 
 def invert_gradients(
-    model: nn.Module, target: Grads, *, labels: torch.Tensor, shape: tuple[int, ...], steps: int = 300,
-    lr: float = 0.1, tv: float = 1e-4, generator: torch.Generator | None = None,
-) -> torch.Tensor:  # fmt: skip
+    model: nn.Module,
+    target: Grads,
+    *,
+    labels: torch.Tensor,
+    shape: tuple[int, ...],
+    steps: int = 300,
+    lr: float = 0.1,
+    tv: float = 1e-4,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Reconstruct a batch of ``shape`` whose gradient matches ``target`` (inverting gradients)."""
     model.eval()
     target = [t.detach() for t in target]
     x = torch.rand(shape, generator=generator).requires_grad_(True)
     opt = torch.optim.Adam([x], lr=lr)
-    sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[int(steps * f) for f in (3 / 8, 5 / 8, 7 / 8)],
-                                                 gamma=0.1)  # fmt: skip
+    sched = torch.optim.lr_scheduler.MultiStepLR(
+        opt, milestones=[int(steps * f) for f in (3 / 8, 5 / 8, 7 / 8)], gamma=0.1
+    )
     for _ in range(steps):
         opt.zero_grad(set_to_none=True)
         loss = gradient_matching_loss(batch_gradients(model, x, labels, create_graph=True), target)

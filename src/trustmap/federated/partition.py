@@ -47,7 +47,9 @@ def parse_partition(text: str) -> PartitionSpec:
         try:
             alpha = float(arg)
         except ValueError:
-            raise TrustmapError(f"partition {text!r}: write dirichlet:ALPHA with a number, e.g. dirichlet:0.1") from None
+            raise TrustmapError(
+                f"partition {text!r}: write dirichlet:ALPHA with a number, e.g. dirichlet:0.1"
+            ) from None
         check_alpha(alpha)
         return PartitionSpec("dirichlet", alpha=alpha)
     if kind == "shift":
@@ -80,9 +82,15 @@ def iid_partition(indices: np.ndarray, *, num_clients: int, seed: int) -> list[n
 
 
 def dirichlet_partition(
-    y: np.ndarray, *, num_clients: int, alpha: float, seed: int, indices: np.ndarray | None = None,
-    min_size: int = 1, max_tries: int = 100,
-) -> list[np.ndarray]:  # fmt: skip
+    y: np.ndarray,
+    *,
+    num_clients: int,
+    alpha: float,
+    seed: int,
+    indices: np.ndarray | None = None,
+    min_size: int = 1,
+    max_tries: int = 100,
+) -> list[np.ndarray]:
     """Label skew: each class's samples are split among clients by proportions ~ Dir(alpha·1).
 
     Small ``alpha`` gives each client few classes; large ``alpha`` tends to IID. Every index of

@@ -78,8 +78,17 @@ class PFA(Strategy):
 
     name = "pfa"
 
-    def __init__(self, *, client_config: ClientConfig = ClientConfig(), n_groups: int = 3, warmup: int = 20,
-                 shared: int = 16, channels: int = 32, seed: int = 0, fixed_groups: np.ndarray | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        client_config: ClientConfig = ClientConfig(),
+        n_groups: int = 3,
+        warmup: int = 20,
+        shared: int = 16,
+        channels: int = 32,
+        seed: int = 0,
+        fixed_groups: np.ndarray | None = None,
+    ) -> None:
         super().__init__(client_config=client_config)
         self.n_groups, self.warmup, self.fixed_groups = n_groups, warmup, fixed_groups
         self.channels = shared_channels(channels, shared, seed)

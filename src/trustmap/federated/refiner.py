@@ -31,10 +31,17 @@ from trustmap.utils.seed import seeded_global_rng, torch_generator
 
 def make_autoencoder(*, input_shape: tuple[int, int, int], latent: int = 64) -> tuple[nn.Module, nn.Module]:
     c, h, w = input_shape
-    enc = nn.Sequential(nn.Conv2d(c, 16, 3, stride=2, padding=1), nn.ReLU(), nn.Conv2d(16, 32, 3, stride=2, padding=1),
-                        nn.ReLU(), nn.Flatten(), nn.Linear(32 * ((h + 3) // 4) * ((w + 3) // 4), latent))  # fmt: skip
-    dec = nn.Sequential(nn.Linear(latent, 256), nn.ReLU(), nn.Linear(256, c * h * w), nn.Sigmoid(),
-                        nn.Unflatten(1, (c, h, w)))  # fmt: skip
+    enc = nn.Sequential(
+        nn.Conv2d(c, 16, 3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(16, 32, 3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(32 * ((h + 3) // 4) * ((w + 3) // 4), latent),
+    )
+    dec = nn.Sequential(
+        nn.Linear(latent, 256), nn.ReLU(), nn.Linear(256, c * h * w), nn.Sigmoid(), nn.Unflatten(1, (c, h, w))
+    )
     return enc, dec
 
 
@@ -64,9 +71,17 @@ def critical_mask(grads: Grads, fraction: float = 0.1) -> list[torch.Tensor]:
 
 
 def refine(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, encoder: nn.Module, lam: float, steps: int = 10,
-    lr: float = 0.05, init_std: float = 0.1, generator: torch.Generator | None = None,
-) -> tuple[torch.Tensor, dict[str, float]]:  # fmt: skip
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    encoder: nn.Module,
+    lam: float,
+    steps: int = 10,
+    lr: float = 0.05,
+    init_std: float = 0.1,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, dict[str, float]]:
     """Craft the robust data ``x′`` for batch ``(x, y)``; return it and the two final loss terms."""
     g_true = [g.detach() for g in batch_gradients(model, x, y)]
     mask = critical_mask(g_true)
@@ -90,15 +105,33 @@ def refine(
 
 
 def tune_lambda(
-    model: nn.Module, encoder: nn.Module, x: torch.Tensor, y: torch.Tensor, *, grid: tuple[float, ...] = (0.01, 0.1, 1.0),
-    max_gradient_error: float = 0.3, steps: int = 10, batch_size: int = 32, seed: int = 0,
-) -> float:  # fmt: skip
+    model: nn.Module,
+    encoder: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    grid: tuple[float, ...] = (0.01, 0.1, 1.0),
+    max_gradient_error: float = 0.3,
+    steps: int = 10,
+    batch_size: int = 32,
+    seed: int = 0,
+) -> float:
     """Largest ``λ`` in ``grid`` whose mean relative critical-gradient error stays ≤ ``max_gradient_error``."""
     best = grid[0]
     for lam in sorted(grid):
         gen = torch_generator(seed)
-        errs = [refine(model, x[i : i + batch_size], y[i : i + batch_size], encoder=encoder, lam=lam, steps=steps,
-                       generator=gen)[1]["gradient_error"] for i in range(0, min(len(x), 3 * batch_size), batch_size)]  # fmt: skip
+        errs = [
+            refine(
+                model,
+                x[i : i + batch_size],
+                y[i : i + batch_size],
+                encoder=encoder,
+                lam=lam,
+                steps=steps,
+                generator=gen,
+            )[1]["gradient_error"]
+            for i in range(0, min(len(x), 3 * batch_size), batch_size)
+        ]
         if sum(errs) / len(errs) <= max_gradient_error:
             best = lam
     return best
@@ -113,13 +146,21 @@ class Defence:
     encoder: nn.Module | None = None
     steps: int = 10
 
-    def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
-                 generator: torch.Generator | None = None, steps: int | None = None) -> Grads:  # fmt: skip
+    def __call__(
+        self,
+        model: nn.Module,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        *,
+        generator: torch.Generator | None = None,
+        steps: int | None = None,
+    ) -> Grads:
         if self.kind == "refiner":
             if self.encoder is None:
                 raise ValueError("the refiner defence needs an encoder")
-            xp, _ = refine(model, x, y, encoder=self.encoder, lam=self.strength, steps=steps or self.steps,
-                           generator=generator)  # fmt: skip
+            xp, _ = refine(
+                model, x, y, encoder=self.encoder, lam=self.strength, steps=steps or self.steps, generator=generator
+            )
             return [g.detach() for g in batch_gradients(model, xp, y)]
         grads = [g.detach() for g in batch_gradients(model, x, y)]
         if self.kind == "none":

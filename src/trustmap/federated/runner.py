@@ -44,14 +44,29 @@ def run_federated(
     if samples_per_client < 1:
         raise TrustmapError(f"samples per client must be at least 1, got {samples_per_client}")
     parse_partition(partition)  # one-line errors for bad specs and alpha <= 0
-    spec = FederationSpec(num_clients=clients, partition=partition, train_per_client=samples_per_client,
-                          test_per_client=test_per_client, image_size=image_size, seed=seed)  # fmt: skip
+    spec = FederationSpec(
+        num_clients=clients,
+        partition=partition,
+        train_per_client=samples_per_client,
+        test_per_client=test_per_client,
+        image_size=image_size,
+        seed=seed,
+    )
     fed = build_federation(spec)
     per_round = min(per_round, clients)
     if engine == "flower":
         from trustmap.federated.flower import run_flower
 
-        return run_flower(spec, strategy=strat, rounds=rounds, per_round=per_round, model=model, seed=seed,
-                          on_round=on_round)  # fmt: skip
-    return run_inprocess(fed, strategy=strat, rounds=rounds, per_round=per_round, model=model, seed=seed,
-                         progress=progress, on_round=on_round)  # fmt: skip
+        return run_flower(
+            spec, strategy=strat, rounds=rounds, per_round=per_round, model=model, seed=seed, on_round=on_round
+        )
+    return run_inprocess(
+        fed,
+        strategy=strat,
+        rounds=rounds,
+        per_round=per_round,
+        model=model,
+        seed=seed,
+        progress=progress,
+        on_round=on_round,
+    )

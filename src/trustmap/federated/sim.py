@@ -37,10 +37,19 @@ def fl_model(name: str, *, input_shape: tuple[int, ...], num_classes: int = 10, 
     c, h, w = input_shape
     with seeded_global_rng(seed):
         return nn.Sequential(
-            nn.Conv2d(c, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(32 * (h // 4) * (w // 4), 128), nn.ReLU(), nn.Linear(128, num_classes),
-        )  # fmt: skip
+            nn.Conv2d(c, 16, 3, padding=1, bias=False),
+            nn.BatchNorm2d(16),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1, bias=False),
+            nn.BatchNorm2d(32),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(32 * (h // 4) * (w // 4), 128),
+            nn.ReLU(),
+            nn.Linear(128, num_classes),
+        )
 
 
 @dataclass
@@ -63,12 +72,23 @@ def evaluate_clients(strategy: Strategy, fed: Federation, model: nn.Module) -> l
     return out
 
 
-def round_metrics(strategy: Strategy, fed: Federation, model: nn.Module, server_round: int,
-                  updates: list[ClientUpdate], *, evaluate_global: bool) -> dict:  # fmt: skip
+def round_metrics(
+    strategy: Strategy,
+    fed: Federation,
+    model: nn.Module,
+    server_round: int,
+    updates: list[ClientUpdate],
+    *,
+    evaluate_global: bool,
+) -> dict:
     accs = evaluate_clients(strategy, fed, model)
-    row = {"round": server_round, "clients": len(updates),
-           "train_loss": float(np.mean([u.metrics.get("train_loss", np.nan) for u in updates])),
-           "client_accuracy": float(np.mean(accs)), "clusters": len(strategy.models)}  # fmt: skip
+    row = {
+        "round": server_round,
+        "clients": len(updates),
+        "train_loss": float(np.mean([u.metrics.get("train_loss", np.nan) for u in updates])),
+        "client_accuracy": float(np.mean(accs)),
+        "clusters": len(strategy.models),
+    }
     if evaluate_global:
         set_weights(model, strategy.models[min(strategy.models)])
         row["global_accuracy"] = accuracy(model, fed.test)
@@ -98,8 +118,16 @@ def run_inprocess(
             updates = []
             for cid in strategy.sample(r, per_round=per_round, seed=seed):
                 cfg = strategy.config_for(r, cid)
-                updates.append(local_train(net, strategy.model_for(cid), fed.clients[cid].train, config=cfg,
-                                           seed=seed * 100_003 + r * 1000 + cid, cid=cid))  # fmt: skip
+                updates.append(
+                    local_train(
+                        net,
+                        strategy.model_for(cid),
+                        fed.clients[cid].train,
+                        config=cfg,
+                        seed=seed * 100_003 + r * 1000 + cid,
+                        cid=cid,
+                    )
+                )
             strategy.aggregate(r, updates)
             if r % evaluate_every == 0 or r == rounds:
                 row = round_metrics(strategy, fed, net, r, updates, evaluate_global=evaluate_global)

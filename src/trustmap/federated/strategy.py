@@ -48,8 +48,14 @@ class Strategy:
         self.num_clients = 0
 
     # -- bookkeeping shared by every strategy -------------------------------------------------------
-    def initialize(self, weights: Weights, *, num_clients: int, model: nn.Module | None = None,
-                   input_shape: tuple[int, ...] | None = None) -> None:  # fmt: skip
+    def initialize(
+        self,
+        weights: Weights,
+        *,
+        num_clients: int,
+        model: nn.Module | None = None,
+        input_shape: tuple[int, ...] | None = None,
+    ) -> None:
         """Start every client in cluster 0 with ``weights``; ``model`` is a template for server-side use."""
         self.template = copy.deepcopy(model) if model is not None else None
         self.input_shape = input_shape

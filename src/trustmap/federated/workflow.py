@@ -24,24 +24,55 @@ class FLOutcome:
 
 
 def federate(
-    *, store: ResultsStore | None, strategy: str = "fedavg", clients: int = 20, partition: str = "iid",
-    rounds: int = 30, per_round: int = 10, samples_per_client: int = 1000, test_per_client: int = 200,
-    model: str | None = None, image_size: int = 28, engine: str = "inprocess", seed: int = 0,
-    progress: bool | None = None, on_round: RoundHook | None = None,
-) -> FLOutcome:  # fmt: skip
+    *,
+    store: ResultsStore | None,
+    strategy: str = "fedavg",
+    clients: int = 20,
+    partition: str = "iid",
+    rounds: int = 30,
+    per_round: int = 10,
+    samples_per_client: int = 1000,
+    test_per_client: int = 200,
+    model: str | None = None,
+    image_size: int = 28,
+    engine: str = "inprocess",
+    seed: int = 0,
+    progress: bool | None = None,
+    on_round: RoundHook | None = None,
+) -> FLOutcome:
     """:func:`run_federated` with the same arguments, recorded as an ``fl run`` run in ``store``."""
     seed = check_seed(seed)
     for flag, value in (("--samples", samples_per_client), ("--test-samples", test_per_client)):
         if value < 1:
             raise TrustmapError(f"{flag} must be at least 1 (examples per client), got {value}")
-    args = {"strategy": strategy, "clients": clients, "partition": partition, "rounds": rounds,
-            "per_round": per_round, "samples": samples_per_client, "test_samples": test_per_client, "model": model,
-            "image_size": image_size, "engine": engine}  # fmt: skip
+    args = {
+        "strategy": strategy,
+        "clients": clients,
+        "partition": partition,
+        "rounds": rounds,
+        "per_round": per_round,
+        "samples": samples_per_client,
+        "test_samples": test_per_client,
+        "model": model,
+        "image_size": image_size,
+        "engine": engine,
+    }
     with recorded(store, "fl run", args=args, seed=seed) as run:
-        hist = run_federated(strategy=strategy, clients=clients, partition=partition, rounds=rounds,
-                             per_round=per_round, samples_per_client=samples_per_client,
-                             test_per_client=test_per_client, model=model, image_size=image_size, engine=engine,
-                             seed=seed, progress=progress, on_round=on_round)  # fmt: skip
+        hist = run_federated(
+            strategy=strategy,
+            clients=clients,
+            partition=partition,
+            rounds=rounds,
+            per_round=per_round,
+            samples_per_client=samples_per_client,
+            test_per_client=test_per_client,
+            model=model,
+            image_size=image_size,
+            engine=engine,
+            seed=seed,
+            progress=progress,
+            on_round=on_round,
+        )
         metrics = {k: v for k, v in hist.final.items() if isinstance(v, (int, float))}
         metrics["rounds_per_second"] = rounds / hist.seconds if hist.seconds else 0.0
         run.note(dataset="fashion-mnist", metrics=metrics, timings={"total": hist.seconds})

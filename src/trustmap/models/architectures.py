@@ -100,20 +100,34 @@ def cnn(*, input_shape: tuple[int, ...], num_classes: int, width: int = 32, drop
     c, h, w = _image_shape(input_shape, "cnn")
     feat = 2 * width * (h // 4) * (w // 4)
     return nn.Sequential(
-        *_conv_block(c, width, True), *_conv_block(width, width, True), nn.MaxPool2d(2),
-        *_conv_block(width, 2 * width, True), *_conv_block(2 * width, 2 * width, True), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Dropout(dropout), nn.Linear(feat, 128), nn.ReLU(), nn.Dropout(dropout),
+        *_conv_block(c, width, True),
+        *_conv_block(width, width, True),
+        nn.MaxPool2d(2),
+        *_conv_block(width, 2 * width, True),
+        *_conv_block(2 * width, 2 * width, True),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Dropout(dropout),
+        nn.Linear(feat, 128),
+        nn.ReLU(),
+        nn.Dropout(dropout),
         nn.Linear(128, num_classes),
-    )  # fmt: skip
+    )
 
 
 @register_arch("cnn-s", kinds=("image",), summary="CNN-S: conv 16-pool-32-pool, FC 128 (fast, for experiments)")
 def cnn_s(*, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
     c, h, w = _image_shape(input_shape, "cnn-s")
     return nn.Sequential(
-        *_conv_block(c, 16, False), nn.MaxPool2d(2), *_conv_block(16, 32, False), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(32 * (h // 4) * (w // 4), 128), nn.ReLU(), nn.Linear(128, num_classes),
-    )  # fmt: skip
+        *_conv_block(c, 16, False),
+        nn.MaxPool2d(2),
+        *_conv_block(16, 32, False),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(32 * (h // 4) * (w // 4), 128),
+        nn.ReLU(),
+        nn.Linear(128, num_classes),
+    )
 
 
 @register_arch("mlp", kinds=("image", "table"), summary="MLP with two hidden layers (256-256 by default)")

@@ -39,8 +39,10 @@ EXPORT_HINT = (
 def _suffix(path: Path) -> str:
     s = path.suffix.lower()
     if s not in FORMATS:
-        raise ModelError(f"unknown model format {path.name!r}; use .pt (TorchScript), .pt2 (torch.export) "
-                         "or .safetensors (weights + architecture name)")  # fmt: skip
+        raise ModelError(
+            f"unknown model format {path.name!r}; use .pt (TorchScript), .pt2 (torch.export) "
+            "or .safetensors (weights + architecture name)"
+        )
     return s
 
 
@@ -51,7 +53,9 @@ def check_model_path(path: str | Path, *, kind: str | None = None) -> Path:
     if path.is_dir():
         raise ModelError(f"{path} is a folder; give a model file path such as {path / 'model'}{suffix}")
     if kind == "text" and suffix != ".safetensors":
-        raise ModelError(f"text models are saved as .safetensors, not {suffix}; use --out {path.with_suffix('.safetensors')}")
+        raise ModelError(
+            f"text models are saved as .safetensors, not {suffix}; use --out {path.with_suffix('.safetensors')}"
+        )
     return path
 
 
@@ -224,14 +228,18 @@ def _load_safetensors(path: Path, arch: str | None) -> ModelHandle:
     meta = _meta(raw)
     arch = arch or meta.arch
     if arch is None:
-        raise ModelError(f"{path.name} names no architecture in its metadata; save it with `trustmap train --arch ...` "
-                         "or load it in Python with load_model(path, arch=...)")  # fmt: skip
+        raise ModelError(
+            f"{path.name} names no architecture in its metadata; save it with `trustmap train --arch ...` "
+            "or load it in Python with load_model(path, arch=...)"
+        )
     if meta.num_classes is None or (meta.input_shape is None and meta.kind != "text"):
         raise ModelError(f"{path.name} lacks trustmap metadata (input shape, classes); save it with trustmap")
     model = build_model(arch, input_shape=meta.input_shape or (), num_classes=meta.num_classes, **meta.arch_options)
     state = load_file(str(path))
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
-        raise ModelError(f"{path.name} does not match architecture {arch!r} "
-                         f"({len(missing)} missing, {len(unexpected)} unexpected tensors)")  # fmt: skip
+        raise ModelError(
+            f"{path.name} does not match architecture {arch!r} "
+            f"({len(missing)} missing, {len(unexpected)} unexpected tensors)"
+        )
     return ModelHandle.from_module(model, replace(meta, arch=arch))

@@ -67,7 +67,9 @@ def _transformers() -> Any:
     try:
         import transformers
     except ImportError:
-        raise ModelError(f"the minilm architecture needs transformers; install it with `{TRANSFORMERS_INSTALL}`") from None
+        raise ModelError(
+            f"the minilm architecture needs transformers; install it with `{TRANSFORMERS_INSTALL}`"
+        ) from None
     return transformers
 
 
@@ -109,9 +111,15 @@ class MiniLMClassifier(nn.Module):
     """MiniLM encoder + mean pooling + dropout + linear head. See the module docstring for inputs."""
 
     def __init__(
-        self, encoder: nn.Module, tokenizer: Any, num_classes: int, *, max_len: int = 64, dropout: float = 0.1,
+        self,
+        encoder: nn.Module,
+        tokenizer: Any,
+        num_classes: int,
+        *,
+        max_len: int = 64,
+        dropout: float = 0.1,
         freeze_layers: int = 0,
-    ) -> None:  # fmt: skip
+    ) -> None:
         super().__init__()
         self.encoder = encoder
         self.tokenizer = tokenizer  # not a module: never part of the state dict
@@ -135,9 +143,12 @@ class MiniLMClassifier(nn.Module):
     def tokenize(self, texts: Any, *, pad_to_max: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """Token ids and attention mask ``(N, L)``, int64; ``L`` is the longest text or ``max_len``."""
         enc = self.tokenizer(
-            _as_texts(texts), padding="max_length" if pad_to_max else "longest", truncation=True,
-            max_length=self.max_len, return_tensors="pt",
-        )  # fmt: skip
+            _as_texts(texts),
+            padding="max_length" if pad_to_max else "longest",
+            truncation=True,
+            max_length=self.max_len,
+            return_tensors="pt",
+        )
         return enc["input_ids"].long(), enc["attention_mask"].long()
 
     def encode(self, texts: Any) -> np.ndarray:
@@ -193,9 +204,13 @@ class MiniLMClassifier(nn.Module):
 
 @register_arch("minilm", kinds=("text",), summary="pretrained all-MiniLM-L6-v2 (22.7M) + mean pooling + linear head")
 def minilm(
-    *, input_shape: tuple[int, ...] = (), num_classes: int, max_len: int = 64, freeze_layers: int = 0,
+    *,
+    input_shape: tuple[int, ...] = (),
+    num_classes: int,
+    max_len: int = 64,
+    freeze_layers: int = 0,
     dropout: float = 0.1,
-) -> MiniLMClassifier:  # fmt: skip
+) -> MiniLMClassifier:
     """Build the MiniLM classifier: pretrained encoder from the package folder, freshly seeded head."""
     if tuple(input_shape):
         raise ModelError(f"minilm needs text inputs, got input shape {tuple(input_shape)}; use --arch cnn or mlp")
@@ -206,9 +221,13 @@ def minilm(
     if not 0 <= int(freeze_layers) <= NUM_LAYERS:
         raise ModelError(f"freeze_layers must be between 0 and {NUM_LAYERS}, got {freeze_layers}")
     return MiniLMClassifier(
-        load_encoder(), load_tokenizer(), num_classes, max_len=int(max_len), dropout=float(dropout),
+        load_encoder(),
+        load_tokenizer(),
+        num_classes,
+        max_len=int(max_len),
+        dropout=float(dropout),
         freeze_layers=int(freeze_layers),
-    )  # fmt: skip
+    )
 
 
 def encode_split(model: nn.Module, split: Split) -> Split:

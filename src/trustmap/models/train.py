@@ -49,9 +49,11 @@ class TrainConfig:
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise TrustmapError(f"{flag} must be a whole number of at least 1, got {value!r}")
         positive = {"lr": ("--lr", 0.0, math.inf, "above 0")}
-        bounded = {"weight_decay": ("weight decay", 0.0, math.inf, "of at least 0"),
-                   "momentum": ("momentum", 0.0, 1.0, "from 0 to 1"),
-                   "label_smoothing": ("label smoothing", 0.0, 1.0, "from 0 to 1")}  # fmt: skip
+        bounded = {
+            "weight_decay": ("weight decay", 0.0, math.inf, "of at least 0"),
+            "momentum": ("momentum", 0.0, 1.0, "from 0 to 1"),
+            "label_smoothing": ("label smoothing", 0.0, 1.0, "from 0 to 1"),
+        }
         for name, (label, lo, hi, what) in {**positive, **bounded}.items():
             value = getattr(self, name)
             ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and math.isfinite(value)

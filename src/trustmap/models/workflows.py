@@ -41,9 +41,15 @@ class TrainOutcome:
 
 def meta_for(ds: Dataset, arch: str, **extra: object) -> ModelMeta:
     return ModelMeta(
-        kind=ds.kind, arch=arch, input_shape=ds.input_shape or None, num_classes=ds.num_classes,
-        classes=ds.classes, value_range=ds.value_range, dataset=ds.name, extra=dict(extra),
-    )  # fmt: skip
+        kind=ds.kind,
+        arch=arch,
+        input_shape=ds.input_shape or None,
+        num_classes=ds.num_classes,
+        classes=ds.classes,
+        value_range=ds.value_range,
+        dataset=ds.name,
+        extra=dict(extra),
+    )
 
 
 def member_files(out: Path) -> tuple[Path, Path]:
@@ -62,9 +68,16 @@ def save_member_split(split: MemberSplit, out: Path) -> tuple[Path, Path]:
 
 
 def train_model(
-    ds: Dataset, arch: str, *, train: Split, seed: int, epochs: int | None = None, lr: float | None = None,
-    batch_size: int | None = None, progress: bool | None = None,
-) -> tuple[torch.nn.Module, float]:  # fmt: skip
+    ds: Dataset,
+    arch: str,
+    *,
+    train: Split,
+    seed: int,
+    epochs: int | None = None,
+    lr: float | None = None,
+    batch_size: int | None = None,
+    progress: bool | None = None,
+) -> tuple[torch.nn.Module, float]:
     """Build ``arch`` for ``ds`` with weights from ``seed`` and train it with the arch's recipe."""
     check_arch(ds, arch)
     cfg = train_config(ds.kind, arch, epochs=epochs, lr=lr, batch_size=batch_size)
@@ -95,10 +108,19 @@ def train_config(
 
 
 def train_and_save(
-    data: str, *, out: Path, arch: str | None, epochs: int | None = None, lr: float | None = None,
-    batch_size: int | None = None, seed: int = 0, member_fraction: float | None = None,
-    label: str | None = None, sensitive: list[str] | None = None, store: ResultsStore | None = None,
-) -> TrainOutcome:  # fmt: skip
+    data: str,
+    *,
+    out: Path,
+    arch: str | None,
+    epochs: int | None = None,
+    lr: float | None = None,
+    batch_size: int | None = None,
+    seed: int = 0,
+    member_fraction: float | None = None,
+    label: str | None = None,
+    sensitive: list[str] | None = None,
+    store: ResultsStore | None = None,
+) -> TrainOutcome:
     """Train ``arch`` on ``data``, save it to ``out`` and record the run in ``store``.
 
     Every input is checked first (seed, training values, output format, dataset, architecture, member
@@ -120,8 +142,15 @@ def train_and_save(
         train = split.member_data(ds)
     validate_split(train.x, train.y, num_classes=ds.num_classes, what=f"{ds.name} training data")
     check_writable(out)
-    args = {"data": data, "arch": arch, "out": str(out), "epochs": epochs, "lr": lr, "batch_size": batch_size,
-            "member_fraction": member_fraction}  # fmt: skip
+    args = {
+        "data": data,
+        "arch": arch,
+        "out": str(out),
+        "epochs": epochs,
+        "lr": lr,
+        "batch_size": batch_size,
+        "member_fraction": member_fraction,
+    }
     with recorded(store, "train", args=args, seed=seed) as run:
         model, seconds = train_model(ds, arch, train=train, seed=seed, epochs=epochs, lr=lr, batch_size=batch_size)
         extra = {"member_fraction": member_fraction, "member_seed": seed} if split else {}
@@ -133,8 +162,13 @@ def train_and_save(
             members, nonmembers = save_member_split(split, out)
         save_model(model, out, meta=meta)
         outcome = TrainOutcome(arch, ds.name, ds.sha256(), sha256_file(out), acc, seconds, members, nonmembers)
-        run.note(dataset=outcome.dataset, dataset_sha256=outcome.dataset_sha256, model_sha256=outcome.model_sha256,
-                 metrics={"test_accuracy": acc, "train_seconds": seconds}, timings={"train": seconds})  # fmt: skip
+        run.note(
+            dataset=outcome.dataset,
+            dataset_sha256=outcome.dataset_sha256,
+            model_sha256=outcome.model_sha256,
+            metrics={"test_accuracy": acc, "train_seconds": seconds},
+            timings={"train": seconds},
+        )
     return replace(outcome, run_id=run.id)
 
 
@@ -162,8 +196,10 @@ def check_value_range(handle: ModelHandle, x: np.ndarray, *, what: str) -> None:
     slack = 1e-3 * max(hi - lo, 1e-12)
     if x_lo < lo - slack or x_hi > hi + slack:
         hint = f" (divide by {x_hi:g}?)" if lo == 0 and x_lo >= 0 and x_hi > hi else ""
-        raise DataError(f"{what} has values in [{x_lo:g}, {x_hi:g}] but the model was trained on inputs in "
-                        f"[{lo:g}, {hi:g}]; rescale the data to that range{hint}")  # fmt: skip
+        raise DataError(
+            f"{what} has values in [{x_lo:g}, {x_hi:g}] but the model was trained on inputs in "
+            f"[{lo:g}, {hi:g}]; rescale the data to that range{hint}"
+        )
 
 
 def bind(handle: ModelHandle, ds: Dataset, split: Split, *, what: str) -> int:
@@ -176,9 +212,14 @@ def bind(handle: ModelHandle, ds: Dataset, split: Split, *, what: str) -> int:
 
 
 def evaluate_model(
-    model: Path | str, data: str, *, split: str = "test", label: str | None = None, sensitive: list[str] | None = None,
+    model: Path | str,
+    data: str,
+    *,
+    split: str = "test",
+    label: str | None = None,
+    sensitive: list[str] | None = None,
     store: ResultsStore | None = None,
-) -> EvalOutcome:  # fmt: skip
+) -> EvalOutcome:
     """Accuracy, per-class accuracy and loss of ``model`` on a split of ``data``; recorded in ``store``."""
     if split not in ("test", "train"):
         raise ModelError(f"--split must be test or train, not {split!r}")
@@ -191,7 +232,12 @@ def evaluate_model(
         names = list(handle.meta.classes or ds.classes)
         if len(names) != n_classes:
             names = [str(i) for i in range(n_classes)]
-        run.note(dataset=ds.name, dataset_sha256=ds.sha256(), model_sha256=handle.sha256,
-                 metrics={"accuracy": res.accuracy, "loss": res.loss, "n": res.n})  # fmt: skip
-    return EvalOutcome(res.accuracy, res.per_class_accuracy, names, res.n, res.loss, ds.name, ds.sha256(),
-                       handle.sha256, run.id)  # fmt: skip
+        run.note(
+            dataset=ds.name,
+            dataset_sha256=ds.sha256(),
+            model_sha256=handle.sha256,
+            metrics={"accuracy": res.accuracy, "loss": res.loss, "n": res.n},
+        )
+    return EvalOutcome(
+        res.accuracy, res.per_class_accuracy, names, res.n, res.loss, ds.name, ds.sha256(), handle.sha256, run.id
+    )

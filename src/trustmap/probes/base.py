@@ -141,8 +141,10 @@ class Probe:
 
     def result(self, **kw: Any) -> ProbeResult:
         """A :class:`ProbeResult` pre-filled with this probe's id, dimension, title, options and declarations."""
-        return declare(ProbeResult(probe=self.id, dimension=self.dimension, title=self.title, options=self.options(),
-                                   **kw), type(self))  # fmt: skip
+        return declare(
+            ProbeResult(probe=self.id, dimension=self.dimension, title=self.title, options=self.options(), **kw),
+            type(self),
+        )
 
 
 def declare(result: ProbeResult, cls: type[Probe]) -> ProbeResult:
@@ -171,8 +173,7 @@ def _check_probe(name: str, cls: type[Probe]) -> None:
         raise ValueError(f"probe {name}: unknown budget names {unknown} in BUDGETS; use {', '.join(BUDGET_NAMES)}")
     budgets = cls.audit_budgets
     if not isinstance(budgets, tuple) or any(b not in BUDGET_NAMES for b in budgets):
-        raise ValueError(f"probe {name}: audit_budgets must be a tuple of {', '.join(BUDGET_NAMES)}, "
-                         f"not {budgets!r}")  # fmt: skip
+        raise ValueError(f"probe {name}: audit_budgets must be a tuple of {', '.join(BUDGET_NAMES)}, not {budgets!r}")
     if not isinstance(cls.directions, Mapping):
         raise ValueError(f"probe {name}: directions must map metric names to 'higher' or 'lower'")
     for metric, direction in cls.directions.items():
@@ -253,6 +254,8 @@ def make_probe(probe_id: str, *, budget: str = "standard", **options: Any) -> Pr
     fields = {f.name for f in dataclasses.fields(cls)}
     bad = set(options) - fields
     if bad:
-        raise TrustmapError(f"probe {probe_id} has no option(s) {', '.join(sorted(bad))}; "
-                            f"its options are {', '.join(sorted(fields)) or 'none'}")  # fmt: skip
+        raise TrustmapError(
+            f"probe {probe_id} has no option(s) {', '.join(sorted(bad))}; "
+            f"its options are {', '.join(sorted(fields)) or 'none'}"
+        )
     return cls(**{**cls.BUDGETS.get(budget, {}), **options})

@@ -63,9 +63,14 @@ def boundary_inputs(model: Model, inputs: torch.Tensor, *, bisect_steps: int = 5
 
 
 def label_agreement(
-    a: Model, b: Model, inputs: torch.Tensor, *, value_range: tuple[float, float] | None = None,
-    bisect_steps: int = 5, boundary: torch.Tensor | None = None,
-) -> float:  # fmt: skip
+    a: Model,
+    b: Model,
+    inputs: torch.Tensor,
+    *,
+    value_range: tuple[float, float] | None = None,
+    bisect_steps: int = 5,
+    boundary: torch.Tensor | None = None,
+) -> float:
     """Fraction of ``a``'s near-boundary points (from ``inputs``, or ready ``boundary`` points from
     :func:`boundary_inputs`) that ``b`` labels as ``a`` does."""
     x = boundary if boundary is not None else boundary_inputs(a, inputs, bisect_steps=bisect_steps)

@@ -98,9 +98,18 @@ def _logits(model: Model, x: torch.Tensor, *, batch_size: int = 500) -> torch.Te
 
 
 def _train_models(
-    source: Model, x: np.ndarray, y: np.ndarray, *, archs: Sequence[str], n: int, surrogate: bool, epochs: int,
-    seed: int, input_shape: tuple[int, ...], num_classes: int,
-) -> list[nn.Module]:  # fmt: skip
+    source: Model,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    archs: Sequence[str],
+    n: int,
+    surrogate: bool,
+    epochs: int,
+    seed: int,
+    input_shape: tuple[int, ...],
+    num_classes: int,
+) -> list[nn.Module]:
     """``n`` surrogates (the source's soft labels on ``x``) or references (the true labels ``y``)."""
     probs = softmax(_logits(source, torch.from_numpy(x)).numpy()) if surrogate else None
     models = []
@@ -124,9 +133,18 @@ def _split(x: np.ndarray, y: np.ndarray):
 
 
 def _generate(
-    source: Model, surrogates: list[nn.Module], references: list[nn.Module], x0: torch.Tensor, y0: torch.Tensor, *,
-    adversarial: torch.Tensor, epsilon: float, steps: int, lo: float, hi: float,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:  # fmt: skip
+    source: Model,
+    surrogates: list[nn.Module],
+    references: list[nn.Module],
+    x0: torch.Tensor,
+    y0: torch.Tensor,
+    *,
+    adversarial: torch.Tensor,
+    epsilon: float,
+    steps: int,
+    lo: float,
+    hi: float,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Signed-gradient search for conferrable examples; returns ``x'``, the source's labels, ``C(x')``.
     The term that pushes the source off ``y0`` applies where ``adversarial`` (task seeds) is true."""
     src = _module(source)
@@ -161,11 +179,25 @@ def default_archs(input_shape: Sequence[int]) -> tuple[str, ...]:
 
 
 def make_fingerprint(
-    source: Model, *, train_x: np.ndarray, train_y: np.ndarray, seeds_x: np.ndarray, seeds_y: np.ndarray,
-    n: int = 100, epsilon: float = 0.15, steps: int = 40, n_surrogates: int = 2, n_references: int = 2,
-    archs: Sequence[str] | None = None, epochs: int = 4, train_size: int = 5000,
-    query_x: np.ndarray | None = None, query_share: float = 1.0, value_range: tuple[float, float] | None = None, seed: int = 0,
-) -> Fingerprint:  # fmt: skip
+    source: Model,
+    *,
+    train_x: np.ndarray,
+    train_y: np.ndarray,
+    seeds_x: np.ndarray,
+    seeds_y: np.ndarray,
+    n: int = 100,
+    epsilon: float = 0.15,
+    steps: int = 40,
+    n_surrogates: int = 2,
+    n_references: int = 2,
+    archs: Sequence[str] | None = None,
+    epochs: int = 4,
+    train_size: int = 5000,
+    query_x: np.ndarray | None = None,
+    query_share: float = 1.0,
+    value_range: tuple[float, float] | None = None,
+    seed: int = 0,
+) -> Fingerprint:
     """Build the source's CAE fingerprint (see the module docstring); ``seed`` fixes every draw.
 
     ``query_x``: inputs of the distribution a thief would query with (KnockoffNets' natural out-of-task
@@ -174,8 +206,9 @@ def make_fingerprint(
     covers what a copy learns there and an independent model never saw.
     """
     if n < 1 or steps < 0 or epsilon <= 0 or n_surrogates < 1 or n_references < 1:
-        raise TrustmapError("conferrable fingerprints need n >= 1, steps >= 0, epsilon > 0 and at least one "
-                            "surrogate and one reference")  # fmt: skip
+        raise TrustmapError(
+            "conferrable fingerprints need n >= 1, steps >= 0, epsilon > 0 and at least one surrogate and one reference"
+        )
     train_x, seeds_x = np.asarray(train_x, np.float32), np.asarray(seeds_x, np.float32)
     if len(train_x) < 20 or len(seeds_x) < 2:
         raise TrustmapError("conferrable fingerprints need at least 20 training and 2 seed inputs")
@@ -209,17 +242,25 @@ def make_fingerprint(
         x0, y0 = torch.cat([x0, xq]), torch.cat([y0, _logits(source, xq).argmax(1)])
         adversarial = torch.cat([adversarial, torch.zeros(len(xq))])
     lo, hi = value_range if value_range is not None else (-float("inf"), float("inf"))
-    xa, t, conf = _generate(source, surrogates, references, x0, y0, adversarial=adversarial, epsilon=epsilon,
-                            steps=steps, lo=lo, hi=hi)  # fmt: skip
+    xa, t, conf = _generate(
+        source, surrogates, references, x0, y0, adversarial=adversarial, epsilon=epsilon, steps=steps, lo=lo, hi=hi
+    )
     usable = (t != y0) | (adversarial == 0)  # task seeds must fool the source (an adversarial example)
     score = torch.where(usable, conf, conf - 2.0)  # usable examples first, then by conferrability
     keep = torch.argsort(score, descending=True)[:n]
     inputs, labels = xa[keep], t[keep].numpy()
     sur_acc = _agree(held_sur, inputs, labels)
     ref_acc = _agree(held_ref, inputs, labels)
-    return Fingerprint(inputs=inputs, labels=labels, conferrability=conf[keep].numpy(),
-                       threshold=(sur_acc + ref_acc) / 2, surrogate_accuracy=sur_acc, reference_accuracy=ref_acc,
-                       epsilon=epsilon, archs=archs)  # fmt: skip
+    return Fingerprint(
+        inputs=inputs,
+        labels=labels,
+        conferrability=conf[keep].numpy(),
+        threshold=(sur_acc + ref_acc) / 2,
+        surrogate_accuracy=sur_acc,
+        reference_accuracy=ref_acc,
+        epsilon=epsilon,
+        archs=archs,
+    )
 
 
 def _agree(model: Model, x: torch.Tensor, labels: np.ndarray) -> float:
@@ -235,9 +276,17 @@ def verify(fingerprint: Fingerprint, suspect: Model) -> ConferrableResult:
     """The suspect's CAE accuracy and the verdict at the fingerprint's calibrated threshold."""
     acc = cae_accuracy(fingerprint, suspect)
     separated = fingerprint.surrogate_accuracy > fingerprint.reference_accuracy
-    note = "" if separated else ("the held-out copy did not retain the fingerprint better than the held-out "
-                                 "independent model; no verdict")  # fmt: skip
-    return ConferrableResult(cae_accuracy=acc, threshold=fingerprint.threshold,
-                             stolen=bool(separated and acc >= fingerprint.threshold),
-                             n_fingerprints=len(fingerprint.labels), surrogate_accuracy=fingerprint.surrogate_accuracy,
-                             reference_accuracy=fingerprint.reference_accuracy, note=note)  # fmt: skip
+    note = (
+        ""
+        if separated
+        else ("the held-out copy did not retain the fingerprint better than the held-out independent model; no verdict")
+    )
+    return ConferrableResult(
+        cae_accuracy=acc,
+        threshold=fingerprint.threshold,
+        stolen=bool(separated and acc >= fingerprint.threshold),
+        n_fingerprints=len(fingerprint.labels),
+        surrogate_accuracy=fingerprint.surrogate_accuracy,
+        reference_accuracy=fingerprint.reference_accuracy,
+        note=note,
+    )

@@ -81,8 +81,10 @@ def _forward(model: ModelHandle | torch.nn.Module, x: torch.Tensor) -> torch.Ten
         raise
     except Exception as exc:
         msg = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
-        raise ModelError(f"a model cannot run on inputs of shape {tuple(x.shape[1:])} ({msg}); ModelDiff needs "
-                         "inputs that fit both models") from exc  # fmt: skip
+        raise ModelError(
+            f"a model cannot run on inputs of shape {tuple(x.shape[1:])} ({msg}); ModelDiff needs "
+            "inputs that fit both models"
+        ) from exc
 
 
 def _outputs(model: ModelHandle | torch.nn.Module, x: torch.Tensor, *, batch_size: int = 500) -> torch.Tensor:
@@ -156,11 +158,19 @@ def _as_seeds(seeds: np.ndarray | torch.Tensor) -> torch.Tensor:
 
 
 def profiling_inputs(
-    models: Sequence[ModelHandle | torch.nn.Module], seeds: np.ndarray | torch.Tensor, *, n_pairs: int = 300,
-    mutation: Mutation = "search", pairing: Pairing = "noise", steps: int = 200, epsilon: float = 0.2,
-    noise: float = 0.1, value_range: tuple[float, float] | None = None, seed: int = 0,
+    models: Sequence[ModelHandle | torch.nn.Module],
+    seeds: np.ndarray | torch.Tensor,
+    *,
+    n_pairs: int = 300,
+    mutation: Mutation = "search",
+    pairing: Pairing = "noise",
+    steps: int = 200,
+    epsilon: float = 0.2,
+    noise: float = 0.1,
+    value_range: tuple[float, float] | None = None,
+    seed: int = 0,
     seeds_b: np.ndarray | torch.Tensor | None = None,
-) -> torch.Tensor:  # fmt: skip
+) -> torch.Tensor:
     """``2n`` profiling inputs: seeded draws from ``seeds``, mutated to diversify the ``models``' outputs.
 
     With ``seeds_b`` (the second model's task data, as the paper's ``get_seed_inputs``), half of the
@@ -234,9 +244,16 @@ class _SearchState:
 
 @torch.no_grad()
 def _random_search(
-    models: Sequence[ModelHandle | torch.nn.Module], x: torch.Tensor, *, steps: int, epsilon: float, lo: float,
-    hi: float, gen: torch.Generator, per_step: int = 8,
-) -> torch.Tensor:  # fmt: skip
+    models: Sequence[ModelHandle | torch.nn.Module],
+    x: torch.Tensor,
+    *,
+    steps: int,
+    epsilon: float,
+    lo: float,
+    hi: float,
+    gen: torch.Generator,
+    per_step: int = 8,
+) -> torch.Tensor:
     """The paper's gradient-free search, batched: each step nudges one entry of ``per_step`` inputs by
     ``+-epsilon`` and keeps the better sign if it raises ``sum_M log(move_M) + log(diversity_M)``."""
     states = [_SearchState(m, x) for m in models]
@@ -265,9 +282,14 @@ def _random_search(
 
 
 def _gradient_search(
-    models: Sequence[ModelHandle | torch.nn.Module], x: torch.Tensor, *, steps: int, epsilon: float, lo: float,
+    models: Sequence[ModelHandle | torch.nn.Module],
+    x: torch.Tensor,
+    *,
+    steps: int,
+    epsilon: float,
+    lo: float,
     hi: float,
-) -> torch.Tensor:  # fmt: skip
+) -> torch.Tensor:
     """Signed gradient ascent on the same score (white-box); every input moves at most ``epsilon``."""
     if not all(_white_box(m) for m in models):
         raise ModelError("mutation='gradient' needs white-box models; use mutation='search' for black-box ones")
@@ -286,11 +308,22 @@ def _gradient_search(
 
 
 def compare_models(
-    a: ModelHandle | torch.nn.Module, b: ModelHandle | torch.nn.Module, *, seeds: np.ndarray | None = None,
-    inputs: torch.Tensor | None = None, n_pairs: int = 300, mutation: Mutation = "search", pairing: Pairing = "noise",
-    steps: int = 200, epsilon: float = 0.2, threshold: float = DEFAULT_THRESHOLD, profile_with: str = "both",
-    value_range: tuple[float, float] | None = None, seed: int = 0, seeds_b: np.ndarray | None = None,
-) -> ModelDiffResult:  # fmt: skip
+    a: ModelHandle | torch.nn.Module,
+    b: ModelHandle | torch.nn.Module,
+    *,
+    seeds: np.ndarray | None = None,
+    inputs: torch.Tensor | None = None,
+    n_pairs: int = 300,
+    mutation: Mutation = "search",
+    pairing: Pairing = "noise",
+    steps: int = 200,
+    epsilon: float = 0.2,
+    threshold: float = DEFAULT_THRESHOLD,
+    profile_with: str = "both",
+    value_range: tuple[float, float] | None = None,
+    seed: int = 0,
+    seeds_b: np.ndarray | None = None,
+) -> ModelDiffResult:
     """ModelDiff similarity of ``a`` and ``b``, the verdict, and the label-agreement and weight baselines.
 
     Give ``seeds`` (task inputs, ``(N, *input_shape)``; ``seeds_b``: ``b``'s task inputs when it differs)
@@ -304,8 +337,18 @@ def compare_models(
         if seeds is None:
             raise TrustmapError("compare_models needs seed inputs (seeds=...) or profiling inputs (inputs=...)")
         guide = [a, b] if profile_with == "both" else [a]
-        inputs = profiling_inputs(guide, seeds, n_pairs=n_pairs, mutation=mutation, pairing=pairing, steps=steps,
-                                  epsilon=epsilon, value_range=value_range, seed=seed, seeds_b=seeds_b)  # fmt: skip
+        inputs = profiling_inputs(
+            guide,
+            seeds,
+            n_pairs=n_pairs,
+            mutation=mutation,
+            pairing=pairing,
+            steps=steps,
+            epsilon=epsilon,
+            value_range=value_range,
+            seed=seed,
+            seeds_b=seeds_b,
+        )
     elif len(inputs) % 2 or len(inputs) < 4:
         raise TrustmapError(f"profiling inputs must be an even number (>= 4) of inputs, got {len(inputs)}")
     da, db = ddv(a, inputs), ddv(b, inputs)
@@ -313,7 +356,16 @@ def compare_models(
     agree = label_agreement(a, b, inputs, value_range=value_range)
     wcos, note = weight_cosine(a, b)
     return ModelDiffResult(
-        similarity=sim, reused=bool(sim >= threshold), threshold=threshold, label_agreement=agree,
-        weight_cosine=wcos, weight_cosine_note=note, n_pairs=len(inputs) // 2, mutation=mutation, pairing=pairing,
-        seed=seed, ddv_a=[float(v) for v in da], ddv_b=[float(v) for v in db],
-    )  # fmt: skip
+        similarity=sim,
+        reused=bool(sim >= threshold),
+        threshold=threshold,
+        label_agreement=agree,
+        weight_cosine=wcos,
+        weight_cosine_note=note,
+        n_pairs=len(inputs) // 2,
+        mutation=mutation,
+        pairing=pairing,
+        seed=seed,
+        ddv_a=[float(v) for v in da],
+        ddv_b=[float(v) for v in db],
+    )

@@ -42,8 +42,10 @@ class CompareOutcome:
 def _check_inputs(a: ModelHandle, b: ModelHandle, x: np.ndarray, data: str) -> None:
     sa, sb = a.meta.input_shape, b.meta.input_shape
     if sa and sb and tuple(sa) != tuple(sb):
-        raise ModelError(f"the models take different inputs: A expects {a.meta.kind} inputs of shape {tuple(sa)}, "
-                         f"B expects {b.meta.kind} inputs of shape {tuple(sb)}; ModelDiff needs one input both accept")  # fmt: skip
+        raise ModelError(
+            f"the models take different inputs: A expects {a.meta.kind} inputs of shape {tuple(sa)}, "
+            f"B expects {b.meta.kind} inputs of shape {tuple(sb)}; ModelDiff needs one input both accept"
+        )
     for name, h in (("A", a), ("B", b)):
         try:
             h.check_data(x, what=f"{data} (test)")
@@ -52,10 +54,19 @@ def _check_inputs(a: ModelHandle, b: ModelHandle, x: np.ndarray, data: str) -> N
 
 
 def compare_files(
-    a: Path, b: Path, *, store: ResultsStore, data: str | None = None, n_pairs: int = 300, mutation: str = "search",
-    steps: int = 200, threshold: float = DEFAULT_THRESHOLD, seed: int = 0, cae: bool = True,
+    a: Path,
+    b: Path,
+    *,
+    store: ResultsStore,
+    data: str | None = None,
+    n_pairs: int = 300,
+    mutation: str = "search",
+    steps: int = 200,
+    threshold: float = DEFAULT_THRESHOLD,
+    seed: int = 0,
+    cae: bool = True,
     queries: str | None = None,
-) -> CompareOutcome:  # fmt: skip
+) -> CompareOutcome:
     if mutation not in ("search", "gradient", "none"):
         raise TrustmapError(f"unknown mutation {mutation!r}; use search, gradient or none")
     if n_pairs < 2 or steps < 0:
@@ -74,21 +85,43 @@ def compare_files(
     _check_inputs(handle_a, handle_b, seeds, ds.name)
     if mutation == "gradient" and not (handle_a.white_box and handle_b.white_box):
         raise ModelError("--mutation gradient needs white-box models; use --mutation search")
-    args = {"a": str(a), "b": str(b), "data": data, "n_pairs": n_pairs, "mutation": mutation, "steps": steps,
-            "threshold": threshold}  # fmt: skip
+    args = {
+        "a": str(a),
+        "b": str(b),
+        "data": data,
+        "n_pairs": n_pairs,
+        "mutation": mutation,
+        "steps": steps,
+        "threshold": threshold,
+    }
     with store.run("compare", args=args, seed=seed) as run:
         run.dataset, run.dataset_sha256, run.model_sha256 = ds.name, ds.sha256(), handle_a.sha256
-        result = compare_models(handle_a, handle_b, seeds=seeds, n_pairs=n_pairs, mutation=mutation,  # type: ignore[arg-type]
-                                steps=steps, threshold=threshold, value_range=ds.value_range, seed=seed)  # fmt: skip
-        run.metrics = {"similarity": result.similarity, "reused": result.reused, "threshold": threshold,
-                       "label_agreement": result.label_agreement, "model_b_sha256": handle_b.sha256}  # fmt: skip
+        result = compare_models(
+            handle_a,
+            handle_b,
+            seeds=seeds,
+            n_pairs=n_pairs,
+            mutation=mutation,  # type: ignore[arg-type]
+            steps=steps,
+            threshold=threshold,
+            value_range=ds.value_range,
+            seed=seed,
+        )
+        run.metrics = {
+            "similarity": result.similarity,
+            "reused": result.reused,
+            "threshold": threshold,
+            "label_agreement": result.label_agreement,
+            "model_b_sha256": handle_b.sha256,
+        }
         if result.weight_cosine is not None:
             run.metrics["weight_cosine"] = result.weight_cosine
         conf, pool = None, None
         if cae:
             conf, pool = _conferrable(handle_a, handle_b, ds, queries=queries, seed=seed)
-            run.metrics.update({"cae_accuracy": conf.cae_accuracy, "cae_threshold": conf.threshold,
-                                "stolen": conf.stolen})  # fmt: skip
+            run.metrics.update(
+                {"cae_accuracy": conf.cae_accuracy, "cae_threshold": conf.threshold, "stolen": conf.stolen}
+            )
     return CompareOutcome(result, ds.name, run.id, conf, pool)
 
 
@@ -104,11 +137,25 @@ def _conferrable(
         qds = load_dataset(pool)
         qx = np.concatenate([s.x for s in (qds.train, qds.test) if s is not None])
         if tuple(qx.shape[1:]) != tuple(ds.test.x.shape[1:]):
-            raise DataError(f"--queries {pool} has inputs of shape {tuple(qx.shape[1:])}, {ds.name} "
-                            f"{tuple(ds.test.x.shape[1:])}; choose a query pool that fits both models")  # fmt: skip
+            raise DataError(
+                f"--queries {pool} has inputs of shape {tuple(qx.shape[1:])}, {ds.name} "
+                f"{tuple(ds.test.x.shape[1:])}; choose a query pool that fits both models"
+            )
     shape = tuple(ds.test.x.shape[1:])
-    archs = tuple(dict.fromkeys([a.meta.arch, *default_archs(shape)])) if a.meta.arch in ("cnn-s", "mlp", "logreg") \
-        else default_archs(shape)  # fmt: skip
-    fp = make_fingerprint(a, train_x=ds.train.x, train_y=ds.train.y, seeds_x=ds.test.x, seeds_y=ds.test.y,
-                          query_x=qx, archs=archs, value_range=ds.value_range, seed=seed)  # fmt: skip
+    archs = (
+        tuple(dict.fromkeys([a.meta.arch, *default_archs(shape)]))
+        if a.meta.arch in ("cnn-s", "mlp", "logreg")
+        else default_archs(shape)
+    )
+    fp = make_fingerprint(
+        a,
+        train_x=ds.train.x,
+        train_y=ds.train.y,
+        seeds_x=ds.test.x,
+        seeds_y=ds.test.y,
+        query_x=qx,
+        archs=archs,
+        value_range=ds.value_range,
+        seed=seed,
+    )
     return verify(fp, b), pool

@@ -17,9 +17,16 @@ HEADLINE_METRICS: dict[str, tuple[str, ...]] = {
     "robustness": ("robust_accuracy", "corrupted_accuracy", "mean_robust_accuracy", "accuracy"),
     "privacy": ("auc", "tpr_at_1fpr", "advantage", "attack_accuracy"),
     "security": ("thief_accuracy", "fidelity", "agreement", "attack_success_rate", "accuracy"),
-    "fairness": ("demographic_parity_difference", "equalized_odds_difference", "group_accuracy_gap", "robust_gap",
-                 "worst_class_robust", "worst_group_accuracy", "clean_gap"),
-}  # fmt: skip
+    "fairness": (
+        "demographic_parity_difference",
+        "equalized_odds_difference",
+        "group_accuracy_gap",
+        "robust_gap",
+        "worst_class_robust",
+        "worst_group_accuracy",
+        "clean_gap",
+    ),
+}
 
 
 def fmt_value(v: Any) -> str:
@@ -91,8 +98,10 @@ def grades_by_dimension(report: TrustReport) -> list[Grade]:
     Extra dimensions a future scorecard may add come after the four canonical ones.
     """
     by_dim = {g.dimension: g for g in report.scorecard}
-    out = [by_dim.get(d) or Grade(dimension=d, grade="n/a", score=None,
-                                  evidence=["no probe of this dimension ran"]) for d in DIMENSIONS]  # fmt: skip
+    out = [
+        by_dim.get(d) or Grade(dimension=d, grade="n/a", score=None, evidence=["no probe of this dimension ran"])
+        for d in DIMENSIONS
+    ]
     out += [g for g in report.scorecard if g.dimension not in DIMENSIONS]
     return out
 

@@ -58,8 +58,15 @@ def _draw_line(ax: Any, fig: Any, curves: list[Curve]) -> None:
     log_x = bool(xs_all) and min(xs_all) > 0 and max(xs_all) / min(xs_all) >= 50
     for i, c in enumerate(curves):
         x, y = _finite(c.x, c.y)
-        ax.plot(x, y, marker="o" if len(x) <= 40 else None, markersize=4, linewidth=1.8,
-                color=PALETTE[i % len(PALETTE)], label=_mt(c.name))  # fmt: skip
+        ax.plot(
+            x,
+            y,
+            marker="o" if len(x) <= 40 else None,
+            markersize=4,
+            linewidth=1.8,
+            color=PALETTE[i % len(PALETTE)],
+            label=_mt(c.name),
+        )
     if log_x:
         ax.set_xscale("log")
     if _unit_interval(curves):
@@ -159,12 +166,17 @@ def _inline_svg(svg: str, *, prefix: str, title: str) -> str:
     head_end = svg.index(">") + 1
     head = svg[:head_end]
     head = re.sub(r'\s(?:width|height|xmlns(?::xlink)?|version)="[^"]*"', "", head)
-    head = head.replace("<svg", f'<svg class="chart" role="img" aria-label="{html.escape(title, quote=True)}" '
-                                'preserveAspectRatio="xMidYMid meet"', 1)  # fmt: skip
+    head = head.replace(
+        "<svg",
+        f'<svg class="chart" role="img" aria-label="{html.escape(title, quote=True)}" '
+        'preserveAspectRatio="xMidYMid meet"',
+        1,
+    )
     svg = head + f"<title>{html.escape(title, quote=True)}</title>" + svg[head_end:]
     ids = set(re.findall(r'\bid="([^"]+)"', svg))
     svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', svg)
     svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}{m.group(1)})" if m.group(1) in ids else m.group(0), svg)
-    svg = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{prefix}{m.group(1)}"' if m.group(1) in ids else m.group(0),
-                 svg)  # fmt: skip
+    svg = re.sub(
+        r'href="#([^"]+)"', lambda m: f'href="#{prefix}{m.group(1)}"' if m.group(1) in ids else m.group(0), svg
+    )
     return svg.strip()

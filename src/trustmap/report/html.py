@@ -44,19 +44,21 @@ def _e(value: Any) -> str:
 def render_html(report: TrustReport) -> str:
     """The whole report as one HTML document (a string); deterministic for a given report."""
     title = _page_title(report)
-    body = "\n".join([
-        _header(report, title),
-        '<div class="layout">',
-        _toc(report),
-        '<main id="content">',
-        _scorecard(report),
-        _weaknesses(report),
-        _probes(report),
-        _metadata(report),
-        "</main>",
-        "</div>",
-        _footer(report),
-    ])  # fmt: skip
+    body = "\n".join(
+        [
+            _header(report, title),
+            '<div class="layout">',
+            _toc(report),
+            '<main id="content">',
+            _scorecard(report),
+            _weaknesses(report),
+            _probes(report),
+            _metadata(report),
+            "</main>",
+            "</div>",
+            _footer(report),
+        ]
+    )
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -99,8 +101,7 @@ def _header(report: TrustReport, title: str) -> str:
         data_rows.append(("Sizes", sizes))
     data_rows += _generic_rows(d)
     n_weak = len(report.weaknesses)
-    verdict = (f"{n_weak} weakness{'es' if n_weak != 1 else ''} found"
-               if n_weak else "no weakness crossed a threshold")  # fmt: skip
+    verdict = f"{n_weak} weakness{'es' if n_weak != 1 else ''} found" if n_weak else "no weakness crossed a threshold"
     ran = sum(p.status == "ok" for p in report.probes)
     run_rows = [
         ("Budget", f"<strong>{_e(report.budget)}</strong>"),
@@ -131,9 +132,11 @@ def _toc(report: TrustReport) -> str:
     items = []
     for p in report.probes:
         status = "" if p.status == "ok" else f' <span class="toc-status">{_e(p.status)}</span>'
-        items.append(f'<li class="toc-{_slug(p.status)}"><a href="#probe-{_e(p.probe)}">'
-                     f'<span class="dot dim-{_slug(p.dimension)}" aria-hidden="true"></span>{_e(p.title)}</a>'
-                     f"{status}</li>")  # fmt: skip
+        items.append(
+            f'<li class="toc-{_slug(p.status)}"><a href="#probe-{_e(p.probe)}">'
+            f'<span class="dot dim-{_slug(p.dimension)}" aria-hidden="true"></span>{_e(p.title)}</a>'
+            f"{status}</li>"
+        )
     n_weak = len(report.weaknesses)
     return f"""<nav class="toc" aria-label="Contents">
 <h2>Contents</h2>
@@ -148,8 +151,9 @@ def _toc(report: TrustReport) -> str:
 
 
 def _scorecard(report: TrustReport) -> str:
-    cards = [_grade_card(g, [p for p in report.probes if p.dimension == g.dimension])
-             for g in grades_by_dimension(report)]  # fmt: skip
+    cards = [
+        _grade_card(g, [p for p in report.probes if p.dimension == g.dimension]) for g in grades_by_dimension(report)
+    ]
     return f"""<section id="scorecard" aria-labelledby="h-scorecard">
 <h2 id="h-scorecard">Scorecard</h2>
 <p class="lede">One grade per dimension, from A (best) to F, with the evidence behind it.</p>
@@ -163,14 +167,18 @@ def _grade_card(g: Grade, probes: list[ProbeResult]) -> str:
     letter = grade_letter(g.grade)
     if g.score is not None and math.isfinite(g.score):
         pct = max(0.0, min(1.0, g.score)) * 100
-        score = (f'<div class="score"><span>score <strong>{_e(fmt_value(float(g.score)))}</strong></span>'
-                 f'<div class="meter" role="presentation"><span class="fill grade-bg-{letter}" '
-                 f'style="width:{pct:.1f}%"></span></div></div>')  # fmt: skip
+        score = (
+            f'<div class="score"><span>score <strong>{_e(fmt_value(float(g.score)))}</strong></span>'
+            f'<div class="meter" role="presentation"><span class="fill grade-bg-{letter}" '
+            f'style="width:{pct:.1f}%"></span></div></div>'
+        )
     else:
         score = '<div class="score"><span>score <strong>–</strong></span></div>'
     evidence = "".join(f"<li>{_e(line)}</li>" for line in g.evidence) or "<li>no evidence recorded</li>"
-    links = ", ".join(f'<a href="#probe-{_e(p.probe)}">{_e(p.probe)}</a>'
-                      + ("" if p.status == "ok" else f" ({_e(p.status)})") for p in probes)  # fmt: skip
+    links = ", ".join(
+        f'<a href="#probe-{_e(p.probe)}">{_e(p.probe)}</a>' + ("" if p.status == "ok" else f" ({_e(p.status)})")
+        for p in probes
+    )
     probes_line = f'<p class="probes-of">Probes: {links}</p>' if links else ""
     label = f"{g.dimension}: grade {g.grade}" + (f", score {fmt_value(g.score)}" if g.score is not None else "")
     grade = f'<span class="grade-letter grade-bg-{letter}">{_e(g.grade)}</span>'
@@ -217,12 +225,14 @@ def _probe(p: ProbeResult, seconds: float | None) -> str:
     pid = _e(p.probe)
     status = _slug(p.status)
     secs = f'<span class="secs">{_e(fmt_seconds(seconds))}</span>' if seconds is not None else ""
-    parts = [f"""<section id="probe-{pid}" class="probe probe-{status}" aria-labelledby="h-probe-{pid}">
+    parts = [
+        f"""<section id="probe-{pid}" class="probe probe-{status}" aria-labelledby="h-probe-{pid}">
 <header class="probe-head">
 <h3 id="h-probe-{pid}">{_e(p.title)}</h3>
 <div class="probe-tags"><span class="tag dim-{_slug(p.dimension)}">{_e(p.dimension)}</span>
 <code class="pid">{pid}</code><span class="status status-{status}">{_e(p.status)}</span>{secs}</div>
-</header>"""]
+</header>"""
+    ]
     if p.status != "ok":
         verb = {"skipped": "Skipped", "failed": "Failed"}.get(p.status, p.status.capitalize())
         parts.append(f'<p class="reason"><strong>{_e(verb)}:</strong> {_e(p.reason or "no reason given")}</p>')
@@ -239,8 +249,9 @@ def _probe(p: ProbeResult, seconds: float | None) -> str:
         side.append(f'<table class="kv metrics"><caption>Metrics</caption><tbody>{rows}</tbody></table>')
     wide = []  # tables too wide for the side column go full width, below the plots
     for name, table in p.tables.items():
-        (wide if _table_chars(table) > _SIDE_CHARS else side).append(_data_table(table, caption=_label(name),
-                                                                                 cls="data"))  # fmt: skip
+        (wide if _table_chars(table) > _SIDE_CHARS else side).append(
+            _data_table(table, caption=_label(name), cls="data")
+        )
     figures = _figures(p)
     if side or figures:
         body = f'<div class="probe-side">{"".join(side)}</div>' if side else ""
@@ -248,24 +259,32 @@ def _probe(p: ProbeResult, seconds: float | None) -> str:
         parts.append(f'<div class="probe-body{" with-figures" if side and figures else ""}">{body}</div>')
     parts += wide
     if p.options:
-        rows = "".join(f'<tr><th scope="row">{_e(k)}</th><td>{_e(fmt_value(v))}</td></tr>'
-                       for k, v in sorted(p.options.items()))  # fmt: skip
-        parts.append(f'<details class="options"><summary>Options</summary>'
-                     f'<table class="kv"><tbody>{rows}</tbody></table></details>')  # fmt: skip
+        rows = "".join(
+            f'<tr><th scope="row">{_e(k)}</th><td>{_e(fmt_value(v))}</td></tr>' for k, v in sorted(p.options.items())
+        )
+        parts.append(
+            f'<details class="options"><summary>Options</summary>'
+            f'<table class="kv"><tbody>{rows}</tbody></table></details>'
+        )
     parts.append("</section>")
     return "\n".join(parts)
 
 
 def _metadata(report: TrustReport) -> str:
-    versions = "".join(f'<tr><th scope="row">{_e(k)}</th><td>{_e(v)}</td></tr>'
-                       for k, v in sorted(report.versions.items())) or "<tr><td>not recorded</td></tr>"  # fmt: skip
+    versions = (
+        "".join(f'<tr><th scope="row">{_e(k)}</th><td>{_e(v)}</td></tr>' for k, v in sorted(report.versions.items()))
+        or "<tr><td>not recorded</td></tr>"
+    )
     facts = [
         ("Schema version", _e(report.schema_version)),
         ("Seed", _e(report.seed)),
         ("Budget", _e(report.budget)),
         ("Model SHA-256", f"<code>{_e(report.model.get('sha256') or '–')}</code>"),
-        *((label, _e(report.model[key])) for key, label in
-          (("defence", "Trained with"), ("epsilon", "Privacy ε"), ("delta", "Privacy δ")) if key in report.model),
+        *(
+            (label, _e(report.model[key]))
+            for key, label in (("defence", "Trained with"), ("epsilon", "Privacy ε"), ("delta", "Privacy δ"))
+            if key in report.model
+        ),
         ("Data SHA-256", f"<code>{_e(report.data.get('sha256') or '–')}</code>"),
         ("Created", _e(report.created_at or "–")),
     ]
@@ -274,8 +293,10 @@ def _metadata(report: TrustReport) -> str:
     config = ""
     if report.config:
         text = json.dumps(report.config, indent=2, sort_keys=True, default=str)
-        config = (f'<details class="config"><summary>Audit configuration</summary>'
-                  f"<pre><code>{_e(text)}</code></pre></details>")  # fmt: skip
+        config = (
+            f'<details class="config"><summary>Audit configuration</summary>'
+            f"<pre><code>{_e(text)}</code></pre></details>"
+        )
     return f"""<section id="metadata" aria-labelledby="h-metadata">
 <h2 id="h-metadata">Run metadata</h2>
 <div class="meta-grid">
@@ -295,23 +316,29 @@ def _timings(report: TrustReport) -> str:
     rows = []
     for pid, secs in report.timings.items():
         pct = 100 * max(secs, 0.0) / longest
-        rows.append(f'<tr><th scope="row">{_e(titles.get(pid, pid))} <code>{_e(pid)}</code></th>'
-                    f'<td class="num">{_e(fmt_seconds(secs))}</td>'
-                    f'<td class="bar-cell"><span class="tbar" style="width:{pct:.1f}%"></span></td>'
-                    "</tr>")  # fmt: skip
+        rows.append(
+            f'<tr><th scope="row">{_e(titles.get(pid, pid))} <code>{_e(pid)}</code></th>'
+            f'<td class="num">{_e(fmt_seconds(secs))}</td>'
+            f'<td class="bar-cell"><span class="tbar" style="width:{pct:.1f}%"></span></td>'
+            "</tr>"
+        )
     total = sum(report.timings.values())
-    return (f'<table class="timings"><caption>Time per probe</caption>'
-            f'<thead><tr><th scope="col">Probe</th><th scope="col" class="num">Time</th><th scope="col">'
-            f'<span class="sr-only">Share</span></th></tr></thead><tbody>{"".join(rows)}</tbody>'
-            f'<tfoot><tr><th scope="row">Total</th><td class="num">{_e(fmt_seconds(total))}</td>'
-            f"<td></td></tr></tfoot></table>")  # fmt: skip
+    return (
+        f'<table class="timings"><caption>Time per probe</caption>'
+        f'<thead><tr><th scope="col">Probe</th><th scope="col" class="num">Time</th><th scope="col">'
+        f'<span class="sr-only">Share</span></th></tr></thead><tbody>{"".join(rows)}</tbody>'
+        f'<tfoot><tr><th scope="row">Total</th><td class="num">{_e(fmt_seconds(total))}</td>'
+        f"<td></td></tr></tfoot></table>"
+    )
 
 
 def _footer(report: TrustReport) -> str:
     version = report.versions.get("trustmap", "")
-    return (f'<footer class="foot"><div class="wrap">Generated by trustmap {_e(version)} · report schema '
-            f"{_e(report.schema_version)} · this file is self-contained and works offline.</div>"
-            "</footer>")  # fmt: skip
+    return (
+        f'<footer class="foot"><div class="wrap">Generated by trustmap {_e(version)} · report schema '
+        f"{_e(report.schema_version)} · this file is self-contained and works offline.</div>"
+        "</footer>"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -377,12 +404,15 @@ def _data_table(rows: list[dict[str, Any]], *, caption: str, cls: str) -> str:
     cols = [c for c in cols if c in text] + [c for c in cols if c not in text]
     head = "".join(f'<th scope="col">{_e(_label(c))}</th>' for c in cols)
     body = "".join(
-        "<tr>" + "".join(f'<td class="{"num" if _is_num(r.get(c)) else "txt"}">{_e(fmt_value(r.get(c)))}</td>'
-                         for c in cols) + "</tr>"
+        "<tr>"
+        + "".join(f'<td class="{"num" if _is_num(r.get(c)) else "txt"}">{_e(fmt_value(r.get(c)))}</td>' for c in cols)
+        + "</tr>"
         for r in rows
-    )  # fmt: skip
-    return (f'<div class="table-wrap"><table class="{cls}"><caption>{_e(caption)}</caption>'
-            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")  # fmt: skip
+    )
+    return (
+        f'<div class="table-wrap"><table class="{cls}"><caption>{_e(caption)}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+    )
 
 
 _SIDE_CHARS = 42  # about what the side column shows without scrolling
@@ -415,8 +445,9 @@ def _figures(p: ProbeResult) -> list[str]:
             continue
         caption = _caption(kind, curves)
         svg = plot_svg(kind, curves, prefix=f"f-{_slug(f'{p.probe}-{i}')}-", title=caption)
-        out.append(f'<figure class="plot-{kind}">{svg}<figcaption>{_e(caption)}</figcaption>'
-                   f"{_curve_data(curves)}</figure>")  # fmt: skip
+        out.append(
+            f'<figure class="plot-{kind}">{svg}<figcaption>{_e(caption)}</figcaption>{_curve_data(curves)}</figure>'
+        )
     return out
 
 
@@ -452,14 +483,16 @@ def _curve_data(curves: list[Curve]) -> str:
     shared = all(list(c.x) == list(first.x) for c in curves)
     if shared:
         xs = first.labels if first.kind == "bar" and first.labels and len(first.labels) == len(first.x) else first.x
-        rows = [{first.x_label: x, **{c.name: (c.y[i] if i < len(c.y) else None) for c in curves}}
-                for i, x in enumerate(xs)]  # fmt: skip
+        rows = [
+            {first.x_label: x, **{c.name: (c.y[i] if i < len(c.y) else None) for c in curves}} for i, x in enumerate(xs)
+        ]
         table = _data_table(rows, caption="Plotted values", cls="data compact")
     else:
-        table = "".join(_data_table([{c.x_label: x, c.y_label: y} for x, y in zip(c.x, c.y)],
-                                    caption=c.name, cls="data compact") for c in curves)  # fmt: skip
+        table = "".join(
+            _data_table([{c.x_label: x, c.y_label: y} for x, y in zip(c.x, c.y)], caption=c.name, cls="data compact")
+            for c in curves
+        )
     return f'<details class="plot-data"><summary>Data</summary>{table}</details>'
-
 
 
 # ---------------------------------------------------------------------------------------------------

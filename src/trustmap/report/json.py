@@ -67,8 +67,10 @@ def report_from_dict(doc: Any, *, source: str = "the report") -> TrustReport:
     version = str(doc["schema_version"])
     major = SCHEMA_VERSION.split(".")[0]
     if version.split(".")[0] != major:
-        raise TrustmapError(f"{source} uses report schema {version}; this trustmap reads schema {major}.x "
-                            f"(install the trustmap version that wrote it, or re-run the audit)")  # fmt: skip
+        raise TrustmapError(
+            f"{source} uses report schema {version}; this trustmap reads schema {major}.x "
+            f"(install the trustmap version that wrote it, or re-run the audit)"
+        )
     missing = [k for k in _REQUIRED if k not in doc]
     if missing:
         raise TrustmapError(f"{source} is not a valid trustmap report: missing {', '.join(missing)}")

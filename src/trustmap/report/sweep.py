@@ -26,8 +26,10 @@ def _cell(row: dict[str, Any], dimension: str) -> str:
     score = g.get("score")
     text = letter if score is None else f"{letter} <small>{float(score):.2f}</small>"
     href = f"{row['report']}#scorecard"
-    return (f'<td><a class="grade g-{grade_letter(letter)}" href="{_e(href)}" '
-            f'title="{_e(row["name"])}: {_e(dimension)} {_e(letter)}">{text}</a></td>')  # fmt: skip
+    return (
+        f'<td><a class="grade g-{grade_letter(letter)}" href="{_e(href)}" '
+        f'title="{_e(row["name"])}: {_e(dimension)} {_e(letter)}">{text}</a></td>'
+    )
 
 
 def render_sweep_html(doc: dict[str, Any]) -> str:
@@ -35,11 +37,16 @@ def render_sweep_html(doc: dict[str, Any]) -> str:
     rows = doc.get("models", [])
     body = []
     for r in rows:
-        name = (f'<a href="{_e(r["report"])}">{_e(r["name"])}</a>' if r.get("status") == "ok"
-                else f'{_e(r["name"])} <span class="failed">failed: {_e(r.get("error") or "")}</span>')  # fmt: skip
+        name = (
+            f'<a href="{_e(r["report"])}">{_e(r["name"])}</a>'
+            if r.get("status") == "ok"
+            else f'{_e(r["name"])} <span class="failed">failed: {_e(r.get("error") or "")}</span>'
+        )
         cells = "".join(_cell(r, d) for d in DIMENSIONS)
-        body.append(f"<tr><th scope=\"row\">{name}<br><small><code>{_e(r['model'])}</code></small></th>{cells}"
-                    f"<td>{_e(r.get('weaknesses', 0))}</td><td>{_e(fmt_seconds(r.get('seconds')))}</td></tr>")  # fmt: skip
+        body.append(
+            f'<tr><th scope="row">{name}<br><small><code>{_e(r["model"])}</code></small></th>{cells}'
+            f"<td>{_e(r.get('weaknesses', 0))}</td><td>{_e(fmt_seconds(r.get('seconds')))}</td></tr>"
+        )
     head = "".join(f'<th scope="col">{_e(d)}</th>' for d in DIMENSIONS)
     ok = sum(1 for r in rows if r.get("status") == "ok")
     return f"""<!doctype html>

@@ -17,8 +17,15 @@ from trustmap.results import TrustReport
 if TYPE_CHECKING:
     from rich.console import Console
 
-_GRADE_STYLE = {"A": "bold green", "B": "bold green", "C": "bold yellow", "D": "bold dark_orange",
-                "E": "bold red", "F": "bold red", "na": "dim"}  # fmt: skip
+_GRADE_STYLE = {
+    "A": "bold green",
+    "B": "bold green",
+    "C": "bold yellow",
+    "D": "bold dark_orange",
+    "E": "bold red",
+    "F": "bold red",
+    "na": "dim",
+}
 _STATUS_STYLE = {"ok": "green", "skipped": "dim", "failed": "bold red"}
 
 
@@ -26,9 +33,12 @@ def render_terminal(report: TrustReport, console: "Console") -> None:
     """Print the scorecard, the probes and the weaknesses to ``console``."""
     model = report.model.get("arch") or report.model.get("path") or "model"
     data = report.data.get("name") or "data"
-    scorecard = Table(title=f"Trust scorecard: {escape(str(model))} on {escape(str(data))} "
-                            f"(budget {escape(str(report.budget))}, seed {report.seed})",
-                      title_justify="left", expand=False)  # fmt: skip
+    scorecard = Table(
+        title=f"Trust scorecard: {escape(str(model))} on {escape(str(data))} "
+        f"(budget {escape(str(report.budget))}, seed {report.seed})",
+        title_justify="left",
+        expand=False,
+    )
     scorecard.add_column("Dimension", style="bold")
     scorecard.add_column("Grade", justify="center")
     scorecard.add_column("Score", justify="right")

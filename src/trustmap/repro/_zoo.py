@@ -145,15 +145,21 @@ def root_name(arch: str, pool: str) -> str:
 
 
 def build_zoo(
-    fmnist: Dataset, mnist: Dataset, *, roots: tuple[tuple[str, str], ...] = ROOTS, epochs: int = 3,
-    scale: float = 1.0, retrain: bool = True, seed: int = 0, tick=None,
-) -> Zoo:  # fmt: skip
+    fmnist: Dataset,
+    mnist: Dataset,
+    *,
+    roots: tuple[tuple[str, str], ...] = ROOTS,
+    epochs: int = 3,
+    scale: float = 1.0,
+    retrain: bool = True,
+    seed: int = 0,
+    tick=None,
+) -> Zoo:
     """Train the roots, their derivatives and (``retrain``) a same-recipe retrain of each pool-``a`` root;
     ``scale`` shrinks every training pool (quick runs). ``tick()`` is called once per model. Dropout masks
     come from ``seed`` too (the global torch random state is forked, seeded and restored)."""
     with seeded_global_rng(seed):
-        return _build_zoo(fmnist, mnist, roots=roots, epochs=epochs, scale=scale, retrain=retrain, seed=seed,
-                          tick=tick)  # fmt: skip
+        return _build_zoo(fmnist, mnist, roots=roots, epochs=epochs, scale=scale, retrain=retrain, seed=seed, tick=tick)
 
 
 def _pruned(src: nn.Module, data: Split, *, seed: int) -> nn.Module:
@@ -167,8 +173,14 @@ def _pruned(src: nn.Module, data: Split, *, seed: int) -> nn.Module:
                 mods[name].weight.mul_(mask)
         return nn.functional.cross_entropy(model(xb), yb)
 
-    fit(pruned, data, config=TrainConfig(epochs=1, batch_size=64, lr=5e-4), seed=seed, loss_fn=masked_loss,
-        progress=False)  # fmt: skip
+    fit(
+        pruned,
+        data,
+        config=TrainConfig(epochs=1, batch_size=64, lr=5e-4),
+        seed=seed,
+        loss_fn=masked_loss,
+        progress=False,
+    )
     with torch.no_grad():
         for name, mask in masks.items():
             mods[name].weight.mul_(mask)
@@ -187,11 +199,23 @@ def _derive(src: nn.Module, arch: str, *, data: dict, epochs: int, s: int) -> di
     out["prune"] = _pruned(src, data["root"], seed=s + 3)
     out["quantize"] = quantize_int8(copy.deepcopy(src)).eval()
     soft = softmax(_logits(src, data["distill"]))
-    out["distill"] = train_thief(_build(OTHER_ARCH[arch], s + 4), data["distill"], soft, soft=True, seed=s + 4,
-                                 config=TrainConfig(epochs=epochs, batch_size=128, lr=3e-3))  # fmt: skip
+    out["distill"] = train_thief(
+        _build(OTHER_ARCH[arch], s + 4),
+        data["distill"],
+        soft,
+        soft=True,
+        seed=s + 4,
+        config=TrainConfig(epochs=epochs, batch_size=128, lr=3e-3),
+    )
     hard = _logits(src, data["queries"]).argmax(1)
-    out["steal"] = train_thief(_build(OTHER_ARCH[arch], s + 5), data["queries"], hard, soft=False, seed=s + 5,
-                               config=TrainConfig(epochs=2 * epochs, batch_size=64, lr=2e-3))  # fmt: skip
+    out["steal"] = train_thief(
+        _build(OTHER_ARCH[arch], s + 5),
+        data["queries"],
+        hard,
+        soft=False,
+        seed=s + 5,
+        config=TrainConfig(epochs=2 * epochs, batch_size=64, lr=2e-3),
+    )
     return out
 
 
@@ -201,19 +225,29 @@ def _how_roots_differ(a: tuple[str, str], b: tuple[str, str]) -> str:
 
 
 def _build_zoo(
-    fmnist: Dataset, mnist: Dataset, *, roots: tuple[tuple[str, str], ...], epochs: int, scale: float,
-    retrain: bool, seed: int, tick=None,
-) -> Zoo:  # fmt: skip
+    fmnist: Dataset,
+    mnist: Dataset,
+    *,
+    roots: tuple[tuple[str, str], ...],
+    epochs: int,
+    scale: float,
+    retrain: bool,
+    seed: int,
+    tick=None,
+) -> Zoo:
     tick = tick or (lambda *a, **k: None)
     pools = {k: v[: max(200, int(len(v) * scale))] for k, v in _pools(fmnist, seed).items()}
     n_mnist = max(200, int(len(mnist.train) * scale))
     rng = np.random.default_rng(seed + 1)
     mnist_all = np.concatenate([mnist.train.x, mnist.test.x])
     n_q = max(100, int(2500 * scale))
-    queries = np.concatenate([mnist_all[rng.permutation(len(mnist_all))[:n_q]],
-                              fmnist.train.x[pools["distill"][:n_q]]])  # fmt: skip
-    shared = {"finetune": fmnist.train.subset(pools["finetune"]), "mnist": mnist.train.subset(np.arange(n_mnist)),
-              "distill": fmnist.train.x[pools["distill"]], "queries": queries}  # fmt: skip
+    queries = np.concatenate([mnist_all[rng.permutation(len(mnist_all))[:n_q]], fmnist.train.x[pools["distill"][:n_q]]])
+    shared = {
+        "finetune": fmnist.train.subset(pools["finetune"]),
+        "mnist": mnist.train.subset(np.arange(n_mnist)),
+        "distill": fmnist.train.x[pools["distill"]],
+        "queries": queries,
+    }
     fm_test = fmnist.test.subset(np.arange(int(EVAL_SIZE * min(1.0, 4 * scale))))
     mn_test = mnist.test.subset(np.arange(min(len(mnist.test), len(fm_test))))
     zoo = Zoo()

@@ -58,8 +58,16 @@ class Check:
         self.passed = self.verdict == "passed"
 
     @classmethod
-    def over_seeds(cls, name: str, values: Sequence[float], *, threshold: float, above: bool = True,
-                   kind: str = "claim", scale: float = 1.0) -> Check:  # fmt: skip
+    def over_seeds(
+        cls,
+        name: str,
+        values: Sequence[float],
+        *,
+        threshold: float,
+        above: bool = True,
+        kind: str = "claim",
+        scale: float = 1.0,
+    ) -> Check:
         """A check on per-seed ``values`` (e.g. paired differences): their mean, judged by its 95% interval
         against ``threshold`` (``above``: the good side is ``>= threshold``)."""
         from trustmap.repro._stats import mean_interval
@@ -119,7 +127,9 @@ def mean_runs(runs: list[dict[str, Any]], *, keys: Iterable[str] | None = None) 
     if not runs:
         raise ValueError("mean_runs needs at least one run")
     if keys is None:
-        keys = [k for k, v in runs[0].items() if k != "seed" and isinstance(v, (int, float)) and not isinstance(v, bool)]
+        keys = [
+            k for k, v in runs[0].items() if k != "seed" and isinstance(v, (int, float)) and not isinstance(v, bool)
+        ]
     return {k: sum(float(r[k]) for r in runs) / len(runs) for k in keys}
 
 
@@ -179,8 +189,14 @@ class ReproRun:
     run_id: int | None = None
 
 
-def run_repro(method_id: str, *, quick: bool = False, seed: int = 0, progress: bool | None = None,
-              store: ResultsStore | None = None) -> ReproRun:
+def run_repro(
+    method_id: str,
+    *,
+    quick: bool = False,
+    seed: int = 0,
+    progress: bool | None = None,
+    store: ResultsStore | None = None,
+) -> ReproRun:
     """Run the experiment ``method_id`` (``quick``: the smoke size) and record it in ``store``."""
     info = repro_info(method_id)
     size = "quick" if quick else "default"
@@ -195,7 +211,10 @@ def run_repro(method_id: str, *, quick: bool = False, seed: int = 0, progress: b
         return ReproRun(info, work())
     with store.run("repro", args={"method": method_id, "size": size}, seed=seed) as run:
         result = work()
-        run.metrics = {"held": result.held, "status": result.status,
-                       **{f"check.{c.name}": c.value for c in result.checks}}  # fmt: skip
+        run.metrics = {
+            "held": result.held,
+            "status": result.status,
+            **{f"check.{c.name}": c.value for c in result.checks},
+        }
         run.timings = {"total": result.seconds}
     return ReproRun(info, result, run.id)

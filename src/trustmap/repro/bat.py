@@ -38,17 +38,18 @@ EPS = 0.1
 METHODS = ("bat", "pgd-at", "frl-lite", "trades")
 
 
-def _evaluate(
-    model: torch.nn.Module, x: np.ndarray, y: np.ndarray, *, steps: int, seed: int
-) -> dict[str, float]:
-    attack = functools.partial(
-        pgd, eps=EPS, alpha=0.01, steps=steps, generator=torch_generator(seed)
-    )
+def _evaluate(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, *, steps: int, seed: int) -> dict[str, float]:
+    attack = functools.partial(pgd, eps=EPS, alpha=0.01, steps=steps, generator=torch_generator(seed))
     ev = robust_accuracy(model, x, y, attack=attack, batch_size=500, progress=False)
     per_class = [r["robust"] for r in ev.per_class([str(c) for c in range(10)])]
-    return {"clean": ev.clean_accuracy, "robust": ev.robust_accuracy, "worst_class_robust": float(min(per_class)),
-            "best_class_robust": float(max(per_class)), "worst_class": float(int(np.argmin(per_class))),
-            **{f"robust_{c}": float(v) for c, v in enumerate(per_class)}}  # fmt: skip
+    return {
+        "clean": ev.clean_accuracy,
+        "robust": ev.robust_accuracy,
+        "worst_class_robust": float(min(per_class)),
+        "best_class_robust": float(max(per_class)),
+        "worst_class": float(int(np.argmin(per_class))),
+        **{f"robust_{c}": float(v) for c, v in enumerate(per_class)},
+    }
 
 
 @register_repro("bat", title="BAT: Balance Adversarial Training", arxiv="2209.07534")
@@ -58,9 +59,7 @@ def bat_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResul
     ds = load_dataset("fashion-mnist")
     train = ds.train.subset(stratified_indices(ds.train.y, cfg["train"], seed=0))
     test = ds.test.subset(stratified_indices(ds.test.y, cfg["test"], seed=0))
-    config = AdvConfig(
-        eps=EPS, steps=5, alpha=0.025, epochs=cfg["epochs"], lr=0.05, momentum=0.9
-    )
+    config = AdvConfig(eps=EPS, steps=5, alpha=0.025, epochs=cfg["epochs"], lr=0.05, momentum=0.9)
     seeds = [seed + i for i in range(cfg["seeds"])]
     runs: list[dict[str, float]] = []
     with progress_bar("bat", total=len(seeds) * len(METHODS), enabled=progress) as tick:
@@ -69,13 +68,25 @@ def bat_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResul
             trainers = {"bat": bat, "pgd-at": pgd_at, "frl-lite": frl_lite}
             for name, fn in trainers.items():
                 out = fn(init, train, config=config, num_classes=10, seed=s)
-                runs.append({"seed": s, "method": name, "train_seconds": out.result.seconds,
-                             **_evaluate(out.model, test.x, test.y, steps=cfg["eval_steps"], seed=s)})  # fmt: skip
+                runs.append(
+                    {
+                        "seed": s,
+                        "method": name,
+                        "train_seconds": out.result.seconds,
+                        **_evaluate(out.model, test.x, test.y, steps=cfg["eval_steps"], seed=s),
+                    }
+                )
                 tick()
             if i == 0:  # report-only baseline, first run only
                 out = trades(init, train, config=config, seed=s)
-                runs.append({"seed": s, "method": "trades", "train_seconds": out.result.seconds,
-                             **_evaluate(out.model, test.x, test.y, steps=cfg["eval_steps"], seed=s)})  # fmt: skip
+                runs.append(
+                    {
+                        "seed": s,
+                        "method": "trades",
+                        "train_seconds": out.result.seconds,
+                        **_evaluate(out.model, test.x, test.y, steps=cfg["eval_steps"], seed=s),
+                    }
+                )
             tick()
     keys = (
         "clean",
@@ -84,35 +95,35 @@ def bat_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResul
         "best_class_robust",
         "train_seconds",
     )
-    mean = {
-        m: {k: float(np.mean([r[k] for r in runs if r["method"] == m])) for k in keys}
-        for m in METHODS
-    }
-    rows = [
-        {"method": m + (" (report-only, run 1)" if m == "trades" else ""), **mean[m]}
-        for m in METHODS
-    ]
+    mean = {m: {k: float(np.mean([r[k] for r in runs if r["method"] == m])) for k in keys} for m in METHODS}
+    rows = [{"method": m + (" (report-only, run 1)" if m == "trades" else ""), **mean[m]} for m in METHODS]
     b, p = mean["bat"], mean["pgd-at"]
     d_worst = 100 * (b["worst_class_robust"] - p["worst_class_robust"])
     d_mean = 100 * (b["robust"] - p["robust"])
     d_clean = 100 * (b["clean"] - p["clean"])
-    best_loss = {
-        m: 100 * (p["best_class_robust"] - mean[m]["best_class_robust"])
-        for m in ("bat", "frl-lite")
-    }
+    best_loss = {m: 100 * (p["best_class_robust"] - mean[m]["best_class_robust"]) for m in ("bat", "frl-lite")}
     checks = [
         Check("worst-class PGD-20 accuracy, BAT minus PGD-AT (points)", d_worst, ">= 3", d_worst >= 3),
         Check("mean robust accuracy, BAT minus PGD-AT (points)", d_mean, ">= -1", d_mean >= -1),
         Check("clean accuracy, BAT minus PGD-AT (points)", d_clean, ">= -2", d_clean >= -2),
-        Check("best-class robust loss vs PGD-AT, FRL-lite minus BAT (points)", best_loss["frl-lite"] - best_loss["bat"],
-              "> 0 (BAT loses less)", best_loss["bat"] < best_loss["frl-lite"]),
-    ]  # fmt: skip
+        Check(
+            "best-class robust loss vs PGD-AT, FRL-lite minus BAT (points)",
+            best_loss["frl-lite"] - best_loss["bat"],
+            "> 0 (BAT loses less)",
+            best_loss["bat"] < best_loss["frl-lite"],
+        ),
+    ]
     return ReproResult(
         method="bat",
         claim="BAT raises worst-class PGD-20 accuracy by at least 3 points over PGD-AT while keeping mean robust "
         "accuracy within 1 point and clean accuracy within 2 points, costing the best class less than FRL does.",
-        rows=rows, checks=checks, runs=runs, size=size, seeds=seeds, seconds=time.perf_counter() - start,
+        rows=rows,
+        checks=checks,
+        runs=runs,
+        size=size,
+        seeds=seeds,
+        seconds=time.perf_counter() - start,
         notes=f"FM-{cfg['train']}, CNN-S, L-inf eps={EPS}, PGD-5 training, {cfg['epochs']} epochs; PGD-{cfg['eval_steps']} "
         f"(step 0.01) on {cfg['test']} test images. BAT's per-class schedule and lambda_u=1 are ours (the paper's is "
         "not published). A quick run never claims the result.",
-    )  # fmt: skip
+    )

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from trustmap.repro.base import Check, ReproResult, register_repro
 
-CLAIM = ("Adding DEFT's density loss to a PEFT method lowers the MLP activation density substantially "
-         "at competitive accuracy.")  # fmt: skip
+CLAIM = (
+    "Adding DEFT's density loss to a PEFT method lowers the MLP activation density substantially "
+    "at competitive accuracy."
+)
 SIZES = {
     "default": {"n_train": 1500, "n_test": 1000, "runs": 3},
     "quick": {"n_train": 32, "n_test": 32, "runs": 1},
@@ -54,9 +56,17 @@ def deft_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResu
         finally:
             torch.set_flush_denormal(False)
         density, positive = measure_density(model, test.x)
-        runs.append({"method": name, "seed": s, "test_accuracy": accuracy(model, test), "density": density,
-                     "positive_preact": positive, "trainable": run.trainable,
-                     "train_seconds": round(run.seconds, 1)})  # fmt: skip
+        runs.append(
+            {
+                "method": name,
+                "seed": s,
+                "test_accuracy": accuracy(model, test),
+                "density": density,
+                "positive_preact": positive,
+                "trainable": run.trainable,
+                "train_seconds": round(run.seconds, 1),
+            }
+        )
     rows = summarise(runs)
     peft, deft = row(rows, "PEFT (LoRA)"), row(rows, "DEFT")
     zero = row(rows, "DEFT lambda=0")
@@ -65,15 +75,26 @@ def deft_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResu
     drift = abs(zero["density"] - peft0["density"]) / peft0["density"]
     checks = [
         Check("DEFT / PEFT density", ratio, "<= 0.8", ratio <= 0.8),
-        Check("accuracy DEFT - PEFT (points)", 100 * (deft["test_accuracy"] - peft["test_accuracy"]), ">= -1.5",
-              deft["test_accuracy"] >= peft["test_accuracy"] - 0.015),
+        Check(
+            "accuracy DEFT - PEFT (points)",
+            100 * (deft["test_accuracy"] - peft["test_accuracy"]),
+            ">= -1.5",
+            deft["test_accuracy"] >= peft["test_accuracy"] - 0.015,
+        ),
         Check("lambda=0 density vs PEFT (relative)", drift, "<= 0.01", drift <= 0.01),
-    ]  # fmt: skip
+    ]
     return ReproResult(
-        method="deft", claim=CLAIM, rows=rows, checks=checks, runs=runs,
-        size=size, seeds=[seed + k for k in range(cfg["runs"])],
-        notes=("Density = fraction of |GELU output| > 1e-3 over real tokens (MiniLM's GELU never outputs exact "
-               "zeros); positive_preact = fraction of positive pre-activations. The lambda=0 run goes through the "
-               "DEFT code path with weight 1e-30 (numerically zero) on the same seed as PEFT run 0. "
-               f"{cfg['n_train']} train / {cfg['n_test']} test snippets."),
-    )  # fmt: skip
+        method="deft",
+        claim=CLAIM,
+        rows=rows,
+        checks=checks,
+        runs=runs,
+        size=size,
+        seeds=[seed + k for k in range(cfg["runs"])],
+        notes=(
+            "Density = fraction of |GELU output| > 1e-3 over real tokens (MiniLM's GELU never outputs exact "
+            "zeros); positive_preact = fraction of positive pre-activations. The lambda=0 run goes through the "
+            "DEFT code path with weight 1e-30 (numerically zero) on the same seed as PEFT run 0. "
+            f"{cfg['n_train']} train / {cfg['n_test']} test snippets."
+        ),
+    )

@@ -35,12 +35,20 @@ def distfl_experiment(*, size: str, seed: int, progress: bool | None) -> ReproRe
     runs = []
     with progress_bar("distfl", total=4 * len(seeds), enabled=progress) as tick:
         for s in seeds:
-            spec = FederationSpec(num_clients=12, partition="dirichlet:0.3", skew_per="group", image_size=14,
-                                  shifts=("identity", "invert", "rot90"), train_per_client=cfg["train"],
-                                  test_per_client=cfg["test"], seed=s)  # fmt: skip
+            spec = FederationSpec(
+                num_clients=12,
+                partition="dirichlet:0.3",
+                skew_per="group",
+                image_size=14,
+                shifts=("identity", "invert", "rot90"),
+                train_per_client=cfg["train"],
+                test_per_client=cfg["test"],
+                seed=s,
+            )
             fed = build_federation(spec)
-            common = dict(rounds=rounds, per_round=12, model="cnn-s-bn", seed=s, evaluate_every=rounds,
-                          evaluate_global=False)  # fmt: skip
+            common = dict(
+                rounds=rounds, per_round=12, model="cnn-s-bn", seed=s, evaluate_every=rounds, evaluate_global=False
+            )
             kw = dict(warmup=cfg["warmup"], probes=cfg["probes"], probe_steps=cfg["probe_steps"], seed=s)
             method = DistFL(**kw)
             h_m = run_inprocess(fed, strategy=method, **common)
@@ -52,11 +60,19 @@ def distfl_experiment(*, size: str, seed: int, progress: bool | None) -> ReproRe
             tick()
             h_f = run_inprocess(fed, strategy=FedAvg(), **common)
             tick()
-            runs.append({"seed": s, "ari": float(adjusted_rand_score(fed.groups, method.assignment)),
-                         "assignment": method.assignment.tolist(), "groups": fed.groups.tolist(),
-                         "distfl": float(np.mean(h_m.client_accuracy)), "oracle": float(np.mean(h_o.client_accuracy)),
-                         "fedavg": float(np.mean(h_f.client_accuracy)), "local_only": float(np.mean(h_l.client_accuracy)),
-                         "seconds": h_m.seconds + h_o.seconds + h_f.seconds + h_l.seconds})  # fmt: skip
+            runs.append(
+                {
+                    "seed": s,
+                    "ari": float(adjusted_rand_score(fed.groups, method.assignment)),
+                    "assignment": method.assignment.tolist(),
+                    "groups": fed.groups.tolist(),
+                    "distfl": float(np.mean(h_m.client_accuracy)),
+                    "oracle": float(np.mean(h_o.client_accuracy)),
+                    "fedavg": float(np.mean(h_f.client_accuracy)),
+                    "local_only": float(np.mean(h_l.client_accuracy)),
+                    "seconds": h_m.seconds + h_o.seconds + h_f.seconds + h_l.seconds,
+                }
+            )
     mean = mean_runs(runs, keys=("ari", "distfl", "oracle", "fedavg", "local_only"))
     rows = [
         {"method": "DistFL (probe + KL clustering)", "client_accuracy": mean["distfl"], "ari": mean["ari"]},
@@ -66,17 +82,29 @@ def distfl_experiment(*, size: str, seed: int, progress: bool | None) -> ReproRe
     ]
     checks = [
         Check("clustering ARI", mean["ari"], ">= 0.8", mean["ari"] >= 0.8),
-        Check("accuracy gain over FedAvg (points)", 100 * (mean["distfl"] - mean["fedavg"]), ">= 5",
-              100 * (mean["distfl"] - mean["fedavg"]) >= 5),
-        Check("accuracy gap to oracle (points)", 100 * (mean["oracle"] - mean["distfl"]), "<= 2",
-              100 * (mean["oracle"] - mean["distfl"]) <= 2),
-    ]  # fmt: skip
+        Check(
+            "accuracy gain over FedAvg (points)",
+            100 * (mean["distfl"] - mean["fedavg"]),
+            ">= 5",
+            100 * (mean["distfl"] - mean["fedavg"]) >= 5,
+        ),
+        Check(
+            "accuracy gap to oracle (points)",
+            100 * (mean["oracle"] - mean["distfl"]),
+            "<= 2",
+            100 * (mean["oracle"] - mean["distfl"]) <= 2,
+        ),
+    ]
     return ReproResult(
         method="distfl",
         claim="Clustering clients by KL similarity on model-synthesised probes recovers the hidden groups "
         "(ARI >= 0.8) and beats FedAvg by >= 5 points, within 2 points of oracle clustering.",
-        rows=rows, checks=checks, runs=runs, size=size, seeds=seeds,
+        rows=rows,
+        checks=checks,
+        runs=runs,
+        size=size,
+        seeds=seeds,
         notes=f"FM14, CNN-S-BN, 12 clients × {cfg['train']} train / {cfg['test']} test, groups identity/invert/"
         f"rot90 with per-group Dirichlet(0.3); {cfg['warmup']} warm-up + 1 clustering + {cfg['after']} "
         f"cluster rounds; {len(seeds)} seeds.",
-    )  # fmt: skip
+    )

@@ -48,20 +48,40 @@ def dp_sgd_experiment(*, size: str, seed: int, progress: bool | None) -> ReproRe
             members = ds.train.subset(stratified_indices(ds.train.y, cfg["members"], seed=s))
             init = build_model("cnn-s", input_shape=ds.input_shape, num_classes=ds.num_classes, seed=s)
             plain = build_model("cnn-s", input_shape=ds.input_shape, num_classes=ds.num_classes, seed=s)
-            fit(plain, members, config=TrainConfig(epochs=cfg["epochs"], lr=3e-3, batch_size=64), seed=s,
-                progress=False)  # fmt: skip
+            fit(
+                plain, members, config=TrainConfig(epochs=cfg["epochs"], lr=3e-3, batch_size=64), seed=s, progress=False
+            )
             runs.append({"seed": s, "method": "non-private", "epsilon": math.inf, **loss_attack(plain, members, test)})
             # report-only: DP-SGD's schedule without clipping or noise (is the drop privacy, or short training?)
             short = build_model("cnn-s", input_shape=ds.input_shape, num_classes=ds.num_classes, seed=s)
-            fit(short, members, config=TrainConfig(epochs=cfg["dp_epochs"], lr=0.05, batch_size=256, optimizer="sgd",
-                                                   schedule="constant"), seed=s, progress=False)  # fmt: skip
-            runs.append({"seed": s, "method": "non-private, DP schedule", "epsilon": math.inf,
-                         **loss_attack(short, members, test)})  # fmt: skip
+            fit(
+                short,
+                members,
+                config=TrainConfig(
+                    epochs=cfg["dp_epochs"], lr=0.05, batch_size=256, optimizer="sgd", schedule="constant"
+                ),
+                seed=s,
+                progress=False,
+            )
+            runs.append(
+                {
+                    "seed": s,
+                    "method": "non-private, DP schedule",
+                    "epsilon": math.inf,
+                    **loss_attack(short, members, test),
+                }
+            )
             tick()
             for eps in EPSILONS:
                 out = dp_sgd(init, members, config=DPConfig(epsilon=eps, epochs=cfg["dp_epochs"]), seed=s)
-                runs.append({"seed": s, "method": f"dp-sgd eps={eps:g}", "epsilon": out.result.metrics["epsilon"],
-                             **loss_attack(out.model, members, test)})  # fmt: skip
+                runs.append(
+                    {
+                        "seed": s,
+                        "method": f"dp-sgd eps={eps:g}",
+                        "epsilon": out.result.metrics["epsilon"],
+                        **loss_attack(out.model, members, test),
+                    }
+                )
                 tick()
     methods = ["non-private", "non-private, DP schedule", *(f"dp-sgd eps={e:g}" for e in EPSILONS)]
     per = {m: [r for r in runs if r["method"] == m] for m in methods}
@@ -69,30 +89,59 @@ def dp_sgd_experiment(*, size: str, seed: int, progress: bool | None) -> ReproRe
     for m in methods:
         auc = mean_interval([float(r["auc"]) for r in per[m]])
         acc = mean_interval([float(r["test_accuracy"]) for r in per[m]])
-        rows.append({"method": m, "mia_auc": auc.mean, "mia_auc_95": auc.text(), "test_accuracy": acc.mean,
-                     "test_accuracy_95": acc.text(), "advantage": float(np.mean([r["advantage"] for r in per[m]])),
-                     "auc_per_seed": [round(float(r["auc"]), 4) for r in per[m]]})  # fmt: skip
-    checks = [Check.over_seeds("sanity: non-private test accuracy minus majority class",
-                               [float(r["test_accuracy"]) - majority for r in per["non-private"]], threshold=0.0,
-                               kind="sanity")]  # fmt: skip
+        rows.append(
+            {
+                "method": m,
+                "mia_auc": auc.mean,
+                "mia_auc_95": auc.text(),
+                "test_accuracy": acc.mean,
+                "test_accuracy_95": acc.text(),
+                "advantage": float(np.mean([r["advantage"] for r in per[m]])),
+                "auc_per_seed": [round(float(r["auc"]), 4) for r in per[m]],
+            }
+        )
+    checks = [
+        Check.over_seeds(
+            "sanity: non-private test accuracy minus majority class",
+            [float(r["test_accuracy"]) - majority for r in per["non-private"]],
+            threshold=0.0,
+            kind="sanity",
+        )
+    ]
     for eps in EPSILONS:
-        diffs = [float(d["auc"]) - float(p["auc"]) for d, p in zip(per[f"dp-sgd eps={eps:g}"], per["non-private"],
-                                                                  strict=True)]  # fmt: skip
-        checks.append(Check.over_seeds(f"MIA AUC, DP-SGD eps={eps:g} minus non-private (paired)", diffs,
-                                       threshold=0.0, above=False))  # fmt: skip
+        diffs = [
+            float(d["auc"]) - float(p["auc"])
+            for d, p in zip(per[f"dp-sgd eps={eps:g}"], per["non-private"], strict=True)
+        ]
+        checks.append(
+            Check.over_seeds(
+                f"MIA AUC, DP-SGD eps={eps:g} minus non-private (paired)", diffs, threshold=0.0, above=False
+            )
+        )
     delta = 1.0 / (10 * cfg["members"])
     bound = (math.exp(EPSILONS[0]) - 1) / (math.exp(EPSILONS[0]) + 1) + delta
     worst_adv = max(float(r["advantage"]) for r in per[f"dp-sgd eps={EPSILONS[0]:g}"])
-    checks.append(Check(f"max MIA advantage at eps={EPSILONS[0]:g} (DP bound {bound:.3f})", worst_adv,
-                        f"<= {bound:.3f}", passed=worst_adv <= bound))  # fmt: skip
+    checks.append(
+        Check(
+            f"max MIA advantage at eps={EPSILONS[0]:g} (DP bound {bound:.3f})",
+            worst_adv,
+            f"<= {bound:.3f}",
+            passed=worst_adv <= bound,
+        )
+    )
     return ReproResult(
         method="dp-sgd",
         claim="DP-SGD at epsilon 1 and 8 lowers a loss-threshold membership attack's AUC toward 0.5 compared "
         "with the same model trained without privacy, within the (epsilon, delta) bound on attack advantage.",
-        rows=rows, checks=checks, runs=runs, size=size, seeds=seeds, seconds=time.perf_counter() - start,
+        rows=rows,
+        checks=checks,
+        runs=runs,
+        size=size,
+        seeds=seeds,
+        seconds=time.perf_counter() - start,
         notes=f"FM members: {cfg['members']} stratified training images per seed; non-members: {cfg['test']} test "
         f"images. CNN-S; non-private: Adam lr 3e-3, {cfg['epochs']} epochs, batch 64. DP-SGD (Opacus, RDP "
         f"accountant, Poisson sampling): SGD lr 0.5, momentum 0.9, batch 256, clip 1.0, {cfg['dp_epochs']} "
         f"epochs, delta 1/(10 n). 'DP schedule' (report-only): plain SGD lr 0.05, batch 256, {cfg['dp_epochs']} "
         f"epochs, no clipping or noise (lr 0.5 without clipping diverges). Majority-class accuracy {majority:.3f}. Intervals: 95% Student t over seeds.",
-    )  # fmt: skip
+    )

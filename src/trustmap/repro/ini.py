@@ -63,9 +63,7 @@ def _seeded_cnn(seed: int) -> torch.nn.Module:
 
 
 @torch.no_grad()
-def _latency(
-    models: dict[str, torch.nn.Module], batch: torch.Tensor, *, reps: int
-) -> dict[str, float]:
+def _latency(models: dict[str, torch.nn.Module], batch: torch.Tensor, *, reps: int) -> dict[str, float]:
     """Seconds per batch: the minimum over ``reps`` interleaved timings (robust to a busy machine)."""
     best = {k: float("inf") for k in models}
     for m in models.values():
@@ -79,9 +77,7 @@ def _latency(
     return best
 
 
-def _one_run(
-    test, train, queries: np.ndarray, ood: np.ndarray, cfg: dict, s: int
-) -> dict[str, float]:
+def _one_run(test, train, queries: np.ndarray, ood: np.ndarray, cfg: dict, s: int) -> dict[str, float]:
     init = _seeded_cnn(s)
     config = INIConfig(epochs=cfg["epochs"])
     undefended = _seeded_cnn(s)
@@ -90,32 +86,27 @@ def _one_run(
     defended = ini(init, train, ood=ood, config=config, seed=s)
     check = torch.from_numpy(train.x[:1000])
     beta = tune_reverse_sigmoid(undefended.eval(), check)
-    victims = {"undefended": undefended.eval(), "ini": defended.model, "reverse-sigmoid": ReverseSigmoid(undefended, beta=beta),
-               "top1": TopOne(undefended)}  # fmt: skip
+    victims = {
+        "undefended": undefended.eval(),
+        "ini": defended.model,
+        "reverse-sigmoid": ReverseSigmoid(undefended, beta=beta),
+        "top1": TopOne(undefended),
+    }
     row: dict[str, float] = {
         "seed": s,
         "rs_beta": beta,
         "ini_train_seconds": defended.result.seconds,
     }
-    thief_cfg = TrainConfig(
-        epochs=cfg["thief_epochs"], batch_size=64, lr=2e-3, optimizer="adam"
-    )
+    thief_cfg = TrainConfig(epochs=cfg["thief_epochs"], batch_size=64, lr=2e-3, optimizer="adam")
     for name, victim in victims.items():
         with torch.no_grad():
             answers = softmax(
                 torch.cat(
-                    [
-                        victim(torch.from_numpy(queries[i : i + 1000]))
-                        for i in range(0, len(queries), 1000)
-                    ]
+                    [victim(torch.from_numpy(queries[i : i + 1000])) for i in range(0, len(queries), 1000)]
                 ).numpy()
             )
-        row[f"{name}.benign"] = float(
-            (predict_classes(victim, test.x) == test.y).mean()
-        )
-        thief = train_thief(
-            _seeded_cnn(s + 1000), queries, answers, soft=True, config=thief_cfg, seed=s
-        )
+        row[f"{name}.benign"] = float((predict_classes(victim, test.x) == test.y).mean())
+        thief = train_thief(_seeded_cnn(s + 1000), queries, answers, soft=True, config=thief_cfg, seed=s)
         row[f"{name}.thief"] = float((predict_classes(thief, test.x) == test.y).mean())
     lat = _latency(victims, torch.from_numpy(test.x[:256]), reps=cfg["timing_reps"])
     for name in VICTIMS:
@@ -138,9 +129,7 @@ def ini_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResul
     ood = defender_ood(train.x, n_permuted=cfg["ood_permuted"], seed=0)
     mnist = load_dataset("mnist-5k")
     pool = np.concatenate([mnist.train.x, mnist.test.x])
-    queries = np.ascontiguousarray(
-        pool[np.random.default_rng(0).permutation(len(pool))[: cfg["queries"]]]
-    )
+    queries = np.ascontiguousarray(pool[np.random.default_rng(0).permutation(len(pool))[: cfg["queries"]]])
     seeds = [seed + i for i in range(cfg["seeds"])]
     runs = []
     with progress_bar("ini", total=len(seeds), enabled=progress) as tick:
@@ -148,9 +137,16 @@ def ini_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResul
             runs.append(_one_run(test, train, queries, ood, cfg, s))
             tick()
     mean = mean_runs(runs)
-    rows = [{"method": name, "benign_accuracy": mean[f"{name}.benign"], "thief_accuracy": mean[f"{name}.thief"],
-             "latency_ms_per_256": mean[f"{name}.latency_ms"], "latency_vs_undefended": mean[f"{name}.latency_ratio"]}
-            for name in VICTIMS]  # fmt: skip
+    rows = [
+        {
+            "method": name,
+            "benign_accuracy": mean[f"{name}.benign"],
+            "thief_accuracy": mean[f"{name}.thief"],
+            "latency_ms_per_256": mean[f"{name}.latency_ms"],
+            "latency_vs_undefended": mean[f"{name}.latency_ratio"],
+        }
+        for name in VICTIMS
+    ]
     d_thief = 100 * (mean["undefended.thief"] - mean["ini.thief"])
     d_benign = 100 * (mean["ini.benign"] - mean["undefended.benign"])
     checks = [
@@ -177,8 +173,13 @@ def ini_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResul
         method="ini",
         claim="InI cuts a KnockoffNets thief's accuracy by at least 20 points at the same query budget, keeps benign "
         "accuracy within 2 points and adds no inference time (at most 1.05x), unlike output-perturbation defences.",
-        rows=rows, checks=checks, runs=runs, size=size, seeds=seeds, seconds=time.perf_counter() - start,
+        rows=rows,
+        checks=checks,
+        runs=runs,
+        size=size,
+        seeds=seeds,
+        seconds=time.perf_counter() - start,
         notes=f"FM-{cfg['train']}, CNN-S victims, {cfg['epochs']} epochs; {cfg['queries']} MNIST-5k queries, thief "
         f"{cfg['thief_epochs']} epochs on soft labels; reverse-sigmoid beta mean {mean['rs_beta']:.2f} (gamma 0.2). "
         "A quick run never claims the result.",
-    )  # fmt: skip
+    )

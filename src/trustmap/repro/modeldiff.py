@@ -72,8 +72,9 @@ def _one_seed(cfg: dict, seed: int, fmnist, mnist, progress: bool | None) -> tup
     start = time.perf_counter()
     n_models = 7 * len(cfg["roots"]) + sum(pool == "a" for _, pool in cfg["roots"])
     with progress_bar(f"modeldiff seed {seed}: train the zoo", total=n_models, enabled=progress) as tick:
-        zoo = build_zoo(fmnist, mnist, roots=cfg["roots"], epochs=cfg["epochs"], scale=cfg["scale"], seed=seed,
-                        tick=tick)  # fmt: skip
+        zoo = build_zoo(
+            fmnist, mnist, roots=cfg["roots"], epochs=cfg["epochs"], scale=cfg["scale"], seed=seed, tick=tick
+        )
     train_seconds = time.perf_counter() - start
     seeds = {"fmnist": fmnist.test.x, "mnist": mnist.test.x}
     scores: dict[str, list[float]] = {k: [] for k in METHODS}
@@ -81,8 +82,16 @@ def _one_seed(cfg: dict, seed: int, fmnist, mnist, progress: bool | None) -> tup
         for i, p in enumerate(zoo.pairs):
             a, b = zoo.models[p.a], zoo.models[p.b]
             ta, tb = zoo.task[p.a], zoo.task[p.b]
-            x = profiling_inputs([a, b], seeds[ta], seeds_b=None if ta == tb else seeds[tb], n_pairs=cfg["pairs"],
-                                 mutation="search", steps=cfg["steps"], value_range=(0.0, 1.0), seed=seed * 1000 + i)  # fmt: skip
+            x = profiling_inputs(
+                [a, b],
+                seeds[ta],
+                seeds_b=None if ta == tb else seeds[tb],
+                n_pairs=cfg["pairs"],
+                mutation="search",
+                steps=cfg["steps"],
+                value_range=(0.0, 1.0),
+                seed=seed * 1000 + i,
+            )
             scores["modeldiff"].append(ddv_similarity(ddv(a, x), ddv(b, x)))
             scores["label"].append(label_agreement(a, b, x, boundary=boundary_inputs(a, x).clamp(0.0, 1.0)))
             w, _ = weight_cosine(a, b)
@@ -92,18 +101,30 @@ def _one_seed(cfg: dict, seed: int, fmnist, mnist, progress: bool | None) -> tup
     main = group != "hard"
     reused = group == "reused"
     cross = np.array([zoo.cross_task(p) for p in zoo.pairs])
-    run: dict = {"seed": seed, "reused_pairs": int(reused.sum()), "independent_pairs": int((group == "independent").sum()),
-                 "hard_pairs": int((group == "hard").sum()), "cross_task_pairs": int((cross & main).sum()),
-                 "train_seconds": round(train_seconds, 1)}  # fmt: skip
+    run: dict = {
+        "seed": seed,
+        "reused_pairs": int(reused.sum()),
+        "independent_pairs": int((group == "independent").sum()),
+        "hard_pairs": int((group == "hard").sum()),
+        "cross_task_pairs": int((cross & main).sum()),
+        "train_seconds": round(train_seconds, 1),
+    }
     for key in METHODS:
         s = np.array(scores[key])
         ok = main & ~np.isnan(s)
         acc, thr = held_out_accuracy(reused[ok], s[ok], seed=seed)
         hard = (group == "hard") & ~np.isnan(s)
-        run.update({f"{key}.auc": _auc(reused[ok], s[ok]), f"{key}.accuracy": acc, f"{key}.threshold": thr,
-                    f"{key}.cross_task_auc": _auc(reused[ok & cross], s[ok & cross]), f"{key}.pairs": int(ok.sum()),
-                    f"{key}.mean_reused": float(s[ok & reused].mean()),
-                    f"{key}.mean_independent": float(s[ok & ~reused].mean())})  # fmt: skip
+        run.update(
+            {
+                f"{key}.auc": _auc(reused[ok], s[ok]),
+                f"{key}.accuracy": acc,
+                f"{key}.threshold": thr,
+                f"{key}.cross_task_auc": _auc(reused[ok & cross], s[ok & cross]),
+                f"{key}.pairs": int(ok.sum()),
+                f"{key}.mean_reused": float(s[ok & reused].mean()),
+                f"{key}.mean_independent": float(s[ok & ~reused].mean()),
+            }
+        )
         if hard.any():
             run[f"{key}.mean_hard"] = float(s[hard].mean())
             run[f"{key}.hard_called_reused"] = float((s[hard] >= thr).mean())
@@ -136,33 +157,62 @@ def modeldiff_experiment(*, size: str, seed: int, progress: bool | None) -> Repr
     rows = []
     for key, name in METHODS.items():
         row: dict = {"method": name}
-        for metric in ("auc", "accuracy", "cross_task_auc", "mean_reused", "mean_independent", "mean_hard",
-                       "hard_called_reused", "threshold"):  # fmt: skip
+        for metric in (
+            "auc",
+            "accuracy",
+            "cross_task_auc",
+            "mean_reused",
+            "mean_independent",
+            "mean_hard",
+            "hard_called_reused",
+            "threshold",
+        ):
             vals = _values(runs, f"{key}.{metric}")
             row[metric] = float(np.mean(vals)) if vals else None
             if vals and metric in ("auc", "accuracy", "cross_task_auc"):
                 row[f"{metric}_95"] = mean_interval(vals).text()
                 row[f"{metric}_per_seed"] = [round(v, 4) for v in vals]
         rows.append(row)
-    hard = {"method": "hard negatives: same-recipe retrains (ModelDiff)", "pairs": runs[0]["hard_pairs"],
-            "mean_hard": rows[0]["mean_hard"], "hard_called_reused": rows[0]["hard_called_reused"],
-            "per_seed": _values(runs, "modeldiff.hard_called_reused")}  # fmt: skip
+    hard = {
+        "method": "hard negatives: same-recipe retrains (ModelDiff)",
+        "pairs": runs[0]["hard_pairs"],
+        "mean_hard": rows[0]["mean_hard"],
+        "hard_called_reused": rows[0]["hard_called_reused"],
+        "per_seed": _values(runs, "modeldiff.hard_called_reused"),
+    }
     rows.append(hard)
-    gaps = [r["modeldiff.cross_task_auc"] - r["label.cross_task_auc"] for r in runs
-            if r["modeldiff.cross_task_auc"] is not None and r["label.cross_task_auc"] is not None]  # fmt: skip
+    gaps = [
+        r["modeldiff.cross_task_auc"] - r["label.cross_task_auc"]
+        for r in runs
+        if r["modeldiff.cross_task_auc"] is not None and r["label.cross_task_auc"] is not None
+    ]
     checks = [
-        Check.over_seeds("every zoo model beats the majority class (min accuracy minus 0.1)",
-                         [r["min_accuracy"] - 0.1 for r in runs], threshold=0.0, kind="sanity"),
-        Check.over_seeds("ModelDiff ROC-AUC, reused vs independent pairs", _values(runs, "modeldiff.auc"),
-                         threshold=TARGET_AUC),
-        Check.over_seeds("ModelDiff accuracy, threshold from a held-out half (paper: 91.7%)",
-                         _values(runs, "modeldiff.accuracy"), threshold=TARGET_ACC),
+        Check.over_seeds(
+            "every zoo model beats the majority class (min accuracy minus 0.1)",
+            [r["min_accuracy"] - 0.1 for r in runs],
+            threshold=0.0,
+            kind="sanity",
+        ),
+        Check.over_seeds(
+            "ModelDiff ROC-AUC, reused vs independent pairs", _values(runs, "modeldiff.auc"), threshold=TARGET_AUC
+        ),
+        Check.over_seeds(
+            "ModelDiff accuracy, threshold from a held-out half (paper: 91.7%)",
+            _values(runs, "modeldiff.accuracy"),
+            threshold=TARGET_ACC,
+        ),
         Check.over_seeds("cross-task ROC-AUC, ModelDiff minus label agreement", gaps or [float("nan")], threshold=0.0),
-        Check.over_seeds("hard negatives: share of same-recipe retrains ModelDiff calls reused",
-                         _values(runs, "modeldiff.hard_called_reused"), threshold=0.5, above=False, kind="info"),
-        Check.over_seeds("label agreement ROC-AUC (baseline)", _values(runs, "label.auc"), threshold=TARGET_AUC,
-                         kind="info"),
-    ]  # fmt: skip
+        Check.over_seeds(
+            "hard negatives: share of same-recipe retrains ModelDiff calls reused",
+            _values(runs, "modeldiff.hard_called_reused"),
+            threshold=0.5,
+            above=False,
+            kind="info",
+        ),
+        Check.over_seeds(
+            "label agreement ROC-AUC (baseline)", _values(runs, "label.auc"), threshold=TARGET_AUC, kind="info"
+        ),
+    ]
     kinds = sorted({k for r in runs for k in r if k.startswith("kind.")})
     per_kind = ", ".join(f"{k[5:]} {np.mean(_values(runs, k)):.3f}" for k in kinds)
     r0 = runs[0]
@@ -171,10 +221,15 @@ def modeldiff_experiment(*, size: str, seed: int, progress: bool | None) -> Repr
         claim="ModelDiff tells reused models (sharing a root: fine-tuned, transferred, pruned, quantised, distilled, "
         "stolen) from independent ones (other roots) with ROC-AUC >= 0.9 and 91.7% accuracy at a held-out threshold, "
         "and beats label agreement on cross-task pairs.",
-        rows=rows, checks=checks, runs=runs, size=size, seeds=seeds, seconds=time.perf_counter() - start,
+        rows=rows,
+        checks=checks,
+        runs=runs,
+        size=size,
+        seeds=seeds,
+        seconds=time.perf_counter() - start,
         notes=f"Per seed {r0['reused_pairs']} reused, {r0['independent_pairs']} independent and {r0['hard_pairs']} "
         f"hard-negative pairs ({r0['cross_task_pairs']} cross-task); roots "
         f"{', '.join(a + '@' + p for a, p in cfg['roots'])} on FM-{int(10000 * cfg['scale'])}, {cfg['epochs']} epochs; "
         f"{cfg['pairs']} profiling pairs, {cfg['steps']} search steps steered by both models. Mean ModelDiff similarity "
         f"by group:kind: {per_kind}. Per-pair similarities: {pairs}.",
-    )  # fmt: skip
+    )

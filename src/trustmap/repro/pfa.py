@@ -41,7 +41,9 @@ def _privacy_probe(weights, cfg: dict, seed: int, channels: np.ndarray) -> tuple
     for k in range(cfg["probe_clients"]):
         mix = rng.dirichlet(np.full(10, 0.5))
         counts = rng.multinomial(cfg["probe_n"], mix)
-        idx = np.concatenate([rng.choice(np.flatnonzero(y_all == c), size=n, replace=False) for c, n in enumerate(counts)])
+        idx = np.concatenate(
+            [rng.choice(np.flatnonzero(y_all == c), size=n, replace=False) for c, n in enumerate(counts)]
+        )
         x = apply_shift(x_all[idx], BACKGROUNDS[k % 3])
         s, f = activation_stats(model, x)
         sp.append(s[channels])
@@ -63,18 +65,30 @@ def pfa_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResul
     runs = []
     with progress_bar("pfa", total=5 * len(seeds), enabled=progress) as tick:
         for s in seeds:
-            fed = build_federation(FederationSpec(num_clients=12, partition="dirichlet:0.5", shifts=BACKGROUNDS,
-                                                  train_per_client=cfg["train"], test_per_client=cfg["test"],
-                                                  image_size=14, seed=s))  # fmt: skip
+            fed = build_federation(
+                FederationSpec(
+                    num_clients=12,
+                    partition="dirichlet:0.5",
+                    shifts=BACKGROUNDS,
+                    train_per_client=cfg["train"],
+                    test_per_client=cfg["test"],
+                    image_size=14,
+                    seed=s,
+                )
+            )
             shifted = fed.groups != 0
             common = dict(per_round=12, seed=s, evaluate_every=rounds, evaluate_global=False)
             method = PFA(warmup=cfg["warmup"], seed=s)
             h_m = run_inprocess(fed, strategy=method, rounds=rounds, **common)
             tick()
-            h_o = run_inprocess(fed, strategy=PFA(warmup=cfg["warmup"], seed=s, fixed_groups=fed.groups), rounds=rounds, **common)
+            h_o = run_inprocess(
+                fed, strategy=PFA(warmup=cfg["warmup"], seed=s, fixed_groups=fed.groups), rounds=rounds, **common
+            )
             tick()
             random_groups = np.random.default_rng([s, 7]).permutation(fed.groups)
-            h_r = run_inprocess(fed, strategy=PFA(warmup=cfg["warmup"], seed=s, fixed_groups=random_groups), rounds=rounds, **common)
+            h_r = run_inprocess(
+                fed, strategy=PFA(warmup=cfg["warmup"], seed=s, fixed_groups=random_groups), rounds=rounds, **common
+            )
             tick()
             h_f = run_inprocess(fed, strategy=FedAvg(), rounds=rounds, **common)
             tick()
@@ -87,12 +101,21 @@ def pfa_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResul
                 local.append(accuracy(net, c.test))
             tick()
             r2_sp, r2_feat = _privacy_probe(warm.model_for(0), cfg, s, method.channels)
-            runs.append({"seed": s, "purity": purity(method.assignment, fed.groups), "assignment": method.assignment.tolist(),
-                         "pfa": _mean_on(shifted, h_m.client_accuracy), "oracle": _mean_on(shifted, h_o.client_accuracy),
-                         "random_groups": _mean_on(shifted, h_r.client_accuracy),
-                         "fedavg": _mean_on(shifted, h_f.client_accuracy),
-                         "local_ft": _mean_on(shifted, local), "pfa_all": float(np.mean(h_m.client_accuracy)),
-                         "r2_sparsity": r2_sp, "r2_features": r2_feat})  # fmt: skip
+            runs.append(
+                {
+                    "seed": s,
+                    "purity": purity(method.assignment, fed.groups),
+                    "assignment": method.assignment.tolist(),
+                    "pfa": _mean_on(shifted, h_m.client_accuracy),
+                    "oracle": _mean_on(shifted, h_o.client_accuracy),
+                    "random_groups": _mean_on(shifted, h_r.client_accuracy),
+                    "fedavg": _mean_on(shifted, h_f.client_accuracy),
+                    "local_ft": _mean_on(shifted, local),
+                    "pfa_all": float(np.mean(h_m.client_accuracy)),
+                    "r2_sparsity": r2_sp,
+                    "r2_features": r2_feat,
+                }
+            )
     mean = mean_runs(runs)
     rows = [
         {"method": "PFA (sparsity grouping)", "shifted_client_accuracy": mean["pfa"], "purity": mean["purity"]},
@@ -100,24 +123,37 @@ def pfa_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResul
         {"method": "random grouping", "shifted_client_accuracy": mean["random_groups"], "purity": None},
         {"method": "local fine-tuning", "shifted_client_accuracy": mean["local_ft"], "purity": None},
         {"method": "FedAvg", "shifted_client_accuracy": mean["fedavg"], "purity": None},
-        {"method": "privacy: R² from sparsity / from mean features", "shifted_client_accuracy": None,
-         "purity": None, "r2_sparsity": mean["r2_sparsity"], "r2_features": mean["r2_features"]},
-    ]  # fmt: skip
+        {
+            "method": "privacy: R² from sparsity / from mean features",
+            "shifted_client_accuracy": None,
+            "purity": None,
+            "r2_sparsity": mean["r2_sparsity"],
+            "r2_features": mean["r2_features"],
+        },
+    ]
     gain_ft, gain_fa = 100 * (mean["pfa"] - mean["local_ft"]), 100 * (mean["pfa"] - mean["fedavg"])
     ratio_ok = mean["r2_sparsity"] <= 0.5 * mean["r2_features"] and mean["r2_features"] > 0
     checks = [
         Check("grouping purity", mean["purity"], ">= 0.9", mean["purity"] >= 0.9),
         Check("gain over local fine-tuning on shifted clients (points)", gain_ft, ">= 3", gain_ft >= 3),
         Check("gain over FedAvg on shifted clients (points)", gain_fa, ">= 5", gain_fa >= 5),
-        Check("R² from sparsity (must be <= 0.5 × R² from features)", mean["r2_sparsity"],
-              f"<= {0.5 * mean['r2_features']:.3f}", ratio_ok),
-    ]  # fmt: skip
+        Check(
+            "R² from sparsity (must be <= 0.5 × R² from features)",
+            mean["r2_sparsity"],
+            f"<= {0.5 * mean['r2_features']:.3f}",
+            ratio_ok,
+        ),
+    ]
     return ReproResult(
         method="pfa",
         claim="Grouping clients by shared sparsity vectors finds the background groups (purity >= 0.9), beats "
         "local fine-tuning by >= 3 and FedAvg by >= 5 points on shifted clients, and leaks at most half the "
         "class-histogram R² of mean features.",
-        rows=rows, checks=checks, runs=runs, size=size, seeds=seeds,
+        rows=rows,
+        checks=checks,
+        runs=runs,
+        size=size,
+        seeds=seeds,
         notes=f"FM14, CNN-S, 12 clients × {cfg['train']}/{cfg['test']}, backgrounds black/grey/stripes, Dirichlet(0.5) "
         f"per client; {cfg['warmup']}+1+{cfg['after']} rounds; {len(seeds)} seeds.",
-    )  # fmt: skip
+    )

@@ -23,12 +23,37 @@ from trustmap.utils.progress import progress_bar
 from trustmap.utils.seed import torch_generator
 
 SIZES = {
-    "default": dict(seeds=3, rounds=150, attack_round=100, n1=8, n4=8, inv_steps=300, ref_steps=10, ref_attack_steps=100,
-                    clients=5, per_client=2000, public=5000, noise_grid=(1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3),
-                    topk_grid=(0.5, 0.2, 0.1, 0.05, 0.02, 0.01)),
-    "quick": dict(seeds=1, rounds=12, attack_round=8, n1=1, n4=1, inv_steps=30, ref_steps=3, ref_attack_steps=5,
-                  clients=3, per_client=200, public=500, noise_grid=(1e-2,), topk_grid=(0.1,)),
-}  # fmt: skip
+    "default": dict(
+        seeds=3,
+        rounds=150,
+        attack_round=100,
+        n1=8,
+        n4=8,
+        inv_steps=300,
+        ref_steps=10,
+        ref_attack_steps=100,
+        clients=5,
+        per_client=2000,
+        public=5000,
+        noise_grid=(1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3),
+        topk_grid=(0.5, 0.2, 0.1, 0.05, 0.02, 0.01),
+    ),
+    "quick": dict(
+        seeds=1,
+        rounds=12,
+        attack_round=8,
+        n1=1,
+        n4=1,
+        inv_steps=30,
+        ref_steps=3,
+        ref_attack_steps=5,
+        clients=3,
+        per_client=200,
+        public=500,
+        noise_grid=(1e-2,),
+        topk_grid=(0.1,),
+    ),
+}
 
 
 def _data(cfg: dict, seed: int):  # noqa: ANN202
@@ -37,8 +62,13 @@ def _data(cfg: dict, seed: int):  # noqa: ANN202
     idx = np.random.default_rng(seed).permutation(idx)
     x, y = torch.from_numpy(pool2(ds.train.x[idx])), torch.from_numpy(ds.train.y[idx])
     pub = cfg["public"]
-    clients = [(x[pub + k * cfg["per_client"] : pub + (k + 1) * cfg["per_client"]],
-                y[pub + k * cfg["per_client"] : pub + (k + 1) * cfg["per_client"]]) for k in range(cfg["clients"])]  # fmt: skip
+    clients = [
+        (
+            x[pub + k * cfg["per_client"] : pub + (k + 1) * cfg["per_client"]],
+            y[pub + k * cfg["per_client"] : pub + (k + 1) * cfg["per_client"]],
+        )
+        for k in range(cfg["clients"])
+    ]
     test = (torch.from_numpy(pool2(ds.test.x)), torch.from_numpy(ds.test.y))
     return clients, (x[:pub], y[:pub]), test
 
@@ -56,8 +86,9 @@ def _attack(model, defence: Defence, clients, cfg: dict, gen: torch.Generator) -
             idx = torch.randperm(len(cy), generator=gen)[:bs]
             up = defence(model, cx[idx], cy[idx], generator=gen, steps=cfg["ref_attack_steps"])
             labels = idlg_label(up) if bs == 1 else cy[idx]
-            x_hat = invert_gradients(model, up, labels=labels, shape=tuple(cx[idx].shape), steps=cfg["inv_steps"],
-                                     generator=gen)  # fmt: skip
+            x_hat = invert_gradients(
+                model, up, labels=labels, shape=tuple(cx[idx].shape), steps=cfg["inv_steps"], generator=gen
+            )
             p, s = match_scores(x_hat, cx[idx])
             scores[f"psnr{bs}"].append(p)
             scores[f"ssim{bs}"].append(s)
@@ -110,8 +141,14 @@ def refiner_experiment(*, size: str, seed: int, progress: bool | None) -> ReproR
         for s in seeds:
             clients, public, test = _data(cfg, s)
             encoder = train_encoder(public[0], seed=s)
-            lam = tune_lambda(fl_model("cnn-s", input_shape=(1, 14, 14), seed=s), encoder, public[0], public[1],
-                              seed=s, steps=cfg["ref_steps"])  # fmt: skip
+            lam = tune_lambda(
+                fl_model("cnn-s", input_shape=(1, 14, 14), seed=s),
+                encoder,
+                public[0],
+                public[1],
+                seed=s,
+                steps=cfg["ref_steps"],
+            )
             refiner = Defence("refiner", lam, encoder, steps=cfg["ref_steps"])
             res = {"refiner": fedsgd(refiner, clients, test, cfg, seed=s, attack=True, tick=tick)}
             res["none"] = fedsgd(Defence("none"), clients, test, cfg, seed=s, attack=True, tick=tick)
@@ -119,19 +156,40 @@ def refiner_experiment(*, size: str, seed: int, progress: bool | None) -> ReproR
             keep, topk_trials = _tuned("topk", cfg["topk_grid"], res["refiner"]["accuracy"], clients, test, cfg, s)
             res["noise"] = fedsgd(Defence("noise", sigma), clients, test, cfg, seed=s, attack=True, tick=tick)
             res["topk"] = fedsgd(Defence("topk", keep), clients, test, cfg, seed=s, attack=True, tick=tick)
-            runs.append({"seed": s, "lambda": lam, "sigma": sigma, "topk_keep": keep, "noise_trials": noise_trials,
-                         "topk_trials": topk_trials, **{f"{m}.{k}": v for m, r in res.items() for k, v in r.items()}})  # fmt: skip
-    names = {"none": "no defence", "noise": "Gaussian noise (tuned)", "topk": "top-k pruning (tuned)", "refiner": "Refiner"}
+            runs.append(
+                {
+                    "seed": s,
+                    "lambda": lam,
+                    "sigma": sigma,
+                    "topk_keep": keep,
+                    "noise_trials": noise_trials,
+                    "topk_trials": topk_trials,
+                    **{f"{m}.{k}": v for m, r in res.items() for k, v in r.items()},
+                }
+            )
+    names = {
+        "none": "no defence",
+        "noise": "Gaussian noise (tuned)",
+        "topk": "top-k pruning (tuned)",
+        "refiner": "Refiner",
+    }
     metrics = ("psnr", "ssim", "psnr1", "psnr4", "psnr_r0", "accuracy")
-    rows = [{"method": names[m], **{k: float(np.mean([r[f"{m}.{k}"] for r in runs])) for k in metrics}}
-            for m in ("none", "noise", "topk", "refiner")]  # fmt: skip
+    rows = [
+        {"method": names[m], **{k: float(np.mean([r[f"{m}.{k}"] for r in runs])) for k in metrics}}
+        for m in ("none", "noise", "topk", "refiner")
+    ]
     by = {m: rows[i] for i, m in enumerate(("none", "noise", "topk", "refiner"))}
     best_baseline = min(by["noise"]["psnr"], by["topk"]["psnr"])
     checks = [
         Check("PSNR drop vs undefended (dB)", by["none"]["psnr"] - by["refiner"]["psnr"], ">= 5", False),
         Check("PSNR drop vs best tuned baseline (dB)", best_baseline - by["refiner"]["psnr"], ">= 2", False),
-        Check("accuracy gap vs undefended (points)", 100 * (by["none"]["accuracy"] - by["refiner"]["accuracy"]), "<= 2", False),
-    ]  # fmt: skip
+        Check(
+            "accuracy gap vs undefended (points)",
+            100 * (by["none"]["accuracy"] - by["refiner"]["accuracy"]),
+            "<= 2",
+            False,
+        ),
+    ]
     checks[0].passed = checks[0].value >= 5
     checks[1].passed = checks[1].value >= 2
     checks[2].passed = checks[2].value <= 2
@@ -139,8 +197,12 @@ def refiner_experiment(*, size: str, seed: int, progress: bool | None) -> ReproR
         method="refiner",
         claim="Uploading gradients of refined data lowers inverting-gradients PSNR by >= 5 dB versus no defence "
         "and >= 2 dB versus equal-accuracy noise/pruning, at <= 2 points accuracy cost.",
-        rows=rows, checks=checks, runs=runs, size=size, seeds=seeds,
+        rows=rows,
+        checks=checks,
+        runs=runs,
+        size=size,
+        seeds=seeds,
         notes=f"FM14, CNN-S, FedSGD {cfg['clients']} clients, {cfg['rounds']} rounds; attacks at rounds 0 and "
         f"{cfg['attack_round']} ({cfg['n1']}×batch-1 + {cfg['n4']}×batch-4, {cfg['inv_steps']} steps); "
         "baselines tuned to the strongest setting with accuracy >= Refiner's.",
-    )  # fmt: skip
+    )

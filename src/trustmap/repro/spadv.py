@@ -50,8 +50,13 @@ def spadv_experiment(*, size: str, seed: int, progress: bool | None) -> ReproRes
             rng = np.random.default_rng(s)
             idx = rng.permutation(len(x_tr))[: cfg["train"]]
             model = build_model("cnn-s", input_shape=(1, 14, 14), num_classes=10, seed=s)
-            fit(model, Split(x_tr[idx], ds.train.y[idx]), config=TrainConfig(epochs=cfg["epochs"], lr=2e-3), seed=s,
-                progress=False)  # fmt: skip
+            fit(
+                model,
+                Split(x_tr[idx], ds.train.y[idx]),
+                config=TrainConfig(epochs=cfg["epochs"], lr=2e-3),
+                seed=s,
+                progress=False,
+            )
             model.eval()
             split = split_cnn_s(model)
             pool = np.flatnonzero(np.isin(ds.train.y, [0, 1, 2]))
@@ -63,11 +68,16 @@ def spadv_experiment(*, size: str, seed: int, progress: bool | None) -> ReproRes
             x, y = xt[pick], yt[pick]
             gen = torch_generator(s)
             shadow = shadow_train(split.mid, x_att, steps=cfg["shadow_steps"], seed=s)
-            asr = {"spadv": attack_success(model, spadv_attack(split.mid, shadow, x, eps=EPS, generator=gen), y),
-                   "noise": attack_success(model, uniform_noise(x, eps=EPS, generator=gen), y)}  # fmt: skip
+            asr = {
+                "spadv": attack_success(model, spadv_attack(split.mid, shadow, x, eps=EPS, generator=gen), y),
+                "noise": attack_success(model, uniform_noise(x, eps=EPS, generator=gen), y),
+            }
             surrogate = pseudo_label_surrogate(
-                x_att, build=lambda: build_model("cnn-s", input_shape=(1, 14, 14), num_classes=10),
-                epochs=cfg["surrogate_epochs"], seed=s)  # fmt: skip
+                x_att,
+                build=lambda: build_model("cnn-s", input_shape=(1, 14, 14), num_classes=10),
+                epochs=cfg["surrogate_epochs"],
+                seed=s,
+            )
             with torch.no_grad():
                 y_sur = surrogate(x).argmax(1)
             x_tr_adv = pgd(surrogate, x, y_sur, eps=EPS, steps=20, generator=gen, early_stop=False)
@@ -78,18 +88,26 @@ def spadv_experiment(*, size: str, seed: int, progress: bool | None) -> ReproRes
             runs.append({"seed": s, "clean_accuracy": clean, **asr})
             tick()
     mean = mean_runs(runs, keys=("spadv", "noise", "transfer_pgd", "whitebox_pgd", "clean_accuracy"))
-    rows = [{"method": "SPADV (shadow head/tail + feature PGD)", "asr": mean["spadv"]},
-            {"method": "uniform noise", "asr": mean["noise"]},
-            {"method": "transfer PGD (pseudo-label surrogate)", "asr": mean["transfer_pgd"]},
-            {"method": "white-box PGD (upper bound)", "asr": mean["whitebox_pgd"]}]  # fmt: skip
+    rows = [
+        {"method": "SPADV (shadow head/tail + feature PGD)", "asr": mean["spadv"]},
+        {"method": "uniform noise", "asr": mean["noise"]},
+        {"method": "transfer PGD (pseudo-label surrogate)", "asr": mean["transfer_pgd"]},
+        {"method": "white-box PGD (upper bound)", "asr": mean["whitebox_pgd"]},
+    ]
     d_noise, d_tr = 100 * (mean["spadv"] - mean["noise"]), 100 * (mean["spadv"] - mean["transfer_pgd"])
-    checks = [Check("ASR gain over uniform noise (points)", d_noise, ">= 30", d_noise >= 30),
-              Check("ASR gain over transfer PGD (points)", d_tr, ">= 10", d_tr >= 10)]  # fmt: skip
+    checks = [
+        Check("ASR gain over uniform noise (points)", d_noise, ">= 30", d_noise >= 30),
+        Check("ASR gain over transfer PGD (points)", d_tr, ">= 10", d_tr >= 10),
+    ]
     return ReproResult(
         method="spadv",
         claim="A server holding only the middle layers, with 100 unlabelled non-IID samples, reaches an attack "
         "success rate >= 30 points above random noise and >= 10 above transfer PGD at the same epsilon.",
-        rows=rows, checks=checks, runs=runs, size=size, seeds=seeds,
+        rows=rows,
+        checks=checks,
+        runs=runs,
+        size=size,
+        seeds=seeds,
         notes=f"FM14, CNN-S ({cfg['epochs']} epochs on {cfg['train']} images, clean accuracy {mean['clean_accuracy']:.3f}); "
         f"eps={EPS} L-inf; shadow objective is our DeepCluster stand-in (the paper's is not public).",
-    )  # fmt: skip
+    )

@@ -52,13 +52,33 @@ from trustmap.utils.progress import progress_bar
 from trustmap.utils.seed import seeded_global_rng
 
 SIZES = {
-    "default": {"seeds": 3, "pretrain": 10000, "pretrain_epochs": 2, "per_class": 1000, "val_per_class": 100,
-                "attacker_per_class": 50, "test": 5000, "mia_per_class": 400, "epochs": 4, "thief_epochs": 10,
-                "timing_reps": 20},
-    "quick": {"seeds": 1, "pretrain": 1500, "pretrain_epochs": 1, "per_class": 100, "val_per_class": 20,
-              "attacker_per_class": 10, "test": 500, "mia_per_class": 50, "epochs": 1, "thief_epochs": 2,
-              "timing_reps": 3},
-}  # fmt: skip
+    "default": {
+        "seeds": 3,
+        "pretrain": 10000,
+        "pretrain_epochs": 2,
+        "per_class": 1000,
+        "val_per_class": 100,
+        "attacker_per_class": 50,
+        "test": 5000,
+        "mia_per_class": 400,
+        "epochs": 4,
+        "thief_epochs": 10,
+        "timing_reps": 20,
+    },
+    "quick": {
+        "seeds": 1,
+        "pretrain": 1500,
+        "pretrain_epochs": 1,
+        "per_class": 100,
+        "val_per_class": 20,
+        "attacker_per_class": 10,
+        "test": 500,
+        "mia_per_class": 50,
+        "epochs": 1,
+        "thief_epochs": 2,
+        "timing_reps": 3,
+    },
+}
 SCHEMES = ("none", "shallow", "deep", "magnitude", "intermediate", "whole")
 METHODS = (*SCHEMES, "teeslice")
 SHAPE = (1, 28, 28)
@@ -87,9 +107,12 @@ def _data(cfg: dict) -> dict[str, Split]:
     n_mia = 5 * cfg["mia_per_class"]
     return {
         "public": public.subset(stratified_indices(public.y, cfg["pretrain"], seed=0)),
-        "train": train, "val": private.subset(val_idx), "attacker": private.subset(att_idx), "test": test,
+        "train": train,
+        "val": private.subset(val_idx),
+        "attacker": private.subset(att_idx),
+        "test": test,
         "members": train.subset(stratified_indices(train.y, n_mia, seed=2)),
-    }  # fmt: skip
+    }
 
 
 def _fit(model: torch.nn.Module, data: Split, config: TrainConfig, seed: int) -> None:
@@ -120,7 +143,9 @@ def _flops_per_second(model: torch.nn.Module, total_flops: float, batch: torch.T
 
 
 def _one_run(d: dict[str, Split], pretrained: torch.nn.Module, cfg: dict, s: int) -> dict[str, float]:
-    public = {k: v for k, v in pretrained.state_dict().items() if not k.startswith(f"{layer_units(pretrained)[-1].name}.")}
+    public = {
+        k: v for k, v in pretrained.state_dict().items() if not k.startswith(f"{layer_units(pretrained)[-1].name}.")
+    }
     train_cfg = TrainConfig(epochs=cfg["epochs"], batch_size=64, lr=1e-3)
     thief_cfg = dataclasses.replace(THIEF_CONFIG, epochs=cfg["thief_epochs"])
     row: dict[str, float] = {"seed": s}
@@ -130,30 +155,54 @@ def _one_run(d: dict[str, Split], pretrained: torch.nn.Module, cfg: dict, s: int
     train_slices(sliced, d["train"], config=TrainConfig(epochs=cfg["epochs"], batch_size=64, lr=2e-3), seed=s)
     sliced, pruning = prune_slices(sliced, d["val"], max_fraction=MAX_FRACTION)
     train_slices(sliced, d["train"], config=TrainConfig(epochs=1, batch_size=64, lr=5e-4, schedule="constant"), seed=s)
-    row.update({"teeslice.val_before_pruning": pruning.accuracy_before, "teeslice.val_after_pruning":
-                pruning.accuracy_after, "teeslice.fraction_before_pruning": pruning.fraction_before})  # fmt: skip
-    rate = _flops_per_second(victim, shield(victim, "none").flops(victim, input_shape=SHAPE).total,
-                             torch.from_numpy(d["test"].x[:256]), cfg["timing_reps"])  # fmt: skip
-    owners = {"victim": loss_threshold_mia(victim, members=d["members"], nonmembers=d["test"]),
-              "teeslice": loss_threshold_mia(sliced, members=d["members"], nonmembers=d["test"])}  # fmt: skip
+    row.update(
+        {
+            "teeslice.val_before_pruning": pruning.accuracy_before,
+            "teeslice.val_after_pruning": pruning.accuracy_after,
+            "teeslice.fraction_before_pruning": pruning.fraction_before,
+        }
+    )
+    rate = _flops_per_second(
+        victim,
+        shield(victim, "none").flops(victim, input_shape=SHAPE).total,
+        torch.from_numpy(d["test"].x[:256]),
+        cfg["timing_reps"],
+    )
+    owners = {
+        "victim": loss_threshold_mia(victim, members=d["members"], nonmembers=d["test"]),
+        "teeslice": loss_threshold_mia(sliced, members=d["members"], nonmembers=d["test"]),
+    }
     for name in METHODS:
         if name == "teeslice":
             model, part = sliced, enclave_partition(sliced)
-            thief = steal_teeslice(pretrained, d["attacker"], num_classes=5, input_shape=SHAPE, config=thief_cfg,
-                                   seed=s + 1000)  # fmt: skip
+            thief = steal_teeslice(
+                pretrained, d["attacker"], num_classes=5, input_shape=SHAPE, config=thief_cfg, seed=s + 1000
+            )
         else:
             model, part = victim, shield(victim, name)
-            thief = steal_from_exposed(build_model("cnn", input_shape=SHAPE, num_classes=5, seed=s + 1000),
-                                       part.exposed(victim), d["attacker"], public=public, config=thief_cfg,
-                                       seed=s + 1000)  # fmt: skip
+            thief = steal_from_exposed(
+                build_model("cnn", input_shape=SHAPE, num_classes=5, seed=s + 1000),
+                part.exposed(victim),
+                d["attacker"],
+                public=public,
+                config=thief_cfg,
+                seed=s + 1000,
+            )
         split = part.flops(model, input_shape=SHAPE)
         own = owners["teeslice" if name == "teeslice" else "victim"]
         mia = loss_threshold_mia(thief, members=d["members"], nonmembers=d["test"])
-        row.update({f"{name}.enclave_flops_pct": 100 * split.fraction_inside, f"{name}.enclave_mflops": split.inside / 1e6,
-                    f"{name}.latency_ms": 1000 * 256 * tee_latency(split, flops_per_second=rate, slowdown=SLOWDOWN),
-                    f"{name}.enclave_params": part.shielded_parameters(model), f"{name}.stolen": mia.nonmember_accuracy,
-                    f"{name}.mia_auc": mia.auc, f"{name}.victim": own.nonmember_accuracy,
-                    f"{name}.victim_mia_auc": own.auc})  # fmt: skip
+        row.update(
+            {
+                f"{name}.enclave_flops_pct": 100 * split.fraction_inside,
+                f"{name}.enclave_mflops": split.inside / 1e6,
+                f"{name}.latency_ms": 1000 * 256 * tee_latency(split, flops_per_second=rate, slowdown=SLOWDOWN),
+                f"{name}.enclave_params": part.shielded_parameters(model),
+                f"{name}.stolen": mia.nonmember_accuracy,
+                f"{name}.mia_auc": mia.auc,
+                f"{name}.victim": own.nonmember_accuracy,
+                f"{name}.victim_mia_auc": own.auc,
+            }
+        )
     for name in METHODS:
         row[f"{name}.latency_vs_none"] = row[f"{name}.latency_ms"] / row["none.latency_ms"]
     return row
@@ -173,11 +222,20 @@ def teeslice_experiment(*, size: str, seed: int, progress: bool | None) -> Repro
             runs.append(_one_run(d, pretrained.eval(), cfg, s))
             tick()
     mean = mean_runs(runs)
-    rows = [{"method": name, "enclave_flops_pct": mean[f"{name}.enclave_flops_pct"],
-             "latency_ms_per_256": mean[f"{name}.latency_ms"], "latency_vs_none": mean[f"{name}.latency_vs_none"],
-             "stolen_accuracy": mean[f"{name}.stolen"], "mia_auc": mean[f"{name}.mia_auc"],
-             "victim_accuracy": mean[f"{name}.victim"], "victim_mia_auc": mean[f"{name}.victim_mia_auc"],
-             "enclave_params": mean[f"{name}.enclave_params"]} for name in METHODS]  # fmt: skip
+    rows = [
+        {
+            "method": name,
+            "enclave_flops_pct": mean[f"{name}.enclave_flops_pct"],
+            "latency_ms_per_256": mean[f"{name}.latency_ms"],
+            "latency_vs_none": mean[f"{name}.latency_vs_none"],
+            "stolen_accuracy": mean[f"{name}.stolen"],
+            "mia_auc": mean[f"{name}.mia_auc"],
+            "victim_accuracy": mean[f"{name}.victim"],
+            "victim_mia_auc": mean[f"{name}.victim_mia_auc"],
+            "enclave_params": mean[f"{name}.enclave_params"],
+        }
+        for name in METHODS
+    ]
     pct = mean["teeslice.enclave_flops_pct"]
     d_stolen = 100 * (mean["teeslice.stolen"] - mean["whole.stolen"])
     d_mia = mean["teeslice.mia_auc"] - mean["whole.mia_auc"]
@@ -190,9 +248,13 @@ def teeslice_experiment(*, size: str, seed: int, progress: bool | None) -> Repro
         Check("stolen accuracy, TEESlice minus whole-model shielding (points)", d_stolen, "<= 2", d_stolen <= 2),
         Check("MIA AUC, TEESlice minus whole-model shielding", d_mia, "<= 0.03", d_mia <= 0.03),
         Check("private accuracy, TEESlice minus full fine-tuning (points)", d_acc, ">= -1", d_acc >= -1),
-        Check(f"best prior scheme at <= 20% enclave FLOPs ({best}): stolen gain over whole-model (points)", gain,
-              ">= 5", gain >= 5),
-    ]  # fmt: skip
+        Check(
+            f"best prior scheme at <= 20% enclave FLOPs ({best}): stolen gain over whole-model (points)",
+            gain,
+            ">= 5",
+            gain >= 5,
+        ),
+    ]
     overhead = (mean["whole.latency_ms"] - mean["none.latency_ms"]) / max(
         mean["teeslice.latency_ms"] - mean["none.latency_ms"], 1e-9
     )
@@ -201,7 +263,12 @@ def teeslice_experiment(*, size: str, seed: int, progress: bool | None) -> Repro
         claim="TEESlice, with at most 20% of inference FLOPs in the enclave, leaks no more than shielding the whole "
         "model (stolen accuracy within 2 points, MIA AUC within 0.03) at no private-accuracy cost (>= full "
         "fine-tuning - 1), while a prior partition scheme at comparable enclave FLOPs lets a thief gain >= 5 points.",
-        rows=rows, checks=checks, runs=runs, size=size, seeds=seeds, seconds=time.perf_counter() - start,
+        rows=rows,
+        checks=checks,
+        runs=runs,
+        size=size,
+        seeds=seeds,
+        seconds=time.perf_counter() - start,
         notes=f"CNN-4 backbone pretrained once (seed {seed}, shared by all runs) on {cfg['pretrain']} FMNIST images of "
         f"classes 0-4 for {cfg['pretrain_epochs']} epochs (the paper uses 30k); private classes 5-9, "
         f"{cfg['per_class']}/class, {cfg['epochs']} epochs; thief {cfg['thief_epochs']} epochs on "
@@ -210,4 +277,4 @@ def teeslice_experiment(*, size: str, seed: int, progress: bool | None) -> Repro
         f"{mean['teeslice.val_after_pruning']:.3f}). Latency is modelled: this CPU's measured FLOPs/s outside, the "
         f"enclave {SLOWDOWN:g}x slower (no real TEE); whole-model overhead / TEESlice overhead = {overhead:.1f}x. "
         "'victim_accuracy' of TSDP rows is the fully fine-tuned victim. A quick run never claims the result.",
-    )  # fmt: skip
+    )

@@ -115,9 +115,14 @@ class RunRecord:
     host: str | None = None
 
     def note(
-        self, *, dataset: str | None = None, dataset_sha256: str | None = None, model_sha256: str | None = None,
-        metrics: Mapping[str, Any] | None = None, timings: Mapping[str, float] | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        *,
+        dataset: str | None = None,
+        dataset_sha256: str | None = None,
+        model_sha256: str | None = None,
+        metrics: Mapping[str, Any] | None = None,
+        timings: Mapping[str, float] | None = None,
+    ) -> None:
         """Record what the run used and measured (the fields given; metrics and timings are merged)."""
         self.dataset = dataset if dataset is not None else self.dataset
         self.dataset_sha256 = dataset_sha256 if dataset_sha256 is not None else self.dataset_sha256
@@ -137,8 +142,9 @@ def _check_store_file(path: Path) -> None:
         except OSError as exc:
             raise OutputError(f"cannot read the results store {path} ({exc.strerror}); {STORE_HINT}") from exc
         if head != SQLITE_HEADER:
-            raise OutputError(f"{path} is not a results store (not an SQLite file); it was left untouched; "
-                              f"{STORE_HINT}")  # fmt: skip
+            raise OutputError(
+                f"{path} is not a results store (not an SQLite file); it was left untouched; {STORE_HINT}"
+            )
 
 
 class ResultsStore:
@@ -163,8 +169,10 @@ class ResultsStore:
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if tables and "runs" not in tables:
                 conn.close()
-                raise OutputError(f"{self.path} is an SQLite file but not a trustmap results store (no runs table); "
-                                  f"it was left untouched; {STORE_HINT}")  # fmt: skip
+                raise OutputError(
+                    f"{self.path} is an SQLite file but not a trustmap results store (no runs table); "
+                    f"it was left untouched; {STORE_HINT}"
+                )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.executescript(SCHEMA)
@@ -178,6 +186,7 @@ class ResultsStore:
 
     def _migrate(self) -> None:
         """Add the columns that newer versions record; old rows keep NULL there, old readers ignore them."""
+
         def columns() -> set[str]:
             return {r[1] for r in self._conn.execute("PRAGMA table_info(runs)")}
 
@@ -210,15 +219,31 @@ class ResultsStore:
 
     # -- runs ---------------------------------------------------------------------------------------
     def start_run(self, command: str, *, args: dict[str, Any], seed: int | None = None) -> RunRecord:
-        rec = RunRecord(id=0, command=command, args=args, seed=seed, started_at=_now(), versions=library_versions(),
-                        pid=os.getpid(), host=_host())  # fmt: skip
+        rec = RunRecord(
+            id=0,
+            command=command,
+            args=args,
+            seed=seed,
+            started_at=_now(),
+            versions=library_versions(),
+            pid=os.getpid(),
+            host=_host(),
+        )
         with self._tx() as c:
             cur = c.execute(
                 "INSERT INTO runs (command, args, seed, status, started_at, versions, pid, host) "
                 "VALUES (?,?,?,?,?,?,?,?)",
-                (command, json.dumps(args, sort_keys=True, default=str), seed, "running", rec.started_at,
-                 json.dumps(rec.versions), rec.pid, rec.host),
-            )  # fmt: skip
+                (
+                    command,
+                    json.dumps(args, sort_keys=True, default=str),
+                    seed,
+                    "running",
+                    rec.started_at,
+                    json.dumps(rec.versions),
+                    rec.pid,
+                    rec.host,
+                ),
+            )
             rec.id = int(cur.lastrowid or 0)
         return rec
 
@@ -227,9 +252,19 @@ class ResultsStore:
             c.execute(
                 """UPDATE runs SET status=?, finished_at=?, seconds=?, dataset=?, dataset_sha256=?,
                    model_sha256=?, metrics=?, timings=?, error=? WHERE id=?""",
-                (rec.status, rec.finished_at, rec.seconds, rec.dataset, rec.dataset_sha256, rec.model_sha256,
-                 json.dumps(rec.metrics, sort_keys=True, default=float), json.dumps(rec.timings), rec.error, rec.id),
-            )  # fmt: skip
+                (
+                    rec.status,
+                    rec.finished_at,
+                    rec.seconds,
+                    rec.dataset,
+                    rec.dataset_sha256,
+                    rec.model_sha256,
+                    json.dumps(rec.metrics, sort_keys=True, default=float),
+                    json.dumps(rec.timings),
+                    rec.error,
+                    rec.id,
+                ),
+            )
 
     @contextlib.contextmanager
     def run(self, command: str, *, args: dict[str, Any], seed: int | None = None) -> Iterator[RunRecord]:
@@ -253,15 +288,17 @@ class ResultsStore:
 
     def mark_stale_runs(self) -> int:
         """Record as ``interrupted`` every ``running`` run of this host whose process is gone; return how many."""
-        rows = self._conn.execute("SELECT id, pid FROM runs WHERE status='running' AND pid IS NOT NULL AND host=?",
-                                  (_host(),)).fetchall()  # fmt: skip
+        rows = self._conn.execute(
+            "SELECT id, pid FROM runs WHERE status='running' AND pid IS NOT NULL AND host=?", (_host(),)
+        ).fetchall()
         stale = [(int(r[0]), int(r[1])) for r in rows if not _process_alive(int(r[1]))]
         if stale:
             with self._tx() as c:
                 for run_id, pid in stale:
-                    c.execute("UPDATE runs SET status='interrupted', error=? WHERE id=? AND status='running'",
-                              (f"its process (pid {pid}) ended without finishing the run (killed or crashed)",
-                               run_id))  # fmt: skip
+                    c.execute(
+                        "UPDATE runs SET status='interrupted', error=? WHERE id=? AND status='running'",
+                        (f"its process (pid {pid}) ended without finishing the run (killed or crashed)", run_id),
+                    )
         return len(stale)
 
     def runs(self, *, limit: int = 50, command: str | None = None) -> list[RunRecord]:
@@ -280,12 +317,24 @@ class ResultsStore:
     @staticmethod
     def _row(r: sqlite3.Row) -> RunRecord:
         return RunRecord(
-            id=r["id"], command=r["command"], args=json.loads(r["args"]), seed=r["seed"], status=r["status"],
-            started_at=r["started_at"], finished_at=r["finished_at"], seconds=r["seconds"],
-            versions=json.loads(r["versions"]), dataset=r["dataset"], dataset_sha256=r["dataset_sha256"],
-            model_sha256=r["model_sha256"], metrics=json.loads(r["metrics"]), timings=json.loads(r["timings"]),
-            error=r["error"], pid=r["pid"], host=r["host"],
-        )  # fmt: skip
+            id=r["id"],
+            command=r["command"],
+            args=json.loads(r["args"]),
+            seed=r["seed"],
+            status=r["status"],
+            started_at=r["started_at"],
+            finished_at=r["finished_at"],
+            seconds=r["seconds"],
+            versions=json.loads(r["versions"]),
+            dataset=r["dataset"],
+            dataset_sha256=r["dataset_sha256"],
+            model_sha256=r["model_sha256"],
+            metrics=json.loads(r["metrics"]),
+            timings=json.loads(r["timings"]),
+            error=r["error"],
+            pid=r["pid"],
+            host=r["host"],
+        )
 
     # -- artifacts: keyed results that let long jobs (audits) resume -----------------------------------
     def put_artifact(self, key: str, name: str, payload: dict[str, Any], *, run_id: int | None = None) -> None:
@@ -352,5 +401,3 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-

@@ -30,8 +30,24 @@ from trustmap.tee.teeslice import (
 )
 
 __all__ = [
-    "ExposedWeights", "FlopsSplit", "MembershipResult", "Partition", "PruneResult", "SlicedModel",
-    "assemble_from_exposed", "enclave_partition", "layer_flops", "layer_units", "loss_threshold_mia",
-    "per_example_loss", "prune_slices", "register_scheme", "scheme_names", "shield", "steal_from_exposed",
-    "steal_teeslice", "tee_latency", "train_slices",
-]  # fmt: skip
+    "ExposedWeights",
+    "FlopsSplit",
+    "MembershipResult",
+    "Partition",
+    "PruneResult",
+    "SlicedModel",
+    "assemble_from_exposed",
+    "enclave_partition",
+    "layer_flops",
+    "layer_units",
+    "loss_threshold_mia",
+    "per_example_loss",
+    "prune_slices",
+    "register_scheme",
+    "scheme_names",
+    "shield",
+    "steal_from_exposed",
+    "steal_teeslice",
+    "tee_latency",
+    "train_slices",
+]

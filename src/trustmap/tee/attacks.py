@@ -55,9 +55,15 @@ def assemble_from_exposed(
 
 
 def steal_from_exposed(
-    model: nn.Module, exposed: ExposedWeights, queries: Split, *, public: Mapping[str, torch.Tensor] | None = None,
-    config: TrainConfig = THIEF_CONFIG, seed: int = 0, progress: bool | None = None,
-) -> nn.Module:  # fmt: skip
+    model: nn.Module,
+    exposed: ExposedWeights,
+    queries: Split,
+    *,
+    public: Mapping[str, torch.Tensor] | None = None,
+    config: TrainConfig = THIEF_CONFIG,
+    seed: int = 0,
+    progress: bool | None = None,
+) -> nn.Module:
     """Assemble the stolen model from the exposed and public weights and fine-tune all of it on ``queries``."""
     assemble_from_exposed(model, exposed, public=public)
     for p in model.parameters():
@@ -68,12 +74,21 @@ def steal_from_exposed(
 
 
 def steal_teeslice(
-    backbone: nn.Sequential, queries: Split, *, num_classes: int, input_shape: tuple[int, ...], width: int = 8,
-    fc_width: int = 16, config: TrainConfig = THIEF_CONFIG, seed: int = 0, progress: bool | None = None,
-) -> SlicedModel:  # fmt: skip
+    backbone: nn.Sequential,
+    queries: Split,
+    *,
+    num_classes: int,
+    input_shape: tuple[int, ...],
+    width: int = 8,
+    fc_width: int = 16,
+    config: TrainConfig = THIEF_CONFIG,
+    seed: int = 0,
+    progress: bool | None = None,
+) -> SlicedModel:
     """The attacker's own slices and head on the public ``backbone``, trained on ``queries``."""
-    thief = SlicedModel(backbone, num_classes=num_classes, input_shape=input_shape, width=width, fc_width=fc_width,
-                        seed=seed)  # fmt: skip
+    thief = SlicedModel(
+        backbone, num_classes=num_classes, input_shape=input_shape, width=width, fc_width=fc_width, seed=seed
+    )
     train_slices(thief, queries, config=config, seed=seed, progress=progress)
     return thief.eval()
 
@@ -106,5 +121,9 @@ def loss_threshold_mia(model: nn.Module, *, members: Split, nonmembers: Split) -
     """Score ``-loss``: a lower loss means "more likely a member"."""
     m_loss, _ = per_example_loss(model, members)
     n_loss, n_ok = per_example_loss(model, nonmembers)
-    return MembershipResult(auc=roc_auc(-m_loss, -n_loss), member_loss=float(m_loss.mean()),
-                            nonmember_loss=float(n_loss.mean()), nonmember_accuracy=float(n_ok.mean()))  # fmt: skip
+    return MembershipResult(
+        auc=roc_auc(-m_loss, -n_loss),
+        member_loss=float(m_loss.mean()),
+        nonmember_loss=float(n_loss.mean()),
+        nonmember_accuracy=float(n_ok.mean()),
+    )

@@ -165,7 +165,9 @@ def tee_latency(split: FlopsSplit, *, flops_per_second: float, slowdown: float =
 def partition_units(model: nn.Module, units: list[Unit], *, scheme: str) -> Partition:
     """Shield every state-dict entry of ``units`` whole."""
     state = model.state_dict()
-    return Partition(scheme, {k: torch.ones_like(state[k], dtype=torch.bool) for u in units for k in _unit_entries(model, u)})
+    return Partition(
+        scheme, {k: torch.ones_like(state[k], dtype=torch.bool) for u in units for k in _unit_entries(model, u)}
+    )
 
 
 # --- the registry of TSDP shielding schemes -------------------------------------------------------------

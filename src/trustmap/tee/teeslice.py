@@ -62,8 +62,12 @@ def make_slice(in_shape: tuple[int, ...], out_shape: tuple[int, ...], *, width: 
     if len(in_shape) == 3 and len(out_shape) == 3:
         stride = in_shape[1] // out_shape[1]
         layers: list[nn.Module] = [nn.AvgPool2d(stride)] if stride > 1 else []
-        layers += [nn.Conv2d(in_shape[0], width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(),
-                   nn.Conv2d(width, out_shape[0], 1)]  # fmt: skip
+        layers += [
+            nn.Conv2d(in_shape[0], width, 3, padding=1, bias=False),
+            nn.BatchNorm2d(width),
+            nn.ReLU(),
+            nn.Conv2d(width, out_shape[0], 1),
+        ]
     elif len(out_shape) == 1:
         layers = [nn.Flatten()] if len(in_shape) > 1 else []
         layers += [nn.Linear(int(np.prod(in_shape)), fc_width), nn.ReLU(), nn.Linear(fc_width, out_shape[0])]
@@ -80,9 +84,15 @@ class SlicedModel(nn.Module):
     """A frozen public backbone (``blocks``), private ``slices`` (keyed by block index) and a private ``head``."""
 
     def __init__(
-        self, backbone: nn.Sequential, *, num_classes: int, input_shape: tuple[int, ...], width: int = 8,
-        fc_width: int = 16, seed: int | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        backbone: nn.Sequential,
+        *,
+        num_classes: int,
+        input_shape: tuple[int, ...],
+        width: int = 8,
+        fc_width: int = 16,
+        seed: int | None = None,
+    ) -> None:
         super().__init__()
         blocks = split_blocks(copy.deepcopy(backbone))[:-1]  # drop the public head
         if not blocks:
@@ -101,7 +111,10 @@ class SlicedModel(nn.Module):
             raise ValueError(f"the backbone's features must be flat before its head, got shape {shapes[-1]}")
         with seeded_global_rng(seed) if seed is not None else contextlib.nullcontext():
             self.slices = nn.ModuleDict(
-                {str(i): make_slice(shapes[i], shapes[i + 1], width=width, fc_width=fc_width) for i in range(len(blocks))}
+                {
+                    str(i): make_slice(shapes[i], shapes[i + 1], width=width, fc_width=fc_width)
+                    for i in range(len(blocks))
+                }
             )
             self.head = nn.Linear(shapes[-1][0], num_classes)
         self.input_shape = tuple(input_shape)
@@ -135,9 +148,13 @@ def enclave_partition(model: SlicedModel) -> Partition:
 
 
 def train_slices(
-    model: SlicedModel, data: Split, *, config: TrainConfig = SLICE_CONFIG, seed: int = 0,
+    model: SlicedModel,
+    data: Split,
+    *,
+    config: TrainConfig = SLICE_CONFIG,
+    seed: int = 0,
     progress: bool | None = None,
-) -> TrainResult:  # fmt: skip
+) -> TrainResult:
     """Train the slices and the head on ``data``; the backbone's weights and statistics stay bit-identical."""
     for p in model.blocks.parameters():
         p.requires_grad_(False)
@@ -156,8 +173,9 @@ def shrink_slice(s: nn.Sequential, keep: torch.Tensor) -> nn.Sequential:
     j = max(k for k, m in enumerate(s) if isinstance(m, WEIGHT_LAYERS))
     with torch.no_grad():
         if isinstance(first, nn.Conv2d):
-            new: nn.Module = nn.Conv2d(first.in_channels, len(keep), first.kernel_size, padding=first.padding,
-                                       bias=first.bias is not None)  # fmt: skip
+            new: nn.Module = nn.Conv2d(
+                first.in_channels, len(keep), first.kernel_size, padding=first.padding, bias=first.bias is not None
+            )
         else:
             new = nn.Linear(first.in_features, len(keep), bias=first.bias is not None)
         new.weight.copy_(first.weight[keep])
@@ -168,9 +186,15 @@ def shrink_slice(s: nn.Sequential, keep: torch.Tensor) -> nn.Sequential:
             if isinstance(s[k], NORM_LAYERS):
                 bn = s[k]
                 nb = type(bn)(len(keep))
-                nb.load_state_dict({"weight": bn.weight[keep], "bias": bn.bias[keep], "running_mean":
-                                    bn.running_mean[keep], "running_var": bn.running_var[keep],
-                                    "num_batches_tracked": bn.num_batches_tracked})  # fmt: skip
+                nb.load_state_dict(
+                    {
+                        "weight": bn.weight[keep],
+                        "bias": bn.bias[keep],
+                        "running_mean": bn.running_mean[keep],
+                        "running_var": bn.running_var[keep],
+                        "num_batches_tracked": bn.num_batches_tracked,
+                    }
+                )
                 s[k] = nb
         last = s[j]
         if isinstance(last, nn.Conv2d):
@@ -223,8 +247,12 @@ def _dropped(model: SlicedModel, key: str) -> SlicedModel:
 
 
 def prune_slices(
-    model: SlicedModel, val: Split, *, tolerance: float = 0.005, max_fraction: float = 0.2,
-) -> tuple[SlicedModel, PruneResult]:  # fmt: skip
+    model: SlicedModel,
+    val: Split,
+    *,
+    tolerance: float = 0.005,
+    max_fraction: float = 0.2,
+) -> tuple[SlicedModel, PruneResult]:
     """Greedy pruning on ``val``, costliest slice first: drop the slice if accuracy stays within
     ``tolerance`` of the unpruned model, else halve its channels while it does. Then, while the enclave
     holds more than ``max_fraction`` of the FLOPs, take the cut that keeps the most accuracy. Returns a

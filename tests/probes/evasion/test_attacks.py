@@ -133,8 +133,16 @@ def test_per_example_eps_and_custom_loss(net, batch):
     assert torch.equal(x_adv[1::2], x[1::2])
     assert (x_adv[::2] - x[::2]).abs().amax() <= 0.1 + 1e-6 and (x_adv[::2] != x[::2]).any()
     # minimising the loss (a defence's objective) makes the model more confident, not less
-    helpful = pgd(net, x, y, eps=0.1, steps=5, generator=gen(), early_stop=False,
-                  loss_fn=lambda logits, t: -F.cross_entropy(logits, t, reduction="none"))  # fmt: skip
+    helpful = pgd(
+        net,
+        x,
+        y,
+        eps=0.1,
+        steps=5,
+        generator=gen(),
+        early_stop=False,
+        loss_fn=lambda logits, t: -F.cross_entropy(logits, t, reduction="none"),
+    )
     with torch.no_grad():
         assert F.cross_entropy(net(helpful), y) < F.cross_entropy(net(x), y)
     with pytest.raises(ValueError, match="one loss per example"):

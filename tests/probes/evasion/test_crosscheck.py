@@ -19,8 +19,13 @@ def test_pgd_matches_torchattacks(small_cnn, fashion_eval, eps):
     idx = stratified_indices(fashion_eval.y, 500, seed=2)
     x, y = torch.from_numpy(fashion_eval.x[idx]), torch.from_numpy(fashion_eval.y[idx])
     steps, alpha = 10, 2.5 * eps / 10
-    ours = robust_accuracy(small_cnn, x, y, batch_size=250, attack=functools.partial(
-        pgd, eps=eps, alpha=alpha, steps=steps, generator=torch.Generator().manual_seed(0)))  # fmt: skip
+    ours = robust_accuracy(
+        small_cnn,
+        x,
+        y,
+        batch_size=250,
+        attack=functools.partial(pgd, eps=eps, alpha=alpha, steps=steps, generator=torch.Generator().manual_seed(0)),
+    )
 
     torch.manual_seed(0)  # torchattacks draws its random start from the global generator
     attack = torchattacks.PGD(small_cnn.module, eps=eps, alpha=alpha, steps=steps, random_start=True)

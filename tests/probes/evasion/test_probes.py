@@ -23,9 +23,13 @@ def audit(fashion, fashion_eval):
 @pytest.fixture(scope="module")
 def results(small_cnn, audit):
     options = {
-        "fgsm": {}, "pgd-linf": {"steps": 5}, "pgd-l2": {"steps": 5}, "apgd-ce": {"steps": 10},
-        "eps-sweep": {"steps": 5}, "corruptions": {},
-    }  # fmt: skip
+        "fgsm": {},
+        "pgd-linf": {"steps": 5},
+        "pgd-l2": {"steps": 5},
+        "apgd-ce": {"steps": 10},
+        "eps-sweep": {"steps": 5},
+        "corruptions": {},
+    }
     return {pid: make_probe(pid, budget="quick", **kw).run(small_cnn, audit, seed=0) for pid, kw in options.items()}
 
 

@@ -43,10 +43,16 @@ def test_matches_fairlearn_metricframe_on_adult(adult, adult_logreg, attribute):
     y_pred = adult_logreg.predict(adult.test.x).argmax(1)
     groups = adult.test.sensitive[attribute]
     frame = flm.MetricFrame(
-        metrics={"accuracy": accuracy_score, "selection_rate": flm.selection_rate,
-                 "tpr": flm.true_positive_rate, "fpr": flm.false_positive_rate},
-        y_true=y_true, y_pred=y_pred, sensitive_features=groups,
-    )  # fmt: skip
+        metrics={
+            "accuracy": accuracy_score,
+            "selection_rate": flm.selection_rate,
+            "tpr": flm.true_positive_rate,
+            "fpr": flm.false_positive_rate,
+        },
+        y_true=y_true,
+        y_pred=y_pred,
+        sensitive_features=groups,
+    )
     by_group = frame.by_group
     rows = {r["group"]: r for r in result.tables["per_group"]}
     assert sorted(rows) == sorted(by_group.index)

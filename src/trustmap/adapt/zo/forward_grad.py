@@ -34,8 +34,9 @@ class ForwardGradient:
         self.lr = lr
         self._gen = torch_generator(seed)
 
-    def directional(self, loss_of: Callable[[dict[str, torch.Tensor]], torch.Tensor],
-                    tangents: dict[str, torch.Tensor]) -> tuple[float, float]:  # fmt: skip
+    def directional(
+        self, loss_of: Callable[[dict[str, torch.Tensor]], torch.Tensor], tangents: dict[str, torch.Tensor]
+    ) -> tuple[float, float]:
         """``(L, grad L . tangents)`` at the current weights, by one forward-mode pass."""
         from torch.nn.attention import SDPBackend, sdpa_kernel
 

@@ -50,11 +50,20 @@ class ZOOptimizer:
     """Two-point zeroth-order optimizer with seeded in-place perturbation (see the module docstring)."""
 
     def __init__(
-        self, params: Sequence[nn.Parameter], *, lr: float, eps: float = 1e-3, rule: str = "sgd",
-        momentum: float = 0.9, betas: tuple[float, float] = (0.9, 0.999), adam_eps: float = 1e-8,
-        weight_decay: float = 0.0, blocks: Sequence[Sequence[int]] | None = None, sparsity: float = 0.0,
+        self,
+        params: Sequence[nn.Parameter],
+        *,
+        lr: float,
+        eps: float = 1e-3,
+        rule: str = "sgd",
+        momentum: float = 0.9,
+        betas: tuple[float, float] = (0.9, 0.999),
+        adam_eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        blocks: Sequence[Sequence[int]] | None = None,
+        sparsity: float = 0.0,
         seed: int = 0,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.params = list(params)
         if not self.params:
             raise ValueError("ZOOptimizer needs at least one trainable tensor")

@@ -64,9 +64,15 @@ def _kmeans_labels(z: torch.Tensor, k: int, seed: int) -> torch.Tensor:
 
 
 def shadow_train(
-    mid: nn.Module, x: torch.Tensor, *, k: int = 10, alternations: int = 5, steps: int = 100, lr: float = 1e-3,
+    mid: nn.Module,
+    x: torch.Tensor,
+    *,
+    k: int = 10,
+    alternations: int = 5,
+    steps: int = 100,
+    lr: float = 1e-3,
     seed: int = 0,
-) -> Shadow:  # fmt: skip
+) -> Shadow:
     """Stage 1: DeepCluster-style shadow head and tail around the frozen server ``mid`` (no labels); their
     initial weights and the tail's re-initialisations come from ``seed``."""
     with seeded_global_rng(seed):
@@ -98,9 +104,16 @@ def _shadow_train(
 
 
 def spadv_attack(
-    mid: nn.Module, shadow: Shadow, x: torch.Tensor, *, eps: float, z_eps: float = 1.0, z_steps: int = 20,
-    steps: int = 20, generator: torch.Generator | None = None,
-) -> torch.Tensor:  # fmt: skip
+    mid: nn.Module,
+    shadow: Shadow,
+    x: torch.Tensor,
+    *,
+    eps: float,
+    z_eps: float = 1.0,
+    z_steps: int = 20,
+    steps: int = 20,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Stage 2: perturb the intermediate output, then find ``x′`` in the ε-ball that produces it."""
     mid = mid.eval()
     with torch.no_grad():
@@ -130,7 +143,9 @@ def uniform_noise(x: torch.Tensor, *, eps: float, generator: torch.Generator | N
     return (x + (torch.rand(x.shape, generator=generator) * 2 - 1) * eps).clamp(0, 1)
 
 
-def pseudo_label_surrogate(x: torch.Tensor, *, build: Callable[[], nn.Module], k: int = 10, epochs: int = 100, seed: int = 0) -> nn.Module:
+def pseudo_label_surrogate(
+    x: torch.Tensor, *, build: Callable[[], nn.Module], k: int = 10, epochs: int = 100, seed: int = 0
+) -> nn.Module:
     """Independent surrogate: k-means pseudo-labels on the pixels, then a fresh model trained on them."""
     labels = _kmeans_labels(x.flatten(1), k, seed)
     with seeded_global_rng(seed + 1):  # initial weights (and any dropout) from the seed
@@ -148,5 +163,13 @@ def attack_success(model: nn.Module, x_adv: torch.Tensor, y: torch.Tensor) -> fl
         return float((model(x_adv).argmax(1) != y).float().mean())
 
 
-__all__ = ["SplitModel", "Shadow", "split_cnn_s", "shadow_train", "spadv_attack", "uniform_noise",
-           "pseudo_label_surrogate", "attack_success"]
+__all__ = [
+    "SplitModel",
+    "Shadow",
+    "split_cnn_s",
+    "shadow_train",
+    "spadv_attack",
+    "uniform_noise",
+    "pseudo_label_surrogate",
+    "attack_success",
+]

@@ -100,11 +100,20 @@ def apgd_ce(
     logits, loss, grad = _loss_grad(model, x_adv, y, loss_fn)
     eta = eps.to(x.dtype) if isinstance(eps, torch.Tensor) else torch.full((n,), eps, dtype=x.dtype, device=x.device)
     s: dict[str, torch.Tensor] = {
-        "idx": torch.arange(n, device=x.device), "x0": x, "y": y, "x_adv": x_adv, "x_prev": x_adv,
-        "grad": grad, "x_best": x_adv.clone(), "grad_best": grad.clone(), "loss_best": loss.clone(),
-        "step": 2.0 * eta, "best_last": loss.clone(), "reduced_last": torch.ones(n, dtype=torch.bool, device=x.device),
+        "idx": torch.arange(n, device=x.device),
+        "x0": x,
+        "y": y,
+        "x_adv": x_adv,
+        "x_prev": x_adv,
+        "grad": grad,
+        "x_best": x_adv.clone(),
+        "grad_best": grad.clone(),
+        "loss_best": loss.clone(),
+        "step": 2.0 * eta,
+        "best_last": loss.clone(),
+        "reduced_last": torch.ones(n, dtype=torch.bool, device=x.device),
         "hist": torch.zeros(n, steps + 1, dtype=loss.dtype, device=x.device),
-    }  # fmt: skip
+    }
     if isinstance(eps, torch.Tensor):
         s["eps"] = eps
     s["hist"][:, 0] = loss

@@ -30,8 +30,11 @@ from trustmap.probes.evasion.robust import Attack, RobustEval, robust_accuracy
 from trustmap.utils.seed import torch_generator
 
 DEFAULT_EPS: dict[tuple[str, str], float] = {
-    ("image", "linf"): 0.1, ("image", "l2"): 1.5, ("table", "linf"): 0.1, ("table", "l2"): 0.5,
-}  # fmt: skip
+    ("image", "linf"): 0.1,
+    ("image", "l2"): 1.5,
+    ("table", "linf"): 0.1,
+    ("table", "l2"): 0.5,
+}
 NORM_LABEL = {"linf": "L∞", "l2": "L2"}
 # what mends low robust accuracy: PGD adversarial training, whose repro holds (BAT trades mean robust
 # accuracy for robust fairness, so it is the mend for the worst class only)
@@ -46,8 +49,12 @@ def kept_accuracy_rule(who: str, *, robust: str = "robust_accuracy", clean_too: 
         clean = f" (clean {m.get('clean_accuracy', 0):.1%})" if clean_too else ""
         return f"{who} {m.get(robust, 0):.1%} accuracy{clean}"
 
-    return ScoreRule(score=lambda m: kept_fraction(m, robust, "clean_accuracy"), evidence=evidence,
-                     defence="pgd-at", command=HARDEN_PGD_AT)  # fmt: skip
+    return ScoreRule(
+        score=lambda m: kept_fraction(m, robust, "clean_accuracy"),
+        evidence=evidence,
+        defence="pgd-at",
+        command=HARDEN_PGD_AT,
+    )
 
 
 def input_bounds(data: AuditData) -> Clip:
@@ -68,8 +75,15 @@ def default_eps(data: AuditData, norm: str) -> float:
 
 def per_class_curve(ev: RobustEval, classes: tuple[str, ...], name: str) -> Curve:
     rows = ev.per_class(classes)
-    return Curve(name=name, x=[float(i) for i in range(len(rows))], y=[r["robust"] or 0.0 for r in rows],
-                 x_label="class", y_label="robust accuracy", kind="bar", labels=[r["class"] for r in rows])  # fmt: skip
+    return Curve(
+        name=name,
+        x=[float(i) for i in range(len(rows))],
+        y=[r["robust"] or 0.0 for r in rows],
+        x_label="class",
+        y_label="robust accuracy",
+        kind="bar",
+        labels=[r["class"] for r in rows],
+    )
 
 
 @dataclass
@@ -80,8 +94,10 @@ class AttackProbe(Probe):
     needs_gradients: ClassVar[bool] = True
     kinds: ClassVar[tuple[str, ...]] = ("image", "table")
     directions: ClassVar[Mapping[str, Direction]] = {
-        "clean_accuracy": "higher", "robust_accuracy": "higher", "attack_success_rate": "lower",
-    }  # fmt: skip
+        "clean_accuracy": "higher",
+        "robust_accuracy": "higher",
+        "attack_success_rate": "lower",
+    }
     headline: ClassVar[str | None] = "robust_accuracy"
 
     eps: float | None = None
@@ -119,12 +135,22 @@ class AttackProbe(Probe):
     def measure(self, model: ModelHandle, data: AuditData, *, seed: int, progress: bool | None) -> ProbeResult:
         eps, clip = self.resolved_eps(data), input_bounds(data)
         attack = self.make_attack(eps=eps, clip=clip, seed=seed)
-        ev = robust_accuracy(model, data.eval.x, data.eval.y, attack=attack, batch_size=self.batch_size,
-                             progress=progress, description=self.title)  # fmt: skip
+        ev = robust_accuracy(
+            model,
+            data.eval.x,
+            data.eval.y,
+            attack=attack,
+            batch_size=self.batch_size,
+            progress=progress,
+            description=self.title,
+        )
         metrics: dict[str, float] = {**ev.metrics(), "eps": eps, "steps": float(self.steps_taken())}
         label = f"robust accuracy per class ({NORM_LABEL[self.attack_norm()]} ε={eps:g})"
-        result = self.result(metrics=metrics, tables={"per_class": ev.per_class(data.dataset.classes)},
-                             curves=[per_class_curve(ev, data.dataset.classes, label)])  # fmt: skip
+        result = self.result(
+            metrics=metrics,
+            tables={"per_class": ev.per_class(data.dataset.classes)},
+            curves=[per_class_curve(ev, data.dataset.classes, label)],
+        )
         result.options.update(eps=eps, norm=self.attack_norm(), clip=list(clip) if clip else None)
         return result
 

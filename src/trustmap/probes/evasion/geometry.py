@@ -111,8 +111,10 @@ def clip(x: torch.Tensor, bounds: Clip) -> torch.Tensor:
 
 def _draw(kind: str, like: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     shape, device = like.shape, generator.device
-    t = torch.rand(shape, generator=generator, device=device) if kind == "uniform" else torch.randn(
-        shape, generator=generator, device=device
+    t = (
+        torch.rand(shape, generator=generator, device=device)
+        if kind == "uniform"
+        else torch.randn(shape, generator=generator, device=device)
     )
     return t.to(device=like.device, dtype=like.dtype)
 

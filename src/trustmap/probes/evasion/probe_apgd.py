@@ -31,8 +31,10 @@ class APGDProbe(AttackProbe):
     audit_budgets = ("thorough",)
     rule = kept_accuracy_rule("APGD-CE keeps")
     BUDGETS: ClassVar[dict[str, dict[str, Any]]] = {
-        "quick": {"steps": 25}, "standard": {"steps": 50}, "thorough": {"steps": 100},
-    }  # fmt: skip
+        "quick": {"steps": 25},
+        "standard": {"steps": 50},
+        "thorough": {"steps": 100},
+    }
 
     steps: int = 50
     norm: str = "linf"

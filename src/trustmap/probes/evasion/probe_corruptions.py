@@ -95,9 +95,11 @@ class CorruptionsProbe(Probe):
     audit_budgets = BUDGET_NAMES
     rule = kept_accuracy_rule("common corruptions keep", robust="corrupted_accuracy")
     directions: ClassVar[Mapping[str, Direction]] = {
-        "clean_accuracy": "higher", "corrupted_accuracy": "higher", "worst_corrupted_accuracy": "higher",
+        "clean_accuracy": "higher",
+        "corrupted_accuracy": "higher",
+        "worst_corrupted_accuracy": "higher",
         **{f"{name}_accuracy": "higher" for name in CORRUPTIONS},
-    }  # fmt: skip
+    }
     headline = "corrupted_accuracy"
 
     corruptions: tuple[str, ...] = tuple(CORRUPTIONS)
@@ -131,8 +133,10 @@ class CorruptionsProbe(Probe):
                 fn, params = CORRUPTIONS[name]
                 for s, param in enumerate(params, start=1):
                     bs = self.batch_size
-                    preds = [model.predict(fn(x[i : i + bs], param, bounds, g), batch_size=bs).argmax(1)
-                             for i in range(0, len(yn), bs)]  # fmt: skip
+                    preds = [
+                        model.predict(fn(x[i : i + bs], param, bounds, g), batch_size=bs).argmax(1)
+                        for i in range(0, len(yn), bs)
+                    ]
                     hits[(name, s)] = np.concatenate(preds) == yn
                     tick()
         accs = {key: float(v.mean()) for key, v in hits.items()}
@@ -146,14 +150,23 @@ class CorruptionsProbe(Probe):
         for name in self.corruptions:
             per_sev = [accs[(name, s)] for s in (1, 2, 3)]
             metrics[f"{name}_accuracy"] = float(np.mean(per_sev))
-            curves.append(Curve(name=name.replace("_", " "), x=[0.0, 1.0, 2.0, 3.0],
-                                y=[metrics["clean_accuracy"], *per_sev], x_label="severity (0 = clean)",
-                                y_label="accuracy", kind="line"))  # fmt: skip
+            curves.append(
+                Curve(
+                    name=name.replace("_", " "),
+                    x=[0.0, 1.0, 2.0, 3.0],
+                    y=[metrics["clean_accuracy"], *per_sev],
+                    x_label="severity (0 = clean)",
+                    y_label="accuracy",
+                    kind="line",
+                )
+            )
         mean_hit = np.mean(np.stack(list(hits.values())), axis=0)
         tables = {
-            "corruptions": [{"corruption": n, "severity": s, "parameter": CORRUPTIONS[n][1][s - 1], "accuracy": a}
-                            for (n, s), a in accs.items()],
+            "corruptions": [
+                {"corruption": n, "severity": s, "parameter": CORRUPTIONS[n][1][s - 1], "accuracy": a}
+                for (n, s), a in accs.items()
+            ],
             "per_class": per_class_rows(yn, clean, mean_hit, data.dataset.classes),
-        }  # fmt: skip
+        }
         result = self.result(metrics=metrics, curves=curves, tables=tables)
         return result

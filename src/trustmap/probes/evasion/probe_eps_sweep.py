@@ -68,13 +68,15 @@ class EpsSweepProbe(AttackProbe):
     title = "Robust accuracy vs ε (PGD)"
     audit_budgets = BUDGET_NAMES
     directions: ClassVar[Mapping[str, Direction]] = {
-        **AttackProbe.directions, "mean_robust_accuracy": "higher", "eps_at_half_clean": "higher",
-    }  # fmt: skip
+        **AttackProbe.directions,
+        "mean_robust_accuracy": "higher",
+        "eps_at_half_clean": "higher",
+    }
     BUDGETS: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {"grid": GRIDS["quick"], "steps": 10},
         "standard": {"grid": GRIDS["standard"], "steps": 10},
         "thorough": {"grid": GRIDS["thorough"], "steps": 20},
-    }  # fmt: skip
+    }
 
     norm: str = "linf"
     grid: tuple[float, ...] = GRIDS["standard"]
@@ -115,15 +117,24 @@ class EpsSweepProbe(AttackProbe):
                     at_ref = alive.copy()
         xs, ys = [0.0, *eps_values], [float(clean.mean()), *accs]
         metrics: dict[str, float] = {
-            "clean_accuracy": ys[0], "robust_accuracy": float(at_ref.mean()),
+            "clean_accuracy": ys[0],
+            "robust_accuracy": float(at_ref.mean()),
             "mean_robust_accuracy": area_under(xs, ys) / xs[-1] if xs[-1] > 0 else ys[0],
-            "eps": eps_ref, "steps": float(self.steps), "n": float(len(y)),
-        }  # fmt: skip
+            "eps": eps_ref,
+            "steps": float(self.steps),
+            "n": float(len(y)),
+        }
         half = eps_at_fraction(xs, ys, ys[0] / 2)
         if half is not None:
             metrics["eps_at_half_clean"] = half
-        curve = Curve(name=f"robust accuracy vs ε (PGD-{self.steps}, {NORM_LABEL[self.norm]})", x=xs, y=ys,
-                      x_label=f"ε ({NORM_LABEL[self.norm]})", y_label="accuracy", kind="line")  # fmt: skip
+        curve = Curve(
+            name=f"robust accuracy vs ε (PGD-{self.steps}, {NORM_LABEL[self.norm]})",
+            x=xs,
+            y=ys,
+            x_label=f"ε ({NORM_LABEL[self.norm]})",
+            y_label="accuracy",
+            kind="line",
+        )
         tables = {
             "sweep": [{"eps": e, "robust_accuracy": a} for e, a in zip(xs, ys)],
             "per_class": per_class_rows(y.numpy(), clean, at_ref, data.dataset.classes),

@@ -44,8 +44,17 @@ class PGDProbe(AttackProbe):
         return self.steps
 
     def make_attack(self, *, eps: float, clip: Clip, seed: int) -> Attack:
-        return seeded(pgd, seed=seed, eps=eps, alpha=self.alpha, steps=self.steps, norm=self.NORM,
-                      random_start=self.random_start, clip=clip, early_stop=self.early_stop)  # fmt: skip
+        return seeded(
+            pgd,
+            seed=seed,
+            eps=eps,
+            alpha=self.alpha,
+            steps=self.steps,
+            norm=self.NORM,
+            random_start=self.random_start,
+            clip=clip,
+            early_stop=self.early_stop,
+        )
 
 
 @register_probe

@@ -68,8 +68,14 @@ def per_class_rows(
     for c, name in enumerate(classes):
         m = y == c
         n = int(m.sum())
-        rows.append({"class": str(name), "n": n, "clean": float(clean[m].mean()) if n else None,
-                     "robust": float(robust[m].mean()) if n else None})  # fmt: skip
+        rows.append(
+            {
+                "class": str(name),
+                "n": n,
+                "clean": float(clean[m].mean()) if n else None,
+                "robust": float(robust[m].mean()) if n else None,
+            }
+        )
     return rows
 
 

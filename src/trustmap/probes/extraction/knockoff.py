@@ -68,9 +68,16 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def train_thief(
-    thief: nn.Module, queries: np.ndarray, targets: np.ndarray, *, soft: bool, config: TrainConfig, seed: int,
-    progress: bool | None = None, description: str = "knockoff",
-) -> nn.Module:  # fmt: skip
+    thief: nn.Module,
+    queries: np.ndarray,
+    targets: np.ndarray,
+    *,
+    soft: bool,
+    config: TrainConfig,
+    seed: int,
+    progress: bool | None = None,
+    description: str = "knockoff",
+) -> nn.Module:
     """Train ``thief`` on ``queries (b, ...)`` with ``targets``: probabilities ``(b, K)`` or classes ``(b,)``.
 
     Uses the one training loop (:func:`trustmap.models.fit`): the split's labels are row indices into
@@ -81,8 +88,15 @@ def train_thief(
     def loss(model: nn.Module, xb: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(model(xb), answers[rows])  # probability targets: CE = KL + const
 
-    fit(thief, Split(queries, np.arange(len(queries), dtype=np.int64)), config=config, seed=seed, loss_fn=loss,
-        progress=progress, description=description)  # fmt: skip
+    fit(
+        thief,
+        Split(queries, np.arange(len(queries), dtype=np.int64)),
+        config=config,
+        seed=seed,
+        loss_fn=loss,
+        progress=progress,
+        description=description,
+    )
     return thief.eval()
 
 
@@ -107,15 +121,20 @@ class KnockoffNets(Probe):
     # fidelity 0.5 or more (the thief agrees with the model on half the inputs) scores 0; mended by InI
     rule: ClassVar[ScoreRule | None] = ScoreRule(
         score=lambda m: clip01(1 - m["fidelity"]) * 2 if "fidelity" in m else None,
-        evidence=lambda m: f"a KnockoffNets thief reaches {m.get('thief_accuracy', 0):.1%} accuracy, "
-        f"{m.get('fidelity', 0):.1%} agreement with the model",
+        evidence=lambda m: (
+            f"a KnockoffNets thief reaches {m.get('thief_accuracy', 0):.1%} accuracy, "
+            f"{m.get('fidelity', 0):.1%} agreement with the model"
+        ),
         defence="ini",
         command="trustmap harden --method ini --data {data} --arch {arch} --out guarded.pt2",
     )
     # how well the thief copies the model: lower is better (the victim's own accuracy: higher)
     directions: ClassVar[Mapping[str, Direction]] = {
-        "thief_accuracy": "lower", "fidelity": "lower", "relative_accuracy": "lower", "victim_accuracy": "higher",
-    }  # fmt: skip
+        "thief_accuracy": "lower",
+        "fidelity": "lower",
+        "relative_accuracy": "lower",
+        "victim_accuracy": "higher",
+    }
     headline: ClassVar[str | None] = "thief_accuracy"
     BUDGETS: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {"budgets": [250, 1000]},
@@ -195,21 +214,47 @@ class KnockoffNets(Probe):
             for label in labels:
                 thief = build_model(arch, input_shape=shape, num_classes=probs.shape[1], seed=_seed(seed, 1, b))
                 targets = probs[:b] if label == "soft" else probs[:b].argmax(1)
-                train_thief(thief, queries[:b], targets, soft=label == "soft", config=config, seed=_seed(seed, 2, b),
-                            progress=progress, description=f"knockoff {label} labels, {b} queries")  # fmt: skip
+                train_thief(
+                    thief,
+                    queries[:b],
+                    targets,
+                    soft=label == "soft",
+                    config=config,
+                    seed=_seed(seed, 2, b),
+                    progress=progress,
+                    description=f"knockoff {label} labels, {b} queries",
+                )
                 pred = predict_classes(thief, data.eval.x)
                 acc, fid = float((pred == data.eval.y).mean()), float((pred == victim_eval).mean())
-                rows.append({"budget": b, "labels": label, "epochs": config.epochs,
-                             "thief_accuracy": acc, "fidelity": fid})  # fmt: skip
+                rows.append(
+                    {"budget": b, "labels": label, "epochs": config.epochs, "thief_accuracy": acc, "fidelity": fid}
+                )
                 metrics[f"thief_accuracy_{label}_{b}"], metrics[f"fidelity_{label}_{b}"] = acc, fid
         top = next(r for r in rows if r["budget"] == budgets[-1] and r["labels"] == "soft")
-        metrics.update(thief_accuracy=top["thief_accuracy"], fidelity=top["fidelity"], queries=float(budgets[-1]),
-                       relative_accuracy=top["thief_accuracy"] / victim_acc if victim_acc > 0 else 0.0)  # fmt: skip
+        metrics.update(
+            thief_accuracy=top["thief_accuracy"],
+            fidelity=top["fidelity"],
+            queries=float(budgets[-1]),
+            relative_accuracy=top["thief_accuracy"] / victim_acc if victim_acc > 0 else 0.0,
+        )
         curves = [
-            Curve(name=f"{name} ({label} labels)", x=[float(r["budget"]) for r in rows if r["labels"] == label],
-                  y=[r[key] for r in rows if r["labels"] == label], x_label="queries", y_label=name, kind="line")
-            for label in labels for key, name in (("thief_accuracy", "thief accuracy"), ("fidelity", "fidelity"))
-        ]  # fmt: skip
-        info = [{"query_pool": source, "thief_arch": arch, "queries_available": int(len(pool)),
-                 "victim_accuracy": victim_acc}]  # fmt: skip
+            Curve(
+                name=f"{name} ({label} labels)",
+                x=[float(r["budget"]) for r in rows if r["labels"] == label],
+                y=[r[key] for r in rows if r["labels"] == label],
+                x_label="queries",
+                y_label=name,
+                kind="line",
+            )
+            for label in labels
+            for key, name in (("thief_accuracy", "thief accuracy"), ("fidelity", "fidelity"))
+        ]
+        info = [
+            {
+                "query_pool": source,
+                "thief_arch": arch,
+                "queries_available": int(len(pool)),
+                "victim_accuracy": victim_acc,
+            }
+        ]
         return self.result(metrics=metrics, curves=curves, tables={"sweep": rows, "setup": info})

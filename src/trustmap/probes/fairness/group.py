@@ -62,20 +62,29 @@ class GroupFairness(Probe):
     audit_budgets: ClassVar[tuple[str, ...]] = BUDGET_NAMES
     # a parity or odds difference of 0.25 or more scores 0 (binary tasks; multiclass tasks get no score)
     rule: ClassVar[ScoreRule | None] = ScoreRule(
-        score=lambda m: clip01(1 - 4 * max(m.get("demographic_parity_difference", 0),
-                                           m.get("equalized_odds_difference", 0)))
-        if "demographic_parity_difference" in m else None,
-        evidence=lambda m: f"demographic-parity difference {m.get('demographic_parity_difference', 0):.3f}, "
-        f"equalized-odds difference {m.get('equalized_odds_difference', 0):.3f}",
+        score=lambda m: (
+            clip01(1 - 4 * max(m.get("demographic_parity_difference", 0), m.get("equalized_odds_difference", 0)))
+            if "demographic_parity_difference" in m
+            else None
+        ),
+        evidence=lambda m: (
+            f"demographic-parity difference {m.get('demographic_parity_difference', 0):.3f}, "
+            f"equalized-odds difference {m.get('equalized_odds_difference', 0):.3f}"
+        ),
         defence="none-yet",
         command="no trustmap defence yet: retrain with a fairness constraint (e.g. Fairlearn's reductions)",
-    )  # fmt: skip
+    )
     directions: ClassVar[Mapping[str, Direction]] = {
-        "accuracy": "higher", "worst_group_accuracy": "higher", "group_accuracy_gap": "lower",
-        "demographic_parity_difference": "lower", "demographic_parity_ratio": "higher",
-        "equalized_odds_difference": "lower", "equalized_odds_ratio": "higher",
-        "true_positive_rate_difference": "lower", "false_positive_rate_difference": "lower",
-    }  # fmt: skip
+        "accuracy": "higher",
+        "worst_group_accuracy": "higher",
+        "group_accuracy_gap": "lower",
+        "demographic_parity_difference": "lower",
+        "demographic_parity_ratio": "higher",
+        "equalized_odds_difference": "lower",
+        "equalized_odds_ratio": "higher",
+        "true_positive_rate_difference": "lower",
+        "false_positive_rate_difference": "lower",
+    }
     headline: ClassVar[str | None] = "demographic_parity_difference"  # multiclass: the summary's fallback
 
     batch_size: int = 1024
@@ -90,8 +99,10 @@ class GroupFairness(Probe):
         if data.sensitive is None:
             return f"{self.title} needs a sensitive attribute; choose one of: {', '.join(available)}"
         if data.sensitive not in data.eval.sensitive:
-            return (f"dataset {data.dataset.name} has no sensitive attribute {data.sensitive!r}; "
-                    f"choose one of: {', '.join(available)}")  # fmt: skip
+            return (
+                f"dataset {data.dataset.name} has no sensitive attribute {data.sensitive!r}; "
+                f"choose one of: {', '.join(available)}"
+            )
         return None
 
     def measure(self, model: ModelHandle, data: AuditData, *, seed: int, progress: bool | None) -> ProbeResult:
@@ -111,8 +122,17 @@ class GroupFairness(Probe):
         tables: dict[str, list[dict[str, Any]]] = {"per_group": gm.rows()}
         x = [float(i) for i in range(len(gm.groups))]
         labels = list(gm.groups)
-        curves = [Curve(f"accuracy by {data.sensitive}", x, gm.accuracy.tolist(), data.sensitive, "accuracy",
-                        kind="bar", labels=labels)]  # fmt: skip
+        curves = [
+            Curve(
+                f"accuracy by {data.sensitive}",
+                x,
+                gm.accuracy.tolist(),
+                data.sensitive,
+                "accuracy",
+                kind="bar",
+                labels=labels,
+            )
+        ]
         if binary:
             metrics.update(
                 selection_rate=float(np.mean(y_pred == 1)),
@@ -123,8 +143,17 @@ class GroupFairness(Probe):
                 true_positive_rate_difference=gm.difference("tpr"),
                 false_positive_rate_difference=gm.difference("fpr"),
             )
-            curves.append(Curve(f"selection rate by {data.sensitive}", x, gm.selection_rate.tolist(),
-                                data.sensitive, "selection rate", kind="bar", labels=labels))  # fmt: skip
+            curves.append(
+                Curve(
+                    f"selection rate by {data.sensitive}",
+                    x,
+                    gm.selection_rate.tolist(),
+                    data.sensitive,
+                    "selection rate",
+                    kind="bar",
+                    labels=labels,
+                )
+            )
         else:
             for row in tables["per_group"]:
                 for key in ("selection_rate", "tpr", "fpr"):

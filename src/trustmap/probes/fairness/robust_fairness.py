@@ -65,16 +65,22 @@ class RobustFairness(Probe):
     # Mended by BAT, which balances robustness across classes (for mean robustness, PGD-AT does better).
     rule: ClassVar[ScoreRule | None] = ScoreRule(
         score=lambda m: clip01(1 - max(m["robust_gap"], m.get("clean_gap", 0.0))) if "robust_gap" in m else None,
-        evidence=lambda m: f"worst class {m.get('worst_class', '?')}: clean accuracy "
-        f"{m.get('worst_class_clean', 0):.1%} (gap {m.get('clean_gap', 0):.1%}), "
-        f"robust {m.get('worst_class_robust', 0):.1%} (gap {m.get('robust_gap', 0):.1%})",
+        evidence=lambda m: (
+            f"worst class {m.get('worst_class', '?')}: clean accuracy "
+            f"{m.get('worst_class_clean', 0):.1%} (gap {m.get('clean_gap', 0):.1%}), "
+            f"robust {m.get('worst_class_robust', 0):.1%} (gap {m.get('robust_gap', 0):.1%})"
+        ),
         defence="bat",
         command="trustmap harden --method bat --data {data} --arch {arch} --out hardened.pt2",
     )
     directions: ClassVar[Mapping[str, Direction]] = {
-        "clean_accuracy": "higher", "robust_accuracy": "higher", "worst_class_clean": "higher",
-        "worst_class_robust": "higher", "clean_gap": "lower", "robust_gap": "lower",
-    }  # fmt: skip
+        "clean_accuracy": "higher",
+        "robust_accuracy": "higher",
+        "worst_class_clean": "higher",
+        "worst_class_robust": "higher",
+        "clean_gap": "lower",
+        "robust_gap": "lower",
+    }
     headline: ClassVar[str | None] = "robust_gap"
     BUDGETS: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {"steps": 10},
@@ -121,8 +127,18 @@ class RobustFairness(Probe):
                 yb = torch.from_numpy(y_all[start : start + self.batch_size])
                 with torch.no_grad():
                     clean = model.module(xb).argmax(1) == yb
-                x_adv = pgd(model.module, xb, yb, eps=eps, alpha=self.alpha, steps=self.steps, norm=self.norm,
-                            random_start=self.random_start, clip=clip, generator=generator)  # fmt: skip
+                x_adv = pgd(
+                    model.module,
+                    xb,
+                    yb,
+                    eps=eps,
+                    alpha=self.alpha,
+                    steps=self.steps,
+                    norm=self.norm,
+                    random_start=self.random_start,
+                    clip=clip,
+                    generator=generator,
+                )
                 with torch.no_grad():
                     robust = clean & (model.module(x_adv.detach()).argmax(1) == yb)
                 clean_ok.append(clean.numpy())
@@ -156,8 +172,12 @@ def summarise(
             clean_acc.append(ca)
             robust_acc.append(ra)
     if not present:
-        return {"metrics": {}, "tables": {"per_class": rows}, "status": "skipped",
-                "reason": "robust fairness needs at least one labelled evaluation example"}  # fmt: skip
+        return {
+            "metrics": {},
+            "tables": {"per_class": rows},
+            "status": "skipped",
+            "reason": "robust fairness needs at least one labelled evaluation example",
+        }
     ca_arr, ra_arr = np.asarray(clean_acc), np.asarray(robust_acc)
     worst = min(range(len(present)), key=lambda i: (ra_arr[i], ca_arr[i], present[i]))
     metrics: dict[str, Any] = {
@@ -175,6 +195,10 @@ def summarise(
         Curve("clean accuracy per class", x, ca_arr.tolist(), "class", "accuracy", kind="bar", labels=labels),
         Curve("robust accuracy per class", x, ra_arr.tolist(), "class", "accuracy", kind="bar", labels=labels),
     ]
-    worst_row = {"class": classes[present[worst]], "index": present[worst],
-                 "clean": float(ca_arr[worst]), "robust": float(ra_arr[worst])}  # fmt: skip
+    worst_row = {
+        "class": classes[present[worst]],
+        "index": present[worst],
+        "clean": float(ca_arr[worst]),
+        "robust": float(ra_arr[worst]),
+    }
     return {"metrics": metrics, "curves": curves, "tables": {"per_class": rows, "worst_class": [worst_row]}}

@@ -33,8 +33,12 @@ def auc_score(m: Mapping[str, float]) -> float | None:
 
 def auc_rule(attack: str) -> ScoreRule:
     """The scorecard rule of a threshold attack: its AUC, mended by SFR-on unlearning."""
-    return ScoreRule(score=auc_score, evidence=lambda m: f"{attack} membership AUC {m.get('auc', 0):.3f}",
-                     defence="sfr-on", command=UNLEARN_SFR_ON)  # fmt: skip
+    return ScoreRule(
+        score=auc_score,
+        evidence=lambda m: f"{attack} membership AUC {m.get('auc', 0):.3f}",
+        defence="sfr-on",
+        command=UNLEARN_SFR_ON,
+    )
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -79,8 +83,11 @@ class MembershipProbe(Probe):
     needs_gradients: ClassVar[bool] = False
     # every number describes the attack's strength: lower is better
     directions: ClassVar[Mapping[str, Direction]] = {
-        "auc": "lower", "tpr_at_1fpr": "lower", "tpr_at_0.1fpr": "lower", "advantage": "lower",
-    }  # fmt: skip
+        "auc": "lower",
+        "tpr_at_1fpr": "lower",
+        "tpr_at_0.1fpr": "lower",
+        "advantage": "lower",
+    }
     headline: ClassVar[str | None] = "auc"
     BUDGETS: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {"n": 500},
@@ -122,6 +129,12 @@ class MembershipProbe(Probe):
         metrics["n"] = float(len(member_scores))
         metrics.update(extra or {})
         fpr, tpr = log_roc_points(roc_curve(member_scores, nonmember_scores), max_points=200)
-        curve = Curve(name=f"{self.title} ROC", x=fpr, y=tpr, x_label="false positive rate",
-                      y_label="true positive rate", kind="roc")  # fmt: skip
+        curve = Curve(
+            name=f"{self.title} ROC",
+            x=fpr,
+            y=tpr,
+            x_label="false positive rate",
+            y_label="true positive rate",
+            kind="roc",
+        )
         return self.result(metrics=metrics, curves=[curve], tables=tables or {})

@@ -117,7 +117,13 @@ def train_reference_models(
     for k, idx in enumerate(halves):
         s = derived_seed(seed, 2, k)
         model = build_model(arch, input_shape=input_shape, num_classes=num_classes, seed=s)
-        fit(model, pool.subset(idx), config=config, seed=s, progress=progress,
-            description=f"reference model {k + 1}/{count} ({arch})")  # fmt: skip
+        fit(
+            model,
+            pool.subset(idx),
+            config=config,
+            seed=s,
+            progress=progress,
+            description=f"reference model {k + 1}/{count} ({arch})",
+        )
         models.append(model.eval())
     return ReferenceModels(arch=arch, models=models, halves=halves, epochs=config.epochs)

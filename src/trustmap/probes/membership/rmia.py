@@ -88,9 +88,15 @@ def rmia_scores(
 
 
 def tune_offline_a(
-    target_in: np.ndarray, target_out: np.ndarray, ref_in: np.ndarray, ref_out: np.ndarray,
-    target_z: np.ndarray, ref_z: np.ndarray, *, gamma: float = 1.0,
-) -> tuple[float, list[dict[str, float]]]:  # fmt: skip
+    target_in: np.ndarray,
+    target_out: np.ndarray,
+    ref_in: np.ndarray,
+    ref_out: np.ndarray,
+    target_z: np.ndarray,
+    ref_z: np.ndarray,
+    *,
+    gamma: float = 1.0,
+) -> tuple[float, list[dict[str, float]]]:
     """The ``a`` in ``A_GRID`` with the highest AUC, attacking a model whose members are known.
 
     ``target_*``: the stand-in target's ``p(y|x)`` on its members (``in``), non-members (``out``) and
@@ -122,17 +128,29 @@ class RMIA(MembershipProbe):
     audit_budgets = ("standard", "thorough")
     rule = ScoreRule(
         score=rmia_score,
-        evidence=lambda m: f"RMIA membership AUC {m.get('auc', 0):.3f}, TPR {m.get('tpr_at_0.1fpr', 0):.2%} at 0.1% FPR",
+        evidence=lambda m: (
+            f"RMIA membership AUC {m.get('auc', 0):.3f}, TPR {m.get('tpr_at_0.1fpr', 0):.2%} at 0.1% FPR"
+        ),
         defence="teeslice",
         command="trustmap repro teeslice  (shield the model's private slices in a TEE)",
     )
     BUDGETS: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {"n": 500, "reference_models": 2, "reference_pool": 2000, "reference_epochs": 2, "population": 500},
-        "standard": {"n": 2000, "reference_models": 2, "reference_pool": 4000, "reference_epochs": 3,
-                     "population": 1000},
-        "thorough": {"n": 10000, "reference_models": 4, "reference_pool": 20000, "reference_epochs": 20,
-                     "population": 5000},
-    }  # fmt: skip
+        "standard": {
+            "n": 2000,
+            "reference_models": 2,
+            "reference_pool": 4000,
+            "reference_epochs": 3,
+            "population": 1000,
+        },
+        "thorough": {
+            "n": 10000,
+            "reference_models": 4,
+            "reference_pool": 20000,
+            "reference_epochs": 20,
+            "population": 5000,
+        },
+    }
 
     reference_models: int = 2
     reference_pool: int = 4000
@@ -169,23 +187,35 @@ class RMIA(MembershipProbe):
         kind = data.dataset.kind
         arch = reference_arch(model, kind, self.reference_arch)
         refs = train_reference_models(
-            ref_pool, kind=kind, arch=arch, input_shape=tuple(model.meta.input_shape or data.dataset.input_shape),
-            num_classes=model.meta.num_classes or data.dataset.num_classes, count=self.reference_models,
-            max_epochs=self.reference_epochs, seed=derived_seed(seed, 0x726D6961), progress=progress,
-        )  # fmt: skip
+            ref_pool,
+            kind=kind,
+            arch=arch,
+            input_shape=tuple(model.meta.input_shape or data.dataset.input_shape),
+            num_classes=model.meta.num_classes or data.dataset.num_classes,
+            count=self.reference_models,
+            max_epochs=self.reference_epochs,
+            seed=derived_seed(seed, 0x726D6961),
+            progress=progress,
+        )
         t = self.temperature
-        target = {name: np.exp(true_class_log_prob(model.predict(s.x) / t, s.y))
-                  for name, s in (("in", members), ("out", nonmembers), ("z", population))}  # fmt: skip
+        target = {
+            name: np.exp(true_class_log_prob(model.predict(s.x) / t, s.y))
+            for name, s in (("in", members), ("out", nonmembers), ("z", population))
+        }
         z_logits = refs.logits(population)  # (K, m, classes)
         ref_acc = [float(v) for v in (z_logits.argmax(axis=2) == population.y).mean(axis=1)]
-        ref = {"in": refs.true_class_probs(members, temperature=t),
-               "out": refs.true_class_probs(nonmembers, temperature=t),
-               "z": stacked_true_class_probs(z_logits, population.y, temperature=t)}  # fmt: skip
+        ref = {
+            "in": refs.true_class_probs(members, temperature=t),
+            "out": refs.true_class_probs(nonmembers, temperature=t),
+            "z": stacked_true_class_probs(z_logits, population.y, temperature=t),
+        }
         a, tuning = self.choose_a(refs, ref_pool, population, ref["z"], seed=seed)
         s_in = rmia_scores(target["in"], ref["in"], target["z"], ref["z"], offline_a=a, gamma=self.gamma)
         s_out = rmia_scores(target["out"], ref["out"], target["z"], ref["z"], offline_a=a, gamma=self.gamma)
-        table = [{"model": k, "arch": arch, "train_size": int(len(h)), "epochs": refs.epochs,
-                  "population_accuracy": acc} for k, (h, acc) in enumerate(zip(refs.halves, ref_acc))]  # fmt: skip
+        table = [
+            {"model": k, "arch": arch, "train_size": int(len(h)), "epochs": refs.epochs, "population_accuracy": acc}
+            for k, (h, acc) in enumerate(zip(refs.halves, ref_acc))
+        ]
         extra = {"offline_a": a, "reference_models": float(len(refs.models)), "population": float(len(population))}
         return self.finish(s_in, s_out, extra=extra, tables={"reference_models": table, "offline_a_tuning": tuning})
 
@@ -210,6 +240,11 @@ class RMIA(MembershipProbe):
         members0 = ref_pool.subset(refs.halves[0][seeded_subset(len(refs.halves[0]), half, rng)])
         p_members0 = refs.true_class_probs(members0, models=[0, 1], temperature=self.temperature)  # 0 saw them, 1 not
         return tune_offline_a(
-            p_members0[:, 0], ref_z[stand_in_out, 0], p_members0[:, 1:2], ref_z[stand_in_out, 1:2],
-            ref_z[stand_in_z, 0], ref_z[stand_in_z, 1:2], gamma=self.gamma,
-        )  # fmt: skip
+            p_members0[:, 0],
+            ref_z[stand_in_out, 0],
+            p_members0[:, 1:2],
+            ref_z[stand_in_out, 1:2],
+            ref_z[stand_in_z, 0],
+            ref_z[stand_in_z, 1:2],
+            gamma=self.gamma,
+        )
