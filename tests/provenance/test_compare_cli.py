@@ -57,8 +57,12 @@ def test_identical_models_json(capsys, files):
     assert out["similarity"] == pytest.approx(1.0) and out["reused"] is True
     assert out["data"] == "digits" and out["threshold"] > 0 and out["label_agreement"] == 1.0
     assert out["weight_cosine"] == pytest.approx(1.0)
+    conf = out["conferrable"]  # the extraction-aware copy test, beside DDV: A keeps its own fingerprint
+    assert conf["cae_accuracy"] == 1.0 and conf["n_fingerprints"] > 0 and conf["queries"] is None
+    assert isinstance(conf["stolen"], bool) and 0.0 <= conf["threshold"] <= 1.0
     rec = json.loads(run_cli(capsys, "runs", "show", str(out["run_id"]), "--json").out)
     assert rec["command"] == "compare" and rec["status"] == "ok" and rec["metrics"]["reused"] is True
+    assert rec["metrics"]["cae_accuracy"] == 1.0
 
 
 def test_other_model_prints_verdict_and_threshold(capsys, files):
@@ -78,9 +82,11 @@ def test_other_model_prints_verdict_and_threshold(capsys, files):
     )
     assert res.code == 0, res.err
     assert "similarity" in res.out and "independent" in res.out and ">= 0.999" in res.out
-    res = run_cli(capsys, "compare", str(files["a"]), str(files["b"]), "--pairs", "30", "--steps", "20", "--json")
-    same = run_cli(capsys, "compare", str(files["a"]), str(files["b"]), "--pairs", "30", "--steps", "20", "--json")
+    assert "copy test (conferrable examples)" in res.out and "CAE accuracy" in res.out
+    args = ("compare", str(files["a"]), str(files["b"]), "--pairs", "30", "--steps", "20", "--json", "--no-cae")
+    res, same = run_cli(capsys, *args), run_cli(capsys, *args)
     out = json.loads(res.out)
+    assert out["conferrable"] is None
     assert out["similarity"] < 1.0 and out["similarity"] == json.loads(same.out)["similarity"]
 
 

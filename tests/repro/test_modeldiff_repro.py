@@ -27,8 +27,10 @@ def test_held_out_threshold():
 def test_quick_modeldiff_repro_runs_and_makes_its_table():
     result = repro_info("modeldiff").run(size="quick", seed=0, progress=False)
     assert result.method == "modeldiff" and result.size == "quick"
-    assert [r["method"] for r in result.rows] == ["ModelDiff", "label agreement", "weight cosine"]
-    assert result.runs[0]["reused_pairs"] >= 12 and result.claim.endswith(".")
+    assert [r["method"] for r in result.rows][:3] == ["ModelDiff", "label agreement", "weight cosine"]
+    assert "hard negatives" in result.rows[3]["method"] and result.status == "smoke run"
+    assert result.runs[0]["reused_pairs"] >= 12 and result.runs[0]["hard_pairs"] > 0 and result.claim.endswith(".")
+    assert {c.kind for c in result.checks} == {"sanity", "claim", "info"}
     for check in result.checks:
         assert isinstance(check.value, float) and not math.isnan(check.value)
     json.dumps(result.to_dict(), allow_nan=False)

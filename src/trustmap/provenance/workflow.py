@@ -1,8 +1,11 @@
 """The library side of ``trustmap compare A B``: load both models, check that one input fits both, run
-ModelDiff (arXiv 2106.08890) with its baselines and record the comparison in the results store.
+ModelDiff (arXiv 2106.08890) with its baselines and, beside it, the extraction-aware conferrable
+adversarial examples test (arXiv 1912.00888), and record the comparison in the results store.
 
 Seed inputs are the test split of ``data`` (a registered dataset or a user ``.npz``); without ``data``,
-the dataset recorded in model A's metadata is used.
+the dataset recorded in model A's metadata is used. The fingerprint's surrogates and references train on
+the training split; ``queries`` names the dataset a thief would query with (default: MNIST-5k for
+Fashion-MNIST and the other way round, KnockoffNets' natural out-of-task images; none otherwise).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from trustmap.data import load_dataset
 from trustmap.errors import DataError, ModelError, TrustmapError
 from trustmap.models.handle import ModelHandle
 from trustmap.models.io import load_model
+from trustmap.provenance.conferrable import ConferrableResult, default_archs, make_fingerprint, verify
 from trustmap.provenance.modeldiff import (
     DEFAULT_THRESHOLD,
     ModelDiffResult,
@@ -23,12 +27,16 @@ from trustmap.provenance.modeldiff import (
 )
 from trustmap.store import ResultsStore
 
+DEFAULT_QUERIES = {"fashion-mnist": "mnist-5k", "mnist-5k": "fashion-mnist"}
+
 
 @dataclass(frozen=True)
 class CompareOutcome:
     result: ModelDiffResult
     data: str
     run_id: int
+    conferrable: ConferrableResult | None = None
+    queries: str | None = None
 
 
 def _check_inputs(a: ModelHandle, b: ModelHandle, x: np.ndarray, data: str) -> None:
@@ -51,11 +59,13 @@ def compare_files(
     *,
     store: ResultsStore,
     data: str | None = None,
-    n_pairs: int = 100,
+    n_pairs: int = 300,
     mutation: str = "search",
     steps: int = 200,
     threshold: float = DEFAULT_THRESHOLD,
     seed: int = 0,
+    cae: bool = True,
+    queries: str | None = None,
 ) -> CompareOutcome:
     if mutation not in ("search", "gradient", "none"):
         raise TrustmapError(f"unknown mutation {mutation!r}; use search, gradient or none")
@@ -106,4 +116,46 @@ def compare_files(
         }
         if result.weight_cosine is not None:
             run.metrics["weight_cosine"] = result.weight_cosine
-    return CompareOutcome(result, ds.name, run.id)
+        conf, pool = None, None
+        if cae:
+            conf, pool = _conferrable(handle_a, handle_b, ds, queries=queries, seed=seed)
+            run.metrics.update(
+                {"cae_accuracy": conf.cae_accuracy, "cae_threshold": conf.threshold, "stolen": conf.stolen}
+            )
+    return CompareOutcome(result, ds.name, run.id, conf, pool)
+
+
+def _conferrable(
+    a: ModelHandle, b: ModelHandle, ds, *, queries: str | None, seed: int
+) -> tuple[ConferrableResult, str | None]:
+    """A's conferrable-example fingerprint (surrogates and references trained here) checked on B."""
+    if ds.train is None or len(ds.train) < 20:
+        raise DataError(f"{ds.name} has no training split to train the fingerprint's surrogates; pass --no-cae")
+    pool = queries if queries is not None else DEFAULT_QUERIES.get(ds.name)
+    qx = None
+    if pool:
+        qds = load_dataset(pool)
+        qx = np.concatenate([s.x for s in (qds.train, qds.test) if s is not None])
+        if tuple(qx.shape[1:]) != tuple(ds.test.x.shape[1:]):
+            raise DataError(
+                f"--queries {pool} has inputs of shape {tuple(qx.shape[1:])}, {ds.name} "
+                f"{tuple(ds.test.x.shape[1:])}; choose a query pool that fits both models"
+            )
+    shape = tuple(ds.test.x.shape[1:])
+    archs = (
+        tuple(dict.fromkeys([a.meta.arch, *default_archs(shape)]))
+        if a.meta.arch in ("cnn-s", "mlp", "logreg")
+        else default_archs(shape)
+    )
+    fp = make_fingerprint(
+        a,
+        train_x=ds.train.x,
+        train_y=ds.train.y,
+        seeds_x=ds.test.x,
+        seeds_y=ds.test.y,
+        query_x=qx,
+        archs=archs,
+        value_range=ds.value_range,
+        seed=seed,
+    )
+    return verify(fp, b), pool

@@ -1,24 +1,29 @@
-"""A model-reuse benchmark on Fashion-MNIST for ModelDiff (Li et al., ISSTA 2021, arXiv 2106.08890).
+"""A model-reuse benchmark on Fashion-MNIST for ModelDiff (Li et al., ISSTA 2021, arXiv 2106.08890), built
+the paper's way: models form **lineages**, each grown from one root, and two models are reused when they
+share a root, independent when their roots differ.
 
-Sources (``cnn-s``, ``mlp``, ``cnn``) are trained on FM-10k. Each source gets **reused** derivatives:
+Roots (``ROOTS``) are trained from scratch on FMNIST 10k pools: ``cnn-s`` and ``mlp`` on pool ``a``, and
+``cnn-s@b`` (another random state) on the disjoint pool ``b`` -- independent roots differ by
+architecture, by data subset or both, and by seed. Each root gets **derivatives**:
 
 - ``finetune``: fine-tuned on 5,000 other FMNIST training images (same task);
-- ``transfer``: a fresh head, then every layer fine-tuned to MNIST-5k (a different task, cross-task pair);
+- ``transfer``: a fresh head, then every layer fine-tuned to MNIST-5k (a different task, cross-task);
 - ``prune``: 50% magnitude pruning of every conv/linear weight, then 1 epoch of fine-tuning (mask kept);
 - ``quantize``: every weight tensor rounded to int8 (symmetric, per tensor) and back;
-- ``distill``: a student of another architecture on the source's soft labels for 10,000 unlabelled
+- ``distill``: a student of another architecture on the root's soft labels for 10,000 unlabelled
   FMNIST training images;
-- ``steal``: a KnockoffNets thief (``cnn-s``) on the source's hard labels for 2,500 MNIST-5k plus 2,500
-  FMNIST queries.
+- ``steal``: a KnockoffNets thief of another architecture on the root's hard labels for 2,500 MNIST-5k
+  plus 2,500 FMNIST queries.
 
-and **independent** models: the same architecture from another random state (``seed``), on another 10k
-split (``split``), on MNIST-5k only (``mnist``, cross-task pair), and the other sources (``arch``: another
-architecture on the same data). The FMNIST training pools (FM-10k, other 10k, distillation 10k,
-fine-tuning 5k) are disjoint. ``cnn`` is built at width 16 (CNN-4 at half width) to fit the CPU budget;
-accuracies are on the first 2,000 test images of each model's task (fewer in quick runs). Inputs ``(N, 1, 28, 28)`` in [0, 1]; every model returns 10 logits.
+Pairs: **reused** = root vs each derivative, and siblings (derivatives of one root, in a fixed cycle);
+**independent** = root vs root and root vs every derivative of another root; **hard** (reported apart,
+not in the claim): a same-recipe retrain (the root's architecture, data and schedule, another seed: a
+different root that only the seed tells apart) vs the root and its derivatives. The FMNIST pools (two
+10k roots' pools, distillation 10k, fine-tuning 5k) are disjoint. Accuracies are on the first 2,000
+test images of each model's task. Inputs ``(N, 1, 28, 28)`` in [0, 1]; every model returns 10 logits.
 
->>> zoo = build_zoo(fmnist, mnist, sources=("cnn-s",), epochs=3, seed=0)
->>> [(p.a, p.b, p.reused) for p in zoo.pairs][:2]
+>>> zoo = build_zoo(fmnist, mnist, roots=(("cnn-s", "a"), ("mlp", "a")), epochs=3, seed=0)
+>>> [(p.a, p.b, p.group) for p in zoo.pairs][:2]
 """
 
 from __future__ import annotations
@@ -37,26 +42,27 @@ from trustmap.probes.extraction.knockoff import softmax, train_thief
 from trustmap.utils.seed import seeded_global_rng
 
 SHAPE = (1, 28, 28)
-STUDENT = {"cnn-s": "mlp", "mlp": "cnn-s", "cnn": "cnn-s"}
-REUSED = ("finetune", "transfer", "prune", "quantize", "distill", "steal")
-INDEPENDENT = ("seed", "split", "mnist", "arch")
-CROSS_TASK = ("transfer", "mnist")
+OTHER_ARCH = {"cnn-s": "mlp", "mlp": "cnn-s", "cnn": "cnn-s"}
+ROOTS: tuple[tuple[str, str], ...] = (("cnn-s", "a"), ("mlp", "a"), ("cnn-s", "b"))
+DERIVED = ("finetune", "transfer", "prune", "quantize", "distill", "steal")
+CROSS_TASK = ("transfer",)
 ARCH_OPTIONS = {"cnn": {"width": 16}}  # CNN-4 at half width: 4x cheaper to train on 2 cores
 EVAL_SIZE = 2000
+GROUPS = ("reused", "independent", "hard")
 
 
 @dataclass(frozen=True)
 class Pair:
-    """One benchmark pair: the source ``a`` and the suspect ``b`` (keys into :attr:`Zoo.models`)."""
+    """One benchmark pair: the owner's model ``a`` and the suspect ``b`` (keys into :attr:`Zoo.models`)."""
 
     a: str
     b: str
-    kind: str  # one of REUSED or INDEPENDENT
-    reused: bool
+    kind: str  # reused: the derivative kind or "sibling"; independent: how the roots differ; hard: "retrain"
+    group: str  # one of GROUPS
 
     @property
-    def cross_task(self) -> bool:
-        return self.kind in CROSS_TASK
+    def reused(self) -> bool:
+        return self.group == "reused"
 
 
 @dataclass
@@ -64,6 +70,11 @@ class Zoo:
     models: dict[str, nn.Module] = field(default_factory=dict)
     pairs: list[Pair] = field(default_factory=list)
     accuracy: dict[str, float] = field(default_factory=dict)  # on the task each model was trained for
+    task: dict[str, str] = field(default_factory=dict)  # "fmnist" or "mnist"
+    root: dict[str, str] = field(default_factory=dict)  # the root each model grew from
+
+    def cross_task(self, pair: Pair) -> bool:
+        return self.task[pair.a] != self.task[pair.b]
 
 
 def prune_magnitude(model: nn.Module, *, amount: float = 0.5) -> dict[str, torch.Tensor]:
@@ -119,9 +130,9 @@ def _finetune(model: nn.Module, data: Split, *, epochs: int, seed: int, lr: floa
 
 
 def _pools(fmnist: Dataset, seed: int) -> dict[str, np.ndarray]:
-    """Disjoint FMNIST training pools: FM-10k, other 10k, distillation 10k, fine-tuning 5k."""
+    """Disjoint FMNIST training pools: two roots' 10k pools, distillation 10k, fine-tuning 5k."""
     order = np.random.default_rng(seed).permutation(len(fmnist.train))
-    sizes = {"fm10k": 10000, "other": 10000, "distill": 10000, "finetune": 5000}
+    sizes = {"a": 10000, "b": 10000, "distill": 10000, "finetune": 5000}
     out, start = {}, 0
     for name, n in sizes.items():
         out[name] = np.sort(order[start : start + n])
@@ -129,110 +140,147 @@ def _pools(fmnist: Dataset, seed: int) -> dict[str, np.ndarray]:
     return out
 
 
+def root_name(arch: str, pool: str) -> str:
+    return arch if pool == "a" else f"{arch}@{pool}"
+
+
 def build_zoo(
     fmnist: Dataset,
     mnist: Dataset,
     *,
-    sources: tuple[str, ...] = ("cnn-s", "mlp", "cnn"),
+    roots: tuple[tuple[str, str], ...] = ROOTS,
     epochs: int = 3,
     scale: float = 1.0,
+    retrain: bool = True,
     seed: int = 0,
     tick=None,
 ) -> Zoo:
-    """Train the sources, their reused derivatives and the independent models; ``scale`` shrinks every
-    training pool (quick runs). ``tick()`` is called once per trained model. Dropout masks come from
-    ``seed`` too (the global torch random state is forked, seeded and restored), so a seed fixes the zoo."""
+    """Train the roots, their derivatives and (``retrain``) a same-recipe retrain of each pool-``a`` root;
+    ``scale`` shrinks every training pool (quick runs). ``tick()`` is called once per model. Dropout masks
+    come from ``seed`` too (the global torch random state is forked, seeded and restored)."""
     with seeded_global_rng(seed):
-        return _build_zoo(fmnist, mnist, sources=sources, epochs=epochs, scale=scale, seed=seed, tick=tick)
+        return _build_zoo(fmnist, mnist, roots=roots, epochs=epochs, scale=scale, retrain=retrain, seed=seed, tick=tick)
+
+
+def _pruned(src: nn.Module, data: Split, *, seed: int) -> nn.Module:
+    pruned = copy.deepcopy(src)
+    masks = prune_magnitude(pruned, amount=0.5)
+    mods = dict(pruned.named_modules())
+
+    def masked_loss(model: nn.Module, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            for name, mask in masks.items():
+                mods[name].weight.mul_(mask)
+        return nn.functional.cross_entropy(model(xb), yb)
+
+    fit(
+        pruned,
+        data,
+        config=TrainConfig(epochs=1, batch_size=64, lr=5e-4),
+        seed=seed,
+        loss_fn=masked_loss,
+        progress=False,
+    )
+    with torch.no_grad():
+        for name, mask in masks.items():
+            mods[name].weight.mul_(mask)
+    return pruned.eval()
+
+
+def _derive(src: nn.Module, arch: str, *, data: dict, epochs: int, s: int) -> dict[str, nn.Module]:
+    """The six reused derivatives of one root (see the module docstring)."""
+    out: dict[str, nn.Module] = {}
+    out["finetune"] = _finetune(copy.deepcopy(src), data["finetune"], epochs=1, seed=s + 1, lr=5e-4)
+    transfer = copy.deepcopy(src)
+    head = [m for m in transfer.modules() if isinstance(m, nn.Linear)][-1]
+    with seeded_global_rng(s + 2):
+        head.reset_parameters()
+    out["transfer"] = _finetune(transfer, data["mnist"], epochs=2, seed=s + 2, lr=1e-3)
+    out["prune"] = _pruned(src, data["root"], seed=s + 3)
+    out["quantize"] = quantize_int8(copy.deepcopy(src)).eval()
+    soft = softmax(_logits(src, data["distill"]))
+    out["distill"] = train_thief(
+        _build(OTHER_ARCH[arch], s + 4),
+        data["distill"],
+        soft,
+        soft=True,
+        seed=s + 4,
+        config=TrainConfig(epochs=epochs, batch_size=128, lr=3e-3),
+    )
+    hard = _logits(src, data["queries"]).argmax(1)
+    out["steal"] = train_thief(
+        _build(OTHER_ARCH[arch], s + 5),
+        data["queries"],
+        hard,
+        soft=False,
+        seed=s + 5,
+        config=TrainConfig(epochs=2 * epochs, batch_size=64, lr=2e-3),
+    )
+    return out
+
+
+def _how_roots_differ(a: tuple[str, str], b: tuple[str, str]) -> str:
+    parts = [what for what, same in (("arch", a[0] == b[0]), ("data", a[1] == b[1])) if not same]
+    return "other-" + "-".join(parts) if parts else "other-seed"
 
 
 def _build_zoo(
     fmnist: Dataset,
     mnist: Dataset,
     *,
-    sources: tuple[str, ...],
+    roots: tuple[tuple[str, str], ...],
     epochs: int,
     scale: float,
+    retrain: bool,
     seed: int,
     tick=None,
 ) -> Zoo:
     tick = tick or (lambda *a, **k: None)
     pools = {k: v[: max(200, int(len(v) * scale))] for k, v in _pools(fmnist, seed).items()}
-    fm10k, other = fmnist.train.subset(pools["fm10k"]), fmnist.train.subset(pools["other"])
-    ft_data = fmnist.train.subset(pools["finetune"])
     n_mnist = max(200, int(len(mnist.train) * scale))
-    mnist_train = mnist.train.subset(np.arange(n_mnist))
     rng = np.random.default_rng(seed + 1)
     mnist_all = np.concatenate([mnist.train.x, mnist.test.x])
     n_q = max(100, int(2500 * scale))
     queries = np.concatenate([mnist_all[rng.permutation(len(mnist_all))[:n_q]], fmnist.train.x[pools["distill"][:n_q]]])
-    distill_x = fmnist.train.x[pools["distill"]]
+    shared = {
+        "finetune": fmnist.train.subset(pools["finetune"]),
+        "mnist": mnist.train.subset(np.arange(n_mnist)),
+        "distill": fmnist.train.x[pools["distill"]],
+        "queries": queries,
+    }
     fm_test = fmnist.test.subset(np.arange(int(EVAL_SIZE * min(1.0, 4 * scale))))
+    mn_test = mnist.test.subset(np.arange(min(len(mnist.test), len(fm_test))))
     zoo = Zoo()
-    for i, arch in enumerate(sources):
-        s = seed * 1000 + 10 * i
-        src = _train(arch, fm10k, epochs=epochs, seed=s)
-        zoo.models[arch] = src
-        zoo.accuracy[arch] = _accuracy(src, fm_test)
-        tick()
-        derived: dict[str, nn.Module] = {}
-        derived["finetune"] = _finetune(copy.deepcopy(src), ft_data, epochs=1, seed=s + 1, lr=5e-4)
-        tick()
-        transfer = copy.deepcopy(src)
-        head = [m for m in transfer.modules() if isinstance(m, nn.Linear)][-1]
-        with seeded_global_rng(s + 2):
-            head.reset_parameters()
-        derived["transfer"] = _finetune(transfer, mnist_train, epochs=2, seed=s + 2, lr=1e-3)
-        tick()
-        pruned = copy.deepcopy(src)
-        masks = prune_magnitude(pruned, amount=0.5)
-        mods = dict(pruned.named_modules())
 
-        def masked_loss(model: nn.Module, xb: torch.Tensor, yb: torch.Tensor, masks=masks, mods=mods) -> torch.Tensor:
-            with torch.no_grad():
-                for name, mask in masks.items():
-                    mods[name].weight.mul_(mask)
-            return nn.functional.cross_entropy(model(xb), yb)
+    def add(key: str, model: nn.Module, root: str, task: str = "fmnist") -> None:
+        zoo.models[key], zoo.root[key], zoo.task[key] = model, root, task
+        zoo.accuracy[key] = _accuracy(model, mn_test if task == "mnist" else fm_test)
+        tick()
 
-        fit(
-            pruned,
-            fm10k,
-            config=TrainConfig(epochs=1, batch_size=64, lr=5e-4),
-            seed=s + 3,
-            loss_fn=masked_loss,
-            progress=False,
-        )
-        with torch.no_grad():
-            for name, mask in masks.items():
-                mods[name].weight.mul_(mask)
-        derived["prune"] = pruned.eval()
-        tick()
-        derived["quantize"] = quantize_int8(copy.deepcopy(src)).eval()
-        soft = softmax(_logits(src, distill_x))
-        student = _build(STUDENT[arch], s + 4)
-        derived["distill"] = train_thief(
-            student, distill_x, soft, soft=True, seed=s + 4, config=TrainConfig(epochs=epochs, batch_size=128, lr=3e-3)
-        )
-        tick()
-        hard = _logits(src, queries).argmax(1)
-        thief = _build("cnn-s", s + 5)
-        derived["steal"] = train_thief(
-            thief, queries, hard, soft=False, seed=s + 5, config=TrainConfig(epochs=2 * epochs, batch_size=64, lr=2e-3)
-        )
-        tick()
-        indep = {
-            "seed": _train(arch, fm10k, epochs=epochs, seed=s + 6),
-            "split": _train(arch, other, epochs=epochs, seed=s + 7),
-            "mnist": _train(arch, mnist_train, epochs=epochs, seed=s + 8),
-        }
-        tick(3)
-        for kind, model in {**derived, **indep}.items():
-            key = f"{arch}/{kind}"
-            zoo.models[key] = model
-            task = mnist.test if kind in CROSS_TASK else fm_test
-            zoo.accuracy[key] = _accuracy(model, task)
-            zoo.pairs.append(Pair(arch, key, kind, kind in REUSED))
-    for i, a in enumerate(sources):
-        for b in sources[i + 1 :]:
-            zoo.pairs.append(Pair(a, b, "arch", False))
+    lineages: dict[str, list[str]] = {}
+    for i, (arch, pool) in enumerate(roots):
+        s, name = seed * 1000 + 10 * i, root_name(arch, pool)
+        data = {**shared, "root": fmnist.train.subset(pools[pool])}
+        src = _train(arch, data["root"], epochs=epochs, seed=s)
+        add(name, src, name)
+        lineages[name] = []
+        for kind, model in _derive(src, arch, data=data, epochs=epochs, s=s).items():
+            add(f"{name}/{kind}", model, name, "mnist" if kind in CROSS_TASK else "fmnist")
+            lineages[name].append(f"{name}/{kind}")
+            zoo.pairs.append(Pair(name, f"{name}/{kind}", kind, "reused"))
+        kids = lineages[name]
+        for j, k in enumerate(kids):
+            zoo.pairs.append(Pair(k, kids[(j + 1) % len(kids)], "sibling", "reused"))
+        if retrain and pool == "a":
+            twin = f"{name}~retrain"
+            add(twin, _train(arch, data["root"], epochs=epochs, seed=s + 7), twin)
+            zoo.pairs += [Pair(twin, m, "retrain", "hard") for m in [name, *kids]]
+    for i, ra in enumerate(roots):
+        for j, rb in enumerate(roots):
+            na, nb = root_name(*ra), root_name(*rb)
+            if i == j:
+                continue
+            if i < j:
+                zoo.pairs.append(Pair(na, nb, _how_roots_differ(ra, rb), "independent"))
+            zoo.pairs += [Pair(na, k, _how_roots_differ(ra, rb), "independent") for k in lineages[nb]]
     return zoo
