@@ -154,3 +154,14 @@ def test_every_project_registry_is_a_registry():
         assert isinstance(reg, Registry) and len(reg) > 0, reg
     assert {"fashion-mnist", "adult"} <= set(DATASETS.ids()) and {"cnn", "minilm"} <= set(ARCHS.ids())
     assert {"bat", "ini", "sfr-on"} <= set(REPROS.ids()) and {"fedavg", "pfa"} <= set(STRATEGIES.ids())
+
+
+def test_importing_trustmap_turns_off_ray_usage_reporting():
+    """Nothing may reach the network at run time: Ray's usage statistics are off unless the user opts in."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in __import__("os").environ.items() if k != "RAY_USAGE_STATS_ENABLED"}
+    code = "import os, trustmap; print(os.environ['RAY_USAGE_STATS_ENABLED'])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0"

@@ -4,6 +4,12 @@
 >>> ds = trustmap.load_dataset("digits")
 """
 
+import os
+
+# Nothing in trustmap reaches the network at run time: Ray (sweeps, Flower's simulation) would otherwise
+# report usage statistics to its servers. Set RAY_USAGE_STATS_ENABLED=1 yourself to allow it.
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
 from trustmap.data import Dataset, load_dataset
 from trustmap.errors import TrustmapError
 

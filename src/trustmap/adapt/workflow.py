@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from torch import nn
 
 from trustmap.errors import TrustmapError
+from trustmap.store import recorded
 
 if TYPE_CHECKING:
     from trustmap.store import ResultsStore
@@ -37,7 +38,7 @@ class AdaptOutcome:
     train_seconds: float
     merged: bool
     density: float | None = None
-    run_id: int | None = None  # the results-store run, when a store was given
+    run_id: int = 0  # the results-store run (0 when no store was given)
 
 
 def _check(
@@ -109,38 +110,23 @@ def adapt_and_save(
         "max_len": max_len,
     }
 
-    def work() -> AdaptOutcome:
-        return _adapt_and_save(
-            method=method,
-            data=data,
-            out=out,
-            deft=deft,
-            train_size=train_size,
-            epochs=epochs,
-            lr=lr,
-            batch_size=batch_size,
-            rank=rank,
-            prefix_length=prefix_length,
-            max_len=max_len,
-            seed=seed,
-            test_size=test_size,
-            progress=progress,
-        )
-
-    if store is None:
-        return work()
-    with store.run("adapt", args=args, seed=seed) as run:
-        res = work()
-        run.dataset, run.dataset_sha256, run.model_sha256 = res.dataset, res.dataset_sha256, res.model_sha256
-        run.metrics = {
+    with recorded(store, "adapt", args=args, seed=seed) as run:
+        res = _adapt_and_save(**{**args, "out": out}, seed=seed, progress=progress)
+        metrics = {
             "test_accuracy": res.test_accuracy,
             "trainable": res.trainable,
             "total": res.total,
             "optimizer_state_bytes": res.optimizer_state_bytes,
         }
         if res.density is not None:
-            run.metrics["density"] = res.density
-        run.timings = {"train": res.train_seconds}
+            metrics["density"] = res.density
+        run.note(
+            dataset=res.dataset,
+            dataset_sha256=res.dataset_sha256,
+            model_sha256=res.model_sha256,
+            metrics=metrics,
+            timings={"train": res.train_seconds},
+        )
     return replace(res, run_id=run.id)
 
 

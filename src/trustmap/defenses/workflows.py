@@ -35,6 +35,7 @@ from trustmap.models import ModelHandle, build_model, load_model, save_model
 from trustmap.models.meta import ModelMeta
 from trustmap.models.recipes import member_split
 from trustmap.models.workflows import meta_for
+from trustmap.store import recorded
 from trustmap.utils.files import check_writable, sha256_file
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ class Outcome:
     test_accuracy: float
     seconds: float
     metrics: dict[str, float] = field(default_factory=dict)
-    run_id: int | None = None  # the results-store run, when a store was given
+    run_id: int = 0  # the results-store run (0 when no store was given)
 
 
 def _accuracy(model: nn.Module, split: Split) -> float:
@@ -68,17 +69,15 @@ def _recorded(
     work: Callable[[], Outcome],
 ) -> Outcome:
     """``work()``, recorded as a ``command`` run in ``store`` (if any) with its dataset, model and metrics."""
-    if store is None:
-        return work()
-    with store.run(command, args=args, seed=seed) as run:
+    with recorded(store, command, args=args, seed=seed) as run:
         outcome = work()
-        run.dataset, run.dataset_sha256, run.model_sha256 = (
-            outcome.dataset,
-            outcome.dataset_sha256,
-            outcome.model_sha256,
+        run.note(
+            dataset=outcome.dataset,
+            dataset_sha256=outcome.dataset_sha256,
+            model_sha256=outcome.model_sha256,
+            metrics={"test_accuracy": outcome.test_accuracy, **outcome.metrics},
+            timings={timing: outcome.seconds},
         )
-        run.metrics = {"test_accuracy": outcome.test_accuracy, **outcome.metrics}
-        run.timings = {timing: outcome.seconds}
     return replace(outcome, run_id=run.id)
 
 

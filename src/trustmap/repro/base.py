@@ -186,7 +186,7 @@ class ReproRun:
 
     info: ReproInfo
     result: ReproResult
-    run_id: int | None = None
+    run_id: int = 0  # the results-store run (0 when no store was given)
 
 
 def run_repro(
@@ -201,16 +201,12 @@ def run_repro(
     info = repro_info(method_id)
     size = "quick" if quick else "default"
 
-    def work() -> ReproResult:
+    from trustmap.store import recorded
+
+    with recorded(store, "repro", args={"method": method_id, "size": size}, seed=seed) as run:
         start = time.perf_counter()
         result = info.run(size=size, seed=seed, progress=progress)
         result.seconds = round(time.perf_counter() - start, 2)
-        return result
-
-    if store is None:
-        return ReproRun(info, work())
-    with store.run("repro", args={"method": method_id, "size": size}, seed=seed) as run:
-        result = work()
         run.metrics = {
             "held": result.held,
             "status": result.status,

@@ -124,6 +124,7 @@ class MembershipProbe(Probe):
         "tpr_at_0.1fpr": "lower",
         "advantage": "lower",
     }
+    min_pool: ClassVar[int] = 0  # held-out pool examples an attack with reference models needs
     headline: ClassVar[str | None] = "tpr_at_0.1fpr"  # what the grade reads (with TPR at 1% FPR)
     BUDGETS: ClassVar[dict[str, dict[str, Any]]] = {
         "quick": {"n": 500},
@@ -141,6 +142,9 @@ class MembershipProbe(Probe):
             return MISSING_MEMBERS
         if self.n < 1:
             return f"n must be at least 1, got {self.n}"
+        have = 0 if data.pool is None else len(data.pool)
+        if have < self.min_pool:
+            return f"needs at least {self.min_pool} held-out pool examples to train reference models (has {have})"
         return None
 
     def balanced(self, data: AuditData, *, seed: int) -> tuple[Split, Split]:

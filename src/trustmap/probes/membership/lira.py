@@ -42,9 +42,7 @@ from trustmap.errors import TrustmapError
 from trustmap.models.handle import ModelHandle
 from trustmap.probes.base import AuditData, ProbeResult, register_probe
 from trustmap.probes.membership.base import TEESLICE, MembershipProbe, low_fpr_rule
-from trustmap.probes.membership.reference import derived_seed, reference_arch, train_reference_models
-
-MIN_POOL = 100
+from trustmap.probes.membership.reference import derived_seed, train_references_for
 
 
 def logit_confidence(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -79,6 +77,7 @@ class LiRA(MembershipProbe):
     id: ClassVar[str] = "mia-lira"
     title: ClassVar[str] = "Membership inference (LiRA, offline)"
     kinds: ClassVar[tuple[str, ...]] = ("image", "table")
+    min_pool: ClassVar[int] = 100
     audit_budgets = ("thorough",)  # 4 x 20 epochs of the target's architecture is minutes for a CNN
     rule = low_fpr_rule("LiRA", defence="teeslice", command=TEESLICE)
     BUDGETS: ClassVar[dict[str, dict[str, Any]]] = {
@@ -97,28 +96,16 @@ class LiRA(MembershipProbe):
         if self.reference_models < 1 or self.reference_pool < 2 or self.reference_epochs < 1:
             raise TrustmapError("mia-lira needs reference_models >= 1, reference_epochs >= 1 and reference_pool >= 2")
 
-    def skip_reason(self, model: ModelHandle, data: AuditData) -> str | None:
-        reason = super().skip_reason(model, data)
-        if reason:
-            return reason
-        if data.pool is None or len(data.pool) < MIN_POOL:
-            have = 0 if data.pool is None else len(data.pool)
-            return f"needs at least {MIN_POOL} held-out pool examples to train reference models (has {have})"
-        return None
-
     def measure(self, model: ModelHandle, data: AuditData, *, seed: int, progress: bool | None) -> ProbeResult:
         assert data.pool is not None
         members, nonmembers = self.balanced(data, seed=seed)
         perm = np.random.default_rng(derived_seed(seed, 0x6C697261)).permutation(len(data.pool))
         ref_pool = data.pool.subset(np.sort(perm[: min(self.reference_pool, len(data.pool))]))
-        kind = data.dataset.kind
-        arch = reference_arch(model, kind, self.reference_arch)
-        refs = train_reference_models(
+        refs = train_references_for(
+            model,
+            data,
             ref_pool,
-            kind=kind,
-            arch=arch,
-            input_shape=tuple(model.meta.input_shape or data.dataset.input_shape),
-            num_classes=model.meta.num_classes or data.dataset.num_classes,
+            arch=self.reference_arch,
             count=self.reference_models,
             max_epochs=self.reference_epochs,
             seed=derived_seed(seed, 0x6C697261, 1),
@@ -132,7 +119,7 @@ class LiRA(MembershipProbe):
             ref = logit_confidence(refs.logits(split), split.y).T  # (n, K)
             scores.append(lira_scores(target, ref, per_example_variance=per_example))
         table = [
-            {"model": k, "arch": arch, "train_size": int(len(h)), "epochs": refs.epochs}
+            {"model": k, "arch": refs.arch, "train_size": int(len(h)), "epochs": refs.epochs}
             for k, h in enumerate(refs.halves)
         ]
         extra = {"reference_models": float(len(refs.models)), "per_example_variance": float(per_example)}

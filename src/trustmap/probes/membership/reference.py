@@ -30,6 +30,7 @@ from trustmap.models.architectures import arch_info, arch_names, build_model
 from trustmap.models.handle import ModelHandle
 from trustmap.models.recipes import recipe
 from trustmap.models.train import fit
+from trustmap.probes.base import AuditData
 
 FAST_ARCH = {"image": "cnn-s", "table": "mlp"}
 
@@ -132,3 +133,32 @@ def train_reference_models(
         )
         models.append(model.eval())
     return ReferenceModels(arch=arch, models=models, halves=halves, epochs=config.epochs)
+
+
+def train_references_for(
+    model: ModelHandle,
+    data: AuditData,
+    pool: Split,
+    *,
+    arch: str | None,
+    count: int,
+    max_epochs: int,
+    seed: int,
+    progress: bool | None = None,
+    exact_epochs: bool = False,
+) -> ReferenceModels:
+    """Reference models for attacking ``model`` on ``data``: :func:`reference_arch` (``arch`` overrides it),
+    the target's input shape and classes, trained on ``pool`` by :func:`train_reference_models`."""
+    kind = data.dataset.kind
+    return train_reference_models(
+        pool,
+        kind=kind,
+        arch=reference_arch(model, kind, arch),
+        input_shape=tuple(model.meta.input_shape or data.dataset.input_shape),
+        num_classes=model.meta.num_classes or data.dataset.num_classes,
+        count=count,
+        max_epochs=max_epochs,
+        seed=seed,
+        progress=progress,
+        exact_epochs=exact_epochs,
+    )

@@ -54,12 +54,10 @@ from trustmap.probes.membership.metrics import roc_auc
 from trustmap.probes.membership.reference import (
     ReferenceModels,
     derived_seed,
-    reference_arch,
     stacked_true_class_probs,
-    train_reference_models,
+    train_references_for,
 )
 
-MIN_POOL = 100
 A_GRID = tuple(round(0.1 * i, 1) for i in range(11))
 DEFAULT_A = 0.3
 
@@ -124,6 +122,7 @@ class RMIA(MembershipProbe):
     id: ClassVar[str] = "mia-rmia"
     title: ClassVar[str] = "Membership inference (RMIA, reference models)"
     kinds: ClassVar[tuple[str, ...]] = ("image", "table")
+    min_pool: ClassVar[int] = 100
     audit_budgets = ("standard", "thorough")
     rule = low_fpr_rule("RMIA", defence="teeslice", command=TEESLICE)
     BUDGETS: ClassVar[dict[str, dict[str, Any]]] = {
@@ -163,27 +162,15 @@ class RMIA(MembershipProbe):
         if self.gamma <= 0 or self.temperature <= 0:
             raise TrustmapError(f"mia-rmia gamma and temperature must be positive: {self.gamma}, {self.temperature}")
 
-    def skip_reason(self, model: ModelHandle, data: AuditData) -> str | None:
-        reason = super().skip_reason(model, data)
-        if reason:
-            return reason
-        if data.pool is None or len(data.pool) < MIN_POOL:
-            have = 0 if data.pool is None else len(data.pool)
-            return f"needs at least {MIN_POOL} held-out pool examples to train reference models (has {have})"
-        return None
-
     def measure(self, model: ModelHandle, data: AuditData, *, seed: int, progress: bool | None) -> ProbeResult:
         assert data.pool is not None
         members, nonmembers = self.balanced(data, seed=seed)
         population, ref_pool = self.split_pool(data.pool, seed=seed)
-        kind = data.dataset.kind
-        arch = reference_arch(model, kind, self.reference_arch)
-        refs = train_reference_models(
+        refs = train_references_for(
+            model,
+            data,
             ref_pool,
-            kind=kind,
-            arch=arch,
-            input_shape=tuple(model.meta.input_shape or data.dataset.input_shape),
-            num_classes=model.meta.num_classes or data.dataset.num_classes,
+            arch=self.reference_arch,
             count=self.reference_models,
             max_epochs=self.reference_epochs,
             seed=derived_seed(seed, 0x726D6961),
@@ -205,7 +192,13 @@ class RMIA(MembershipProbe):
         s_in = rmia_scores(target["in"], ref["in"], target["z"], ref["z"], offline_a=a, gamma=self.gamma)
         s_out = rmia_scores(target["out"], ref["out"], target["z"], ref["z"], offline_a=a, gamma=self.gamma)
         table = [
-            {"model": k, "arch": arch, "train_size": int(len(h)), "epochs": refs.epochs, "population_accuracy": acc}
+            {
+                "model": k,
+                "arch": refs.arch,
+                "train_size": int(len(h)),
+                "epochs": refs.epochs,
+                "population_accuracy": acc,
+            }
             for k, (h, acc) in enumerate(zip(refs.halves, ref_acc))
         ]
         extra = {"offline_a": a, "reference_models": float(len(refs.models)), "population": float(len(population))}
