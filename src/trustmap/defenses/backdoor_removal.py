@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from trustmap.attacks.backdoor import stamp
 from trustmap.data.dataset import Split
 from trustmap.defenses.base import DefenceResult, Defended, fresh_copy
 from trustmap.defenses.registry import HardenDefence, HardenJob, register_defence
@@ -108,7 +109,7 @@ def unlearn_trigger(
     def stamp_some(xb: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         pick = torch.rand(len(xb), generator=gen) < fraction
         out = xb.clone()
-        out[pick] = (1 - m) * xb[pick] + m * p
+        out[pick] = stamp(xb[pick], m, p)
         return out
 
     losses = _finetune(

@@ -60,6 +60,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from trustmap.attacks.backdoor import stamp
 from trustmap.errors import TrustmapError
 from trustmap.models.handle import ModelHandle
 from trustmap.probes.backdoor.strip import strip_entropy
@@ -228,7 +229,7 @@ def trigger_asr(
     keep = y != target
     if not bool(keep.any()):
         return float("nan")
-    xt = (1 - mask) * x[keep] + mask * pattern
+    xt = stamp(x[keep], mask, pattern)
     pred = torch.cat([model(xt[i : i + batch_size]).argmax(1) for i in range(0, len(xt), batch_size)])
     return float((pred == target).float().mean())
 
@@ -403,7 +404,7 @@ class BackdoorScan(Probe):
         h_trig = []
         for k in range(n_cls):
             keep = ys != k
-            stamped = (1 - masks[k]) * xs[keep] + masks[k] * patterns[k]
+            stamped = stamp(xs[keep], masks[k], patterns[k])
             h_trig.append(float(strip_entropy(net, stamped, generator=gen, **strip).mean()))
         ratio = h_trig[suspect] / h_clean if h_clean > 0 else 0.0
         strip_flag = bool(ratio < self.strip_threshold)
