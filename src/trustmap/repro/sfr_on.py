@@ -51,6 +51,7 @@ SIZES = {
         "ref_pool": 400,
         "ref_epochs": 1,
         "population": 200,
+        "test": 1000,  # a stratified part of the test split (the default size uses all of it)
     },
 }
 FORGET_CLASS = 6  # Shirt, the most confusable class
@@ -121,7 +122,7 @@ class _Rmia:
 
 def _one_run(ds, train_idx: np.ndarray, cfg: dict, s: int) -> dict[str, float]:
     train = ds.train.subset(train_idx)
-    test = ds.test
+    test = ds.test if "test" not in cfg else ds.test.subset(stratified_indices(ds.test.y, cfg["test"], seed=s))
     rng = np.random.default_rng([s, 0x73667206])
     original = _train(train, epochs=cfg["epochs"], seed=s)
     row: dict[str, float] = {"seed": s, "original_test": _acc(original, test)}
