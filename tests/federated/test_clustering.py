@@ -73,3 +73,19 @@ def test_split_composes_and_spadv_stays_in_ball():
     shadow = shadow_train(split.mid, x, k=3, alternations=1, steps=2, seed=0)
     xa = spadv_attack(split.mid, shadow, x, eps=0.1, z_steps=2, steps=3, generator=torch_generator(0))
     assert (xa - x).abs().max() <= 0.1 + 1e-6 and xa.min() >= 0 and xa.max() <= 1
+
+
+def test_update_cosine_distance_groups_update_directions():
+    from trustmap.federated.cfl import cosine_distance
+
+    rng = np.random.default_rng(0)
+    directions = rng.normal(size=(3, 50))
+    truth = np.array([0, 0, 1, 1, 2, 2])
+    updates = directions[truth] * rng.uniform(0.5, 2.0, size=(6, 1)) + 0.05 * rng.normal(size=(6, 50))
+    d = cosine_distance(updates)
+    assert np.allclose(d, d.T) and np.allclose(np.diag(d), 0) and d.max() <= 2
+    same, other = d[truth[:, None] == truth[None, :]], d[truth[:, None] != truth[None, :]]
+    assert same.max() < other.min()  # scale does not matter, direction does
+    from sklearn.metrics import adjusted_rand_score
+
+    assert adjusted_rand_score(truth, cluster_distance(d, n_clusters=3)) == 1.0
