@@ -71,8 +71,47 @@ def test_split_composes_and_spadv_stays_in_ball():
     with torch.no_grad():
         assert torch.allclose(split.full()(x), model(x))
     shadow = shadow_train(split.mid, x, k=3, alternations=1, steps=2, seed=0)
-    xa = spadv_attack(split.mid, shadow, x, eps=0.1, z_steps=2, steps=3, generator=torch_generator(0))
-    assert (xa - x).abs().max() <= 0.1 + 1e-6 and xa.min() >= 0 and xa.max() <= 1
+    for objective in ("feature", "tail"):
+        xa = spadv_attack(
+            split.mid, shadow, x, eps=0.1, objective=objective, z_steps=2, steps=3, generator=torch_generator(0)
+        )
+        assert (xa - x).abs().max() <= 0.1 + 1e-6 and xa.min() >= 0 and xa.max() <= 1
+    with pytest.raises(ValueError, match="objective"):
+        spadv_attack(split.mid, shadow, x, eps=0.1, objective="labels")
+
+
+def test_feature_objective_moves_server_features_more_than_noise():
+    from trustmap.federated.split.spadv import uniform_noise
+
+    model = fl_model("cnn-s", input_shape=(1, 8, 8), seed=0).eval()
+    split = split_cnn_s(model)
+    x = torch.rand(16, 1, 8, 8, generator=torch_generator(1))
+    shadow = shadow_train(split.mid, x, k=3, alternations=1, steps=2, seed=0)
+    feats = lambda t: split.mid(shadow.head(t))  # noqa: E731
+    adv = spadv_attack(split.mid, shadow, x, eps=0.1, steps=10, generator=torch_generator(0))
+    with torch.no_grad():
+        z = feats(x)
+        shift_adv = (feats(adv) - z).norm()
+        shift_noise = (feats(uniform_noise(x, eps=0.1, generator=torch_generator(0))) - z).norm()
+    assert shift_adv > 2 * shift_noise
+
+
+def test_shadow_head_aligns_to_observed_smashed_statistics():
+    from trustmap.federated.split.spadv import smashed_statistics
+
+    model = fl_model("cnn-s", input_shape=(1, 8, 8), seed=0).eval()
+    split = split_cnn_s(model)
+    x = torch.rand(32, 1, 8, 8, generator=torch_generator(2))
+    observed = smashed_statistics(split.head, x)
+    assert observed[0].shape == observed[1].shape == (16,)
+
+    def gap(shadow):
+        got = smashed_statistics(shadow.head, x)
+        return float((got[0] - observed[0]).abs().mean() + (got[1] - observed[1]).abs().mean())
+
+    free = shadow_train(split.mid, x, k=3, alternations=1, steps=60, lr=1e-2, seed=0)
+    tied = shadow_train(split.mid, x, k=3, alternations=1, steps=60, lr=1e-2, smashed=observed, align=10.0, seed=0)
+    assert gap(tied) < 0.5 * gap(free)
 
 
 def test_update_cosine_distance_groups_update_directions():

@@ -6,16 +6,21 @@ code for it was found.
 Threat model: the server holds only the middle layers ``mid``; clients keep ``head`` and ``tail``.
 Stage 1 (shadow training): the server wraps the frozen ``mid`` with a shadow head and tail trained on a
 few *unlabelled*, non-IID samples. The paper's objective is not public; the stand-in *(ours)* is
-DeepCluster: 5 alternations of k-means (k=10) on ``mid(shadow_head(x))`` then cross-entropy on the
-cluster labels for shadow head + tail. Stage 2 (local attack): PGD on the intermediate output ``z`` to
-raise the shadow tail's loss at its own prediction (``‖δz‖∞ ≤ z_eps·mean|z|``, *ours*), then PGD-20 on
-the input (``‖x′ − x‖∞ ≤ ε``) to minimise ``‖mid(shadow_head(x′)) − (z + δz)‖²``. ``x′`` is sent to
-the real model.
+DeepCluster (5 alternations of k-means (k=10) on ``mid(shadow_head(x))`` then cross-entropy on the
+cluster labels) plus an alignment term that ties the shadow head to the real one: the server sees the
+clients' smashed data (the real head's outputs) in every training step, so the shadow head's per-channel
+output mean and standard deviation are pulled to those observed statistics (weight ``align``, ours: 1).
+Stage 2 (local attack), ``objective="feature"`` (default): tail-free feature disruption, PGD-20 on the
+input (``‖x′ − x‖∞ ≤ ε``) that maximises ``‖mid(shadow_head(x′)) − mid(shadow_head(x))‖²``, so the
+attack needs no tail and no labels. ``objective="tail"`` (the earlier stand-in, for ablation): PGD on the
+intermediate output ``z`` against the shadow tail's own prediction (``‖δz‖∞ ≤ z_eps·mean|z|``), then
+PGD-20 on the input to reach it. ``x′`` is sent to the real model.
 
 Shapes: CNN-S on ``(N, 1, H, W)``; head → ``(N, 16, H/2, W/2)``; mid → ``(N, 128)``; tail → ``(N, 10)``.
 
 >>> split = split_cnn_s(model)
->>> shadow = shadow_train(split.mid, x_unlabelled, seed=0)
+>>> stats = smashed_statistics(split.head, x_clients)          # what the server observes in training
+>>> shadow = shadow_train(split.mid, x_unlabelled, smashed=stats, seed=0)
 >>> x_adv = spadv_attack(split.mid, shadow, x, eps=0.1, generator=gen)
 """
 
@@ -71,16 +76,43 @@ def shadow_train(
     alternations: int = 5,
     steps: int = 100,
     lr: float = 1e-3,
+    smashed: tuple[torch.Tensor, torch.Tensor] | None = None,
+    align: float = 1.0,
     seed: int = 0,
 ) -> Shadow:
-    """Stage 1: DeepCluster-style shadow head and tail around the frozen server ``mid`` (no labels); their
-    initial weights and the tail's re-initialisations come from ``seed``."""
+    """Stage 1: DeepCluster-style shadow head and tail around the frozen server ``mid`` (no labels), with the
+    shadow head's output statistics aligned to the observed ``smashed`` ``(mean, std)`` per channel when
+    given; initial weights and the tail's re-initialisations come from ``seed``."""
     with seeded_global_rng(seed):
-        return _shadow_train(mid, x, k=k, alternations=alternations, steps=steps, lr=lr, seed=seed)
+        return _shadow_train(
+            mid, x, k=k, alternations=alternations, steps=steps, lr=lr, smashed=smashed, align=align, seed=seed
+        )
+
+
+@torch.no_grad()
+def smashed_statistics(head: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and standard deviation of the smashed data ``head(x)`` ``(N, C, H, W)`` → two ``(C,)``
+    tensors: what a split-learning server sees of the clients' inputs."""
+    h = head.eval()(x)
+    return h.mean((0, 2, 3)), h.std((0, 2, 3))
+
+
+def _alignment(h: torch.Tensor, smashed: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    mean, std = smashed
+    return F.mse_loss(h.mean((0, 2, 3)), mean) + F.mse_loss(h.std((0, 2, 3)), std)
 
 
 def _shadow_train(
-    mid: nn.Module, x: torch.Tensor, *, k: int, alternations: int, steps: int, lr: float, seed: int
+    mid: nn.Module,
+    x: torch.Tensor,
+    *,
+    k: int,
+    alternations: int,
+    steps: int,
+    lr: float,
+    smashed: tuple[torch.Tensor, torch.Tensor] | None,
+    align: float,
+    seed: int,
 ) -> Shadow:
     c = x.shape[1]
     first = next(m for m in mid.modules() if isinstance(m, nn.Conv2d))
@@ -98,7 +130,11 @@ def _shadow_train(
         opt = torch.optim.Adam([*head.parameters(), *tail.parameters()], lr=lr)
         for _ in range(steps):
             opt.zero_grad(set_to_none=True)
-            F.cross_entropy(tail(mid(head(x))), labels).backward()
+            h = head(x)
+            loss = F.cross_entropy(tail(mid(h)), labels)
+            if smashed is not None:
+                loss = loss + align * _alignment(h, smashed)
+            loss.backward()
             opt.step()
     return Shadow(head.eval(), tail.eval())
 
@@ -109,17 +145,46 @@ def spadv_attack(
     x: torch.Tensor,
     *,
     eps: float,
+    objective: str = "feature",
     z_eps: float = 1.0,
     z_steps: int = 20,
     steps: int = 20,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """Stage 2: perturb the intermediate output, then find ``x′`` in the ε-ball that produces it."""
+    """Stage 2: ``feature`` maximises the server-side feature shift ``‖mid(head(x′)) − mid(head(x))‖²``
+    (tail-free); ``tail`` perturbs the intermediate output against the shadow tail, then finds ``x′`` in the
+    ε-ball that produces it."""
+    if objective not in ("feature", "tail"):
+        raise ValueError(f"objective must be 'feature' or 'tail', got {objective!r}")
     mid = mid.eval()
     with torch.no_grad():
         z = mid(shadow.head(x))
-        pred = shadow.tail(z).argmax(1)
-        bound = z_eps * z.abs().mean(1, keepdim=True)
+    delta = (torch.rand(x.shape, generator=generator) * 2 - 1) * eps
+    xa = (x + delta).clamp(0, 1).requires_grad_(True)
+    if objective == "feature":
+        for _ in range(steps):
+            loss = ((mid(shadow.head(xa)) - z) ** 2).sum()
+            (g,) = torch.autograd.grad(loss, xa)
+            _pgd_step(xa, x, g, eps=eps, steps=steps)
+        return xa.detach()
+    target = _disrupted_target(shadow, z, z_eps=z_eps, z_steps=z_steps)
+    for _ in range(steps):
+        loss = ((mid(shadow.head(xa)) - target) ** 2).sum()
+        (g,) = torch.autograd.grad(loss, xa)
+        _pgd_step(xa, x, -g, eps=eps, steps=steps)
+    return xa.detach()
+
+
+@torch.no_grad()
+def _pgd_step(xa: torch.Tensor, x: torch.Tensor, g: torch.Tensor, *, eps: float, steps: int) -> None:
+    """One signed ascent step on ``g``, projected to the ε-ball around ``x`` and to [0, 1] (in place)."""
+    xa += 2.5 * eps / steps * g.sign()
+    xa.copy_(torch.min(torch.max(xa, x - eps), x + eps).clamp(0, 1))
+
+
+def _disrupted_target(shadow: Shadow, z: torch.Tensor, *, z_eps: float, z_steps: int) -> torch.Tensor:
+    pred = shadow.tail(z).argmax(1)
+    bound = z_eps * z.abs().mean(1, keepdim=True)
     dz = torch.zeros_like(z, requires_grad=True)
     for _ in range(z_steps):
         loss = F.cross_entropy(shadow.tail((z + dz).clamp_min(0)), pred)
@@ -127,16 +192,7 @@ def spadv_attack(
         with torch.no_grad():
             dz += 2.5 * bound / z_steps * g.sign()
             dz.copy_(torch.max(torch.min(dz, bound), -bound))
-    target = (z + dz.detach()).clamp_min(0)
-    delta = (torch.rand(x.shape, generator=generator) * 2 - 1) * eps
-    xa = (x + delta).clamp(0, 1).requires_grad_(True)
-    for _ in range(steps):
-        loss = ((mid(shadow.head(xa)) - target) ** 2).sum()
-        (g,) = torch.autograd.grad(loss, xa)
-        with torch.no_grad():
-            xa -= 2.5 * eps / steps * g.sign()
-            xa.copy_(torch.min(torch.max(xa, x - eps), x + eps).clamp(0, 1))
-    return xa.detach()
+    return (z + dz.detach()).clamp_min(0)
 
 
 def uniform_noise(x: torch.Tensor, *, eps: float, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -168,6 +224,7 @@ __all__ = [
     "Shadow",
     "split_cnn_s",
     "shadow_train",
+    "smashed_statistics",
     "spadv_attack",
     "uniform_noise",
     "pseudo_label_surrogate",
