@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 from trustmap.attacks.backdoor import Trigger, stamp
-from trustmap.data.distill.kip import _flat, _ridge, balanced_indices, krr_predict, one_hot, relu_ntk
+from trustmap.data.distill.kip import Adam, _flat, _ridge, balanced_indices, krr_predict, one_hot, relu_ntk
 from trustmap.errors import DataError, TrustmapError
 from trustmap.utils.seed import derive_seed
 
@@ -189,7 +189,7 @@ def relax_trigger(
     m01, p0 = patch_mask_pattern(cfg.size, shape, value=1.0, margin=cfg.margin)
     mask = torch.from_numpy(m01).to(torch.float64)
     pattern = torch.from_numpy(p0).to(torch.float64).requires_grad_(True)
-    opt = torch.optim.Adam([pattern], lr=cfg.lr)
+    opt = Adam(pattern, lr=cfg.lr)
     xs = _flat(support_x)
     xt = torch.from_numpy(x).to(torch.float64)
     rng = np.random.default_rng(derive_seed(seed, 0x7E1A))
@@ -202,7 +202,6 @@ def relax_trigger(
         x_b = stamp(xt[b], cfg.budget * mask, pattern)
         conflict, projection = trigger_losses(xs, xt[a], one_hot(y[a], num_classes), x_b, y_b, ridge=cfg.ridge)
         loss = cfg.rho * conflict + projection
-        opt.zero_grad()
         loss.backward()
         opt.step()
         with torch.no_grad():

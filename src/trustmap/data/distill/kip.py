@@ -61,16 +61,20 @@ def relu_ntk(
     a, b = _flat(x1), _flat(x2)
     if a.shape[1] != b.shape[1]:
         raise DataError(f"kernel inputs must have the same dimension, got {a.shape[1]} and {b.shape[1]}")
-    d = a.shape[1]
-    w2, b2 = w_std**2, b_std**2
-    k12 = w2 * (a @ b.T) / d + b2
-    k11 = w2 * (a * a).sum(1) / d + b2
-    k22 = w2 * (b * b).sum(1) / d + b2
-    norm = torch.sqrt(k11[:, None] * k22[None, :])
+    scale = w_std / math.sqrt(a.shape[1])
+    a, b = a * scale, b * scale
+    b2 = b_std**2
+    return _ntk(a @ b.T + b2, (a * a).sum(1) + b2, (b * b).sum(1) + b2, w_std=w_std, b_std=b_std)
+
+
+def _ntk(k12: torch.Tensor, k11: torch.Tensor, k22: torch.Tensor, *, w_std: float, b_std: float) -> torch.Tensor:
+    """The NTK from the first-layer kernel ``K0`` between the points ``(n1, n2)`` and on each side (``(n1,)``,
+    ``(n2,)``): ``s_w^2/(2 pi) (sqrt(K0 K0') (sin t + (pi - t) cos t) + K0 (pi - t)) + s_b^2``."""
+    norm = k11.sqrt()[:, None] * k22.sqrt()[None, :]
     cos = torch.clamp(k12 / norm, -1.0 + _EPS, 1.0 - _EPS)
-    theta = torch.arccos(cos)
-    sigma1 = w2 * norm * (torch.sqrt(1.0 - cos * cos) + (math.pi - theta) * cos) / (2 * math.pi) + b2
-    return sigma1 + w2 * k12 * (math.pi - theta) / (2 * math.pi)
+    rest = math.pi - torch.arccos(cos)
+    mix = norm * (torch.sqrt(1.0 - cos * cos) + rest * cos) + k12 * rest
+    return w_std**2 / (2 * math.pi) * mix + b_std**2
 
 
 def one_hot(y: np.ndarray | torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -131,6 +135,24 @@ def kip_loss(
     return ((pred - y_t) ** 2).mean()
 
 
+def _kip_step_loss(
+    support: torch.Tensor,
+    y_s: torch.Tensor,
+    t_scaled: torch.Tensor,
+    t_k0: torch.Tensor,
+    y_t: torch.Tensor,
+    ridge: float,
+) -> torch.Tensor:
+    """:func:`kip_loss` with the target side precomputed: ``t_scaled = x_t s_w / sqrt d``, ``t_k0 = |.|^2 + s_b^2``."""
+    a = support * (W_STD / math.sqrt(support.shape[1]))
+    b2 = B_STD**2
+    ka = (a * a).sum(1) + b2
+    k_ss = _ntk(a @ a.T + b2, ka, ka, w_std=W_STD, b_std=B_STD)
+    k_ts = _ntk(t_scaled @ a.T + b2, t_k0, ka, w_std=W_STD, b_std=B_STD)
+    pred = k_ts @ torch.linalg.solve(_ridge(k_ss, ridge), y_s)
+    return ((pred - y_t) ** 2).mean()
+
+
 def balanced_indices(y: np.ndarray, per_class: int, *, rng: np.random.Generator, num_classes: int) -> np.ndarray:
     """``per_class`` indices of each class of ``y`` drawn without replacement (classes in order)."""
     out = []
@@ -140,6 +162,29 @@ def balanced_indices(y: np.ndarray, per_class: int, *, rng: np.random.Generator,
             raise DataError(f"class {c} has {len(pool)} examples; a balanced draw needs {per_class} per class")
         out.append(rng.choice(pool, size=per_class, replace=False))
     return np.concatenate(out)
+
+
+class Adam:
+    """Adam (Kingma & Ba; betas 0.9, 0.999, eps 1e-8, as in JAX's ``optimizers.adam`` the paper used) on one
+    tensor, in place. Kept here rather than ``torch.optim.Adam`` to avoid its heavy first import."""
+
+    def __init__(self, param: torch.Tensor, *, lr: float, betas: tuple[float, float] = (0.9, 0.999)) -> None:
+        self.param, self.lr, self.betas, self.t = param, lr, betas, 0
+        self.m = torch.zeros_like(param)
+        self.v = torch.zeros_like(param)
+
+    @torch.no_grad()
+    def step(self) -> None:
+        g = self.param.grad
+        if g is None:
+            return
+        b1, b2 = self.betas
+        self.t += 1
+        self.m.mul_(b1).add_(g, alpha=1 - b1)
+        self.v.mul_(b2).addcmul_(g, g, value=1 - b2)
+        denom = (self.v / (1 - b2**self.t)).sqrt_().add_(1e-8)
+        self.param.addcdiv_(self.m, denom, value=-self.lr / (1 - b1**self.t))
+        self.param.grad = None
 
 
 @dataclass(frozen=True)
@@ -209,8 +254,9 @@ def kip_distill(
             raise DataError("init_x and init_y must be given together, with the training images' shape")
     support = _flat(init_x).clone().requires_grad_(True)
     y_s = one_hot(init_y, num_classes)
-    xf = _flat(x)
-    opt = torch.optim.Adam([support], lr=cfg.lr)
+    xf = _flat(x) * (W_STD / math.sqrt(support.shape[1]))
+    k0 = (xf * xf).sum(1) + B_STD**2
+    opt = Adam(support, lr=cfg.lr)
     per_class = max(1, cfg.target_batch // num_classes)
     counts = np.bincount(y, minlength=num_classes)
     balanced = cfg.balanced and counts.min() >= per_class
@@ -222,13 +268,12 @@ def kip_distill(
                 b = balanced_indices(y, per_class, rng=batch_rng, num_classes=num_classes)
             else:
                 b = batch_rng.choice(len(y), size=min(cfg.target_batch, len(y)), replace=False)
-            loss = kip_loss(support, y_s, xf[b], one_hot(y[b], num_classes), ridge=cfg.ridge)
-            opt.zero_grad()
+            loss = _kip_step_loss(support, y_s, xf[b], k0[b], one_hot(y[b], num_classes), cfg.ridge)
             loss.backward()
             opt.step()
             with torch.no_grad():
                 support.clamp_(0.0, 1.0)
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             tick()
     out = support.detach().to(torch.float32).numpy().reshape(init_x.shape)
     return KIPResult(out, np.asarray(init_y).copy(), np.asarray(init_x, np.float32).copy(), idx, losses)
