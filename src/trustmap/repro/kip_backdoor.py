@@ -32,7 +32,7 @@ from trustmap.utils.progress import progress_bar
 
 SIZES = {
     "default": {"seeds": 3, "train": 10000, "test": 2000, "steps": 1000, "batch": 1000, "relax_steps": 1000},
-    "quick": {"seeds": 2, "train": 1000, "test": 200, "steps": 15, "batch": 200, "relax_steps": 10},
+    "quick": {"seeds": 2, "train": 500, "test": 100, "steps": 10, "batch": 100, "relax_steps": 5},
 }
 TARGET = 0
 RATE = 0.1
