@@ -47,7 +47,7 @@ def test_density_loss_lowers_density_of_a_relu_model(batch):
     """With ReLU the L0 surrogate has leverage (small positive outputs are pushed to exact zeros). With GELU and
     eps = 1e-7 it barely acts on |a| > 1e-3: see the deft repro's notes."""
     ids, y = batch
-    densities, losses = [], []
+    densities, nonzeros, losses = [], [], []
     for weight in (0.0, 1.0):
         model = TinyClassifier(act="relu")
         freeze_except(model)
@@ -61,12 +61,36 @@ def test_density_loss_lowers_density_of_a_relu_model(batch):
             loss.backward()
             opt.step()
         losses.append(float(F.cross_entropy(model(ids), y).detach()))
-        densities.append(monitor.measure(lambda: model(ids)).density)
+        measured = monitor.measure(lambda: model(ids))
+        densities.append(measured.density)
+        nonzeros.append(measured.nonzero)
         monitor.remove()
     assert densities[1] < 0.5 * densities[0]
+    assert nonzeros[1] < 0.5 * nonzeros[0]  # ReLU: the paper's count_nonzero density falls too
     assert losses[1] < 0.1  # the task is still fitted
 
 
 def test_missing_activation_modules_is_a_clear_error():
     with pytest.raises(ValueError, match="activation"):
         activation_modules(torch.nn.Linear(2, 2))
+
+
+def test_nonzero_density_counts_exact_zeros_only(tiny):
+    ids = torch.tensor([[5, 6, 7, 8]])
+    relu = TinyClassifier(act="relu")
+    gelu_monitor, relu_monitor = DensityMonitor(tiny), DensityMonitor(relu)
+    g, r = gelu_monitor.measure(lambda: tiny(ids)), relu_monitor.measure(lambda: relu(ids))
+    assert g.nonzero > 0.99  # GELU almost never outputs an exact zero
+    assert r.nonzero == pytest.approx(r.positive, abs=1e-6)  # ReLU: nonzero exactly where the input is positive
+
+
+def test_larger_deft_eps_discounts_small_activations(tiny, batch):
+    from trustmap.adapt.methods import AdaptConfig
+
+    ids, _ = batch
+    monitor = DensityMonitor(tiny)
+    tiny(ids)
+    small, large = monitor.penalty(1e-7), monitor.penalty(1e-1)
+    assert large < small  # a larger eps discounts small activations
+    assert AdaptConfig().deft_eps == 1e-7
+    monitor.remove()

@@ -6,9 +6,10 @@ smooth surrogate of the L0 norm (the official code's ``compute_l0_penalty``: ``e
 ``lambda = 1``). The base model stays frozen; any PEFT parameters (LoRA, prefixes) and the head train.
 
 Density. The official code counts ``count_nonzero / size``, which suits ReLU models. MiniLM uses GELU,
-which almost never outputs an exact zero, so :class:`DensityMonitor` reports the fraction of
-``|a| > 1e-3`` (``density``) and the fraction of positive pre-activations (``positive``), over real
-(non-pad) tokens when a token mask is given, else over all positions.
+which almost never outputs an exact zero, so :class:`DensityMonitor` reports the paper's
+``count_nonzero`` density (``nonzero``) next to the fraction of ``|a| > 1e-3`` (``density``) and the
+fraction of positive pre-activations (``positive``), over real (non-pad) tokens when a token mask is
+given, else over all positions.
 
 >>> monitor = DensityMonitor(model)                  # hooks every BERT intermediate_act_fn
 >>> loss = F.cross_entropy(model(x), y) + deft_penalty(monitor)
@@ -44,6 +45,7 @@ class Density:
     density: float  # fraction of |a| > threshold, averaged over layers
     positive: float  # fraction of pre-activations > 0, averaged over layers
     per_layer: list[float]
+    nonzero: float = 1.0  # fraction of a != 0 (the paper's count_nonzero density), averaged over layers
 
 
 class DensityMonitor:
@@ -57,7 +59,7 @@ class DensityMonitor:
         self.outputs: list[torch.Tensor] = []
         self.token_mask: torch.Tensor | None = None  # (B, L) bool, set by the caller to ignore padding
         self._counting = False
-        self._counts: list[list[float]] = []  # per layer: [dense, positive, total]
+        self._counts: list[list[float]] = []  # per layer: [dense, positive, total, nonzero]
         self._handles = [
             model.get_submodule(n).register_forward_hook(self._hook_for(i)) for i, n in enumerate(self.module_names)
         ]
@@ -80,6 +82,7 @@ class DensityMonitor:
         c[0] += float(((out.abs() > self.threshold) & m).sum())
         c[1] += float(((pre > 0) & m).sum())
         c[2] += float(m.expand_as(out).sum())
+        c[3] += float(((out != 0) & m).sum())
 
     def _mask_for(self, out: torch.Tensor) -> torch.Tensor:
         if self.token_mask is None or self.token_mask.shape != out.shape[:2]:
@@ -99,7 +102,7 @@ class DensityMonitor:
     @torch.no_grad()
     def measure(self, run_batches: Callable[[], None]) -> Density:
         """Run ``run_batches()`` (forward passes; set ``token_mask`` inside it) and return the density."""
-        self._counting, self._counts, self.outputs = True, [[0.0, 0.0, 0.0] for _ in self.module_names], []
+        self._counting, self._counts, self.outputs = True, [[0.0, 0.0, 0.0, 0.0] for _ in self.module_names], []
         try:
             run_batches()
         finally:
@@ -107,10 +110,12 @@ class DensityMonitor:
             self.outputs = []
         per_layer = [c[0] / max(c[2], 1.0) for c in self._counts]
         positive = [c[1] / max(c[2], 1.0) for c in self._counts]
+        nonzero = [c[3] / max(c[2], 1.0) for c in self._counts]
         return Density(
             density=sum(per_layer) / max(len(per_layer), 1),
             positive=sum(positive) / max(len(positive), 1),
             per_layer=per_layer,
+            nonzero=sum(nonzero) / max(len(nonzero), 1),
         )
 
     def remove(self) -> None:

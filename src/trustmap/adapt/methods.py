@@ -32,6 +32,7 @@ class AdaptConfig:
 
     method: str = "lora"
     deft_weight: float = 0.0  # DEFT density-loss weight lambda (0 = plain PEFT)
+    deft_eps: float = 1e-7  # DEFT's L0 surrogate a^2 / (a^2 + eps): the authors' eps
     r: int = 8
     alpha: float = 16.0
     targets: tuple[str, ...] = ("query", "value")

@@ -135,7 +135,7 @@ def _train_fo(
 
         def loss_fn(m: nn.Module, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
             monitor.clear()
-            return F.cross_entropy(m(xb), yb) + deft_penalty(monitor, weight=cfg.deft_weight)
+            return F.cross_entropy(m(xb), yb) + deft_penalty(monitor, weight=cfg.deft_weight, eps=cfg.deft_eps)
 
     try:  # dropout masks come from the seed too (MiniLM trains with dropout 0.1)
         with seeded_global_rng(derive_seed(seed, _DROPOUT_STREAM)):

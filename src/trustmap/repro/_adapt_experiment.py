@@ -5,7 +5,9 @@ by ``trustmap adapt``).
 
 * :func:`rt_splits`: stratified RT subsets (train from the training pool, test from the test split),
   tokenized to ids; method and baselines of one run share them.
-* :func:`probe_accuracy`: k-fold logistic-regression accuracy on frozen mean-pooled embeddings.
+* :func:`probe_accuracy`: k-fold logistic-regression accuracy on frozen mean-pooled embeddings;
+  :func:`frozen_probe_accuracy`: the same classifier fitted on a train split and scored on a test split
+  (the trivial baseline a trained adapter must beat).
 * :func:`summarise`: per-method mean over runs, for ``ReproResult.rows``; :func:`row` picks one of them.
 """
 
@@ -54,6 +56,16 @@ def probe_accuracy(features: np.ndarray, y: np.ndarray, *, folds: int = 5, seed:
     return float(cross_val_score(clf, features, y, cv=cv).mean())
 
 
+def frozen_probe_accuracy(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray) -> float:
+    """Test accuracy of a standardised logistic regression on frozen embeddings: the trivial baseline."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, C=1.0)).fit(train_x, train_y)
+    return float(clf.score(test_x, test_y))
+
+
 def summarise(runs: Iterable[dict[str, Any]], *, key: str = "method") -> list[dict[str, Any]]:
     """Mean of every numeric field per ``key`` value, in first-appearance order (with ``runs`` counted)."""
     groups: dict[str, list[dict[str, Any]]] = {}
@@ -75,4 +87,4 @@ def row(rows: list[dict[str, Any]], name: str, key: str = "method") -> dict[str,
     return next(r for r in rows if r[key] == name)
 
 
-__all__ = ["embeddings", "probe_accuracy", "row", "rt_splits", "summarise"]
+__all__ = ["embeddings", "frozen_probe_accuracy", "probe_accuracy", "row", "rt_splits", "summarise"]

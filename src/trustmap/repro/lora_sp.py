@@ -36,16 +36,6 @@ LORA_LR = 2e-3  # LoRA, LoRA-SP and PEFT-LoRA; full fine-tuning keeps its defaul
 METHODS = ("full", "lora", "lora-sp", "peft-lora")
 
 
-def frozen_probe_accuracy(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray) -> float:
-    """Test accuracy of a standardised logistic regression on frozen embeddings: the trivial baseline."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, C=1.0)).fit(train_x, train_y)
-    return float(clf.score(test_x, test_y))
-
-
 def within(name: str, values: Sequence[float], *, tolerance: float) -> Check:
     """A two-sided check on per-seed ``values``: passed when the 95% interval lies within ``+/- tolerance``,
     failed when it lies wholly outside, else inconclusive."""
@@ -120,7 +110,7 @@ def lora_sp_experiment(*, size: str, seed: int, progress: bool | None) -> ReproR
     from trustmap.adapt.minilm import encode, fresh_minilm
     from trustmap.adapt.textdata import load_rt_subj, stratified_subset
     from trustmap.adapt.train import accuracy, adapt
-    from trustmap.repro._adapt_experiment import embeddings, probe_accuracy, rt_splits, summarise
+    from trustmap.repro._adapt_experiment import embeddings, frozen_probe_accuracy, probe_accuracy, rt_splits, summarise
 
     cfg = SIZES[size]
     subj_train, _ = load_rt_subj()
