@@ -22,7 +22,9 @@ def audit(
     data: Annotated[str, typer.Option(help="Dataset name or user file (.npz, .csv, .parquet).")],
     members: Annotated[Optional[Path], typer.Option(help=".npz of training members (x, y or indices).")] = None,
     nonmembers: Annotated[Optional[Path], typer.Option(help=".npz of non-members (x, y or indices).")] = None,
-    sensitive: Annotated[Optional[str], typer.Option(help="Sensitive attribute for group fairness (tables).")] = None,
+    sensitive: Annotated[
+        Optional[str], typer.Option(help="Sensitive attribute / group column (tables, image folders).")
+    ] = None,
     label: Annotated[Optional[str], typer.Option(help="Label column of a CSV/Parquet table.")] = None,
     config: Annotated[
         Optional[Path], typer.Option(help="TOML file: [audit] budget/probes, [probes.<id>] options.")
