@@ -107,13 +107,16 @@ def score_images(
     *,
     value_range: tuple[float, float] | None = (0.0, 1.0),
     masks: np.ndarray | None = None,
+    background: np.ndarray | None = None,
     points: int = 3,
     relabels: int = 5,
     seed: int = 0,
 ) -> ContrastScores:
     """DDI-CoCo scores of ``x`` ``(N, C, H, W)``: ``points`` foreground and background pixels per labelling.
 
-    An image without a foreground or background (a flat image) scores 1 (no contrast)."""
+    ``background`` ``(N, H, W)`` bool: where normal-skin points may be drawn (default: outside ``masks``;
+    the paper's labeller avoids ambiguous pixels). An image without a foreground or background (a flat
+    image) scores 1 (no contrast)."""
     if points < 1 or relabels < 1:
         raise DataError(f"points and relabels must be >= 1, got {points} and {relabels}")
     rgb = to_rgb01(x, value_range)
@@ -122,13 +125,16 @@ def score_images(
     masks = np.asarray(masks, bool)
     if masks.shape != rgb.shape[:3]:
         raise DataError(f"masks must have shape {rgb.shape[:3]} (N, H, W), got {masks.shape}")
+    back = ~masks if background is None else np.asarray(background, bool)
+    if back.shape != masks.shape:
+        raise DataError(f"background must have shape {masks.shape} (N, H, W), got {back.shape}")
+    back = back & ~masks
     rng = np.random.default_rng(seed)
     n = len(rgb)
     scores = np.ones((relabels, n))
     flat = rgb.reshape(n, -1, 3)
     for i in range(n):
-        m = masks[i].ravel()
-        fg, bg = np.flatnonzero(m), np.flatnonzero(~m)
+        fg, bg = np.flatnonzero(masks[i].ravel()), np.flatnonzero(back[i].ravel())
         if len(fg) == 0 or len(bg) == 0:
             continue
         pf = fg[rng.integers(0, len(fg), (relabels, points))] if len(fg) < points else _draw(rng, fg, relabels, points)
