@@ -177,16 +177,30 @@ def uniform_summary(shot: np.ndarray, *, budget: float = 0.15, windows: int = 6)
     return mask
 
 
+def kmeans(x: np.ndarray, k: int, *, iters: int = 25, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Lloyd's k-means with k-means++ seeding (numpy, seeded): ``(labels (N,), centres (k, D))``."""
+    rng = np.random.default_rng(seed)
+    centres = [x[rng.integers(len(x))]]
+    for _ in range(1, k):
+        d2 = np.min(((x[:, None] - np.asarray(centres)[None]) ** 2).sum(-1), axis=1)
+        centres.append(x[rng.choice(len(x), p=d2 / d2.sum())] if d2.sum() > 0 else x[rng.integers(len(x))])
+    c = np.asarray(centres, dtype=np.float64)
+    for _ in range(iters):
+        labels = ((x[:, None] - c[None]) ** 2).sum(-1).argmin(1)
+        c = np.stack([x[labels == j].mean(0) if np.any(labels == j) else c[j] for j in range(k)])
+    return ((x[:, None] - c[None]) ** 2).sum(-1).argmin(1), c
+
+
 def cluster_summary(x: np.ndarray, shot: np.ndarray, *, k: int = 5, budget: float = 0.15, seed: int = 0) -> np.ndarray:
     """Shots holding the medoid frame of each k-means cluster, valued by cluster size, knapsack to ``budget``."""
-    from sklearn.cluster import KMeans
-
-    km = KMeans(n_clusters=k, n_init=3, random_state=seed).fit(x)
+    labels, centres = kmeans(np.asarray(x, np.float64), k, seed=seed)
     ids = np.unique(shot)
     value = np.zeros(len(ids))
     for c in range(k):
-        members = np.flatnonzero(km.labels_ == c)
-        medoid = members[np.argmin(np.linalg.norm(x[members] - km.cluster_centers_[c], axis=1))]
+        members = np.flatnonzero(labels == c)
+        if len(members) == 0:
+            continue
+        medoid = members[np.argmin(np.linalg.norm(x[members] - centres[c], axis=1))]
         value[np.searchsorted(ids, shot[medoid])] += len(members)
     lengths = np.array([np.sum(shot == s) for s in ids])
     return np.isin(shot, ids[knapsack(value, lengths, int(budget * len(shot)))])
@@ -196,6 +210,7 @@ __all__ = [
     "AttentionRegressor",
     "ConditionalSummariser",
     "cluster_summary",
+    "kmeans",
     "predict_scores",
     "summary_mask",
     "train_summariser",

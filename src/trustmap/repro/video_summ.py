@@ -33,7 +33,7 @@ from trustmap.utils.progress import progress_bar
 
 SIZES = {
     "default": {"seeds": 5, "videos": 200, "test": 40, "epochs": 40},
-    "quick": {"seeds": 2, "videos": 40, "test": 10, "epochs": 3},
+    "quick": {"seeds": 2, "videos": 30, "test": 10, "epochs": 2},
 }
 LEARNED = {
     "attention regressor": lambda text: AttentionRegressor(use_text=text),
