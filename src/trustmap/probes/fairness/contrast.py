@@ -206,7 +206,9 @@ def contrast_gap(
         gaps.append(ph - pl)
         weights.append(in_s.sum())
         boots.append(rng.binomial(len(hi), ph, n_boot) / len(hi) - rng.binomial(len(lo), pl, n_boot) / len(lo))
-        rows.append({"stratum": str(s), "n": int(in_s.sum()), "low": float(pl), "high": float(ph), "gap": ph - pl})
+        rows.append(
+            {"stratum": str(s), "n": int(in_s.sum()), "low": float(pl), "high": float(ph), "gap": float(ph - pl)}
+        )
     if not gaps:
         raise DataError("the contrast gap needs at least one class with two or more images")
     w = np.asarray(weights, float) / np.sum(weights)

@@ -119,10 +119,9 @@ class ColourContrast(Probe):
         }
         names = data.dataset.classes
         per_class = [
-            {**r, "stratum": names[int(r["stratum"])] if int(r["stratum"]) < len(names) else r["stratum"]}
-            for r in gap.rows
+            {"class": names[int(r["stratum"])], **{k: v for k, v in r.items() if k != "stratum"}} for r in gap.rows
         ]
-        tables: dict[str, list[dict[str, Any]]] = {"per_class": [{"class": r.pop("stratum"), **r} for r in per_class]}
+        tables: dict[str, list[dict[str, Any]]] = {"per_class": per_class}
         # accuracy by within-class contrast quartile (0 = lowest)
         quart = _within_class_quartile(scores.score, y, seed)
         acc_q = [float(correct[quart == q].mean()) if np.any(quart == q) else 0.0 for q in range(4)]
