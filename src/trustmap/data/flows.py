@@ -195,7 +195,7 @@ def packet_features(tr: FlowTraces, *, first: int, skip_handshake: bool = True) 
     """``(N, first, 66)`` float32: the first ``first`` packets' 64 raw bytes / 255, log1p(IAT in ms) / 10
     and direction; with ``skip_handshake`` the flow tracker drops payload-free TCP packets (SYN, SYN-ACK,
     bare ACK) first *(ours)*. Missing packets are zeros."""
-    n, keep, _ = tr.raw.shape
+    n = len(tr.raw)
     out = np.zeros((n, first, 66), np.float32)
     tcp = tr.raw[:, :, 9] == 6
     bare = tcp & (tr.length <= IP_HDR + TCP_HDR)
