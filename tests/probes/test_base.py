@@ -21,6 +21,7 @@ QUICK = [
     "knockoff",
     "robust-fairness",
     "group-fairness",
+    "ddi-coco",
 ]
 STANDARD = [
     "fgsm",
@@ -34,6 +35,7 @@ STANDARD = [
     "knockoff",
     "robust-fairness",
     "group-fairness",
+    "ddi-coco",
     "backdoor-scan",
 ]
 THOROUGH = [
@@ -50,6 +52,7 @@ THOROUGH = [
     "knockoff",
     "robust-fairness",
     "group-fairness",
+    "ddi-coco",
     "backdoor-scan",
 ]
 

@@ -79,7 +79,7 @@ def prepare_audit_data(
     label: str | None = None,
 ) -> AuditData:
     """Load and check the data for an audit: shapes, labels, NaN, member files, sensitive attribute."""
-    ds = load_dataset(data, label=label, sensitive=[sensitive] if sensitive and label else None)
+    ds = load_dataset(data, label=label, sensitive=[sensitive] if sensitive else None)
     if len(ds.test) == 0 or len(ds.train) == 0:
         raise DataError(f"{ds.name} is empty; give at least one example")
     bind(model, ds, ds.test, what=f"{ds.name} (test)")

@@ -1,5 +1,8 @@
-"""User data files: ``.npz`` with arrays ``x`` and ``y`` (optionally ``x_test``/``y_test``), and CSV or
-Parquet tables with a ``--label`` column and optional ``--sensitive`` columns.
+"""User data files: ``.npz`` with arrays ``x`` and ``y`` (optionally ``x_test``/``y_test``), CSV or
+Parquet tables with a ``--label`` column and optional ``--sensitive`` columns, and image folders: a
+directory of images (PNG, JPEG, ...) with a ``labels.csv`` index whose ``file`` column names each image
+(relative to the folder), a label column (``label`` unless ``--label`` says otherwise) and optional group
+columns (``--sensitive``), carried as the split's sensitive attributes for the fairness probes.
 
 A file without a test split is split 80/20 (stratified, random state 0). Pickled object arrays in
 ``.npz`` files are refused (``allow_pickle=False``).
@@ -72,15 +75,84 @@ def _npz_dataset(p: Path) -> Dataset:
     )
 
 
+INDEX = "labels.csv"
+
+
+def _read_image(path: Path, folder: Path) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    if not path.is_file():
+        raise DataError(f"image {path.name} listed in {folder / INDEX} does not exist in {folder}")
+    try:
+        with Image.open(path) as im:
+            rgb = im.mode not in ("1", "L", "I", "I;16", "F")
+            return np.asarray(im.convert("RGB" if rgb else "L"), dtype=np.float32) / 255.0
+    except (UnidentifiedImageError, OSError) as exc:
+        raise DataError(f"cannot read {path} as an image ({type(exc).__name__}); give PNG or JPEG files") from exc
+
+
+def _image_folder(p: Path, *, label: str | None, sensitive: list[str]) -> Dataset:
+    """A folder of images indexed by ``labels.csv`` (columns ``file``, the label, optional group columns)."""
+    index = p / INDEX
+    if not index.is_file():
+        raise DataError(
+            f"image folder {p} needs a {INDEX} with a 'file' column, a label column and optional group columns"
+        )
+    try:
+        df = pd.read_csv(index)
+    except Exception as exc:  # pandas raises many types for unreadable files
+        raise DataError(f"cannot read {index} as a CSV table ({type(exc).__name__})") from exc
+    label = label or "label"
+    cols = ", ".join(map(str, df.columns))
+    if df.empty:
+        raise DataError(f"{index} is empty; list at least one image")
+    for col, what in (("file", "file"), (label, "label")):
+        if col not in df.columns:
+            raise DataError(f"{what} column {col!r} not in {index}; columns: {cols}")
+    for col in sensitive:
+        if col not in df.columns:
+            raise DataError(f"group column {col!r} not in {index}; columns: {cols}")
+    if df[["file", label, *sensitive]].isna().any().any():
+        raise DataError(f"{index} has empty cells in its file, label or group columns; fill them in")
+    images = [_read_image(p / str(f), p) for f in df["file"]]
+    shapes = {im.shape[:2] for im in images}
+    if len(shapes) > 1:
+        raise DataError(f"images in {p} have different sizes {sorted(shapes)[:3]}; resize them to one size first")
+    rgb = any(im.ndim == 3 for im in images)
+    x = np.stack([(np.repeat(im[..., None], 3, 2) if rgb and im.ndim == 2 else im) for im in images])
+    x = x.transpose(0, 3, 1, 2) if rgb else x[:, None]
+    raw = df[label].astype(str).str.strip().to_numpy()
+    if all(v.isdigit() for v in raw):  # class indices, as in an .npz: class k is index k
+        y = raw.astype(np.int64)
+        classes = np.arange(int(y.max()) + 1).astype(str)
+    else:
+        classes, y = np.unique(raw, return_inverse=True)
+    groups = {c: df[c].astype(str).to_numpy() for c in sensitive}
+    split = Split(np.ascontiguousarray(x, dtype=np.float32), y.astype(np.int64), groups)
+    return Dataset(
+        name=p.name,
+        kind="image",
+        train=split,
+        test=split,  # evaluated as given, like an .npz without a test split
+        classes=tuple(str(c) for c in classes),
+        value_range=(0.0, 1.0),
+        source=str(p.resolve()),
+    )
+
+
 def load_user_file(name: str, *, label: str | None, sensitive: list[str]) -> Dataset:
     p = Path(name)
     if not p.exists():
         raise DataError(f"data file {p} does not exist; give a dataset name (`trustmap data list`) or a file path")
+    if p.is_dir():
+        return _image_folder(p, label=label, sensitive=sensitive)
     suffix = p.suffix.lower()
     if suffix == ".npz":
         return _npz_dataset(p)
     if suffix not in (".csv", ".parquet", ".pq"):
-        raise DataError(f"unsupported data file {p.name}; use .npz (arrays x, y), .csv or .parquet")
+        raise DataError(
+            f"unsupported data file {p.name}; use .npz (arrays x, y), .csv, .parquet or an image folder with {INDEX}"
+        )
     if not label:
         raise DataError(f"{p.name} is a table: name its label column with --label (and --sensitive COLUMN)")
     try:

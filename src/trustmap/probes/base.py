@@ -216,6 +216,7 @@ PROBE_MODULES = (
     "trustmap.probes.extraction.knockoff",
     "trustmap.probes.fairness.robust_fairness",
     "trustmap.probes.fairness.group",
+    "trustmap.probes.fairness.ddi_coco",
     "trustmap.probes.backdoor.neural_cleanse",
 )
 PROBES: Registry[type[Probe]] = Registry(

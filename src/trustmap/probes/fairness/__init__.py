@@ -1,6 +1,8 @@
-"""Fairness probes: robust fairness across classes (``robust-fairness``) and group fairness across a
-sensitive attribute (``group-fairness``), plus the group-fairness metric functions they use."""
+"""Fairness probes: robust fairness across classes (``robust-fairness``), group fairness across a
+sensitive attribute (``group-fairness``) and accuracy across colour contrast (``ddi-coco``), plus the
+group-fairness metric functions they use."""
 
+from trustmap.probes.fairness.ddi_coco import ColourContrast
 from trustmap.probes.fairness.group import GroupFairness
 from trustmap.probes.fairness.metrics import (
     GroupMetrics,
@@ -16,6 +18,7 @@ from trustmap.probes.fairness.metrics import (
 from trustmap.probes.fairness.robust_fairness import RobustFairness
 
 __all__ = [
+    "ColourContrast",
     "GroupFairness",
     "GroupMetrics",
     "RobustFairness",
