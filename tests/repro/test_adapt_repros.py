@@ -72,7 +72,9 @@ def test_lora_sp_is_not_a_test_when_lora_does_not_beat_frozen_embeddings():
 
 
 def test_two_sided_cross_check_verdicts():
-    from trustmap.repro.lora_sp import within
+    from trustmap.repro import Check
+
+    within = Check.within
 
     assert within("x", [0.1, -0.2, 0.3], tolerance=1.0).verdict == "passed"
     assert within("x", [3.0, 3.2, 2.9], tolerance=1.0).verdict == "failed"

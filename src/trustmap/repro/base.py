@@ -77,6 +77,22 @@ class Check:
         target = f"{'>=' if above else '<='} {threshold * scale:g} (95% {iv.text(scale)}; {verdict})"
         return cls(name, iv.mean * scale, target, verdict=verdict, kind=kind)
 
+    @classmethod
+    def within(cls, name: str, values: Sequence[float], *, tolerance: float, kind: str = "claim") -> Check:
+        """A two-sided check on per-seed ``values``: passed when the 95% interval lies within ``+/- tolerance``,
+        failed when it lies wholly outside, else inconclusive."""
+        from trustmap.repro._stats import mean_interval
+
+        iv = mean_interval(values)
+        lo, hi = (iv.low, iv.high) if iv.n > 1 else (iv.mean, iv.mean)
+        if -tolerance <= lo and hi <= tolerance:
+            verdict = "passed"
+        elif hi < -tolerance or lo > tolerance:
+            verdict = "failed"
+        else:
+            verdict = "inconclusive"
+        return cls(name, iv.mean, f"within +/- {tolerance:g} (95% {iv.text()}; {verdict})", verdict=verdict, kind=kind)
+
 
 def result_status(size: str, checks: Sequence[Check]) -> str:
     """``smoke run`` for a quick size; ``not a test`` when a sanity check did not pass; ``held`` when every

@@ -17,7 +17,6 @@ LoRA (``peft-lora``) trained the same way must have our LoRA's trainable-paramet
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -34,22 +33,6 @@ SIZES = {
 }
 LORA_LR = 2e-3  # LoRA, LoRA-SP and PEFT-LoRA; full fine-tuning keeps its default 5e-5
 METHODS = ("full", "lora", "lora-sp", "peft-lora")
-
-
-def within(name: str, values: Sequence[float], *, tolerance: float) -> Check:
-    """A two-sided check on per-seed ``values``: passed when the 95% interval lies within ``+/- tolerance``,
-    failed when it lies wholly outside, else inconclusive."""
-    from trustmap.repro._stats import mean_interval
-
-    iv = mean_interval(values)
-    lo, hi = (iv.low, iv.high) if iv.n > 1 else (iv.mean, iv.mean)
-    if -tolerance <= lo and hi <= tolerance:
-        verdict = "passed"
-    elif hi < -tolerance or lo > tolerance:
-        verdict = "failed"
-    else:
-        verdict = "inconclusive"
-    return Check(name, iv.mean, f"within +/- {tolerance:g} (95% {iv.text()}; {verdict})", verdict=verdict)
 
 
 def _per_seed(runs: list[dict[str, Any]], method: str, key: str) -> list[float]:
@@ -95,7 +78,7 @@ def lora_sp_checks(runs: list[dict[str, Any]]) -> list[Check]:
             threshold=-1.0,
         ),
         Check("cross-check: trainable parameters, ours minus PEFT LoRA", trainable, "== 0", trainable == 0),
-        within(
+        Check.within(
             "cross-check: accuracy, our LoRA minus PEFT LoRA (points)",
             _paired(runs, "lora", "peft-lora", "test_accuracy"),
             tolerance=1.0,
