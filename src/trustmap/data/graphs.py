@@ -60,7 +60,7 @@ class Graph:
 
     @property
     def num_nodes(self) -> int:
-        return int(len(self.y))
+        return len(self.y)
 
     @property
     def num_classes(self) -> int:

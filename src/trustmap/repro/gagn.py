@@ -44,7 +44,7 @@ from trustmap.utils.progress import progress_bar
 
 SIZES: dict[str, dict[str, Any]] = {
     "default": {"seeds": 5, "nodes": 600, "per_class": 20, "targets": 40, "epochs": 200, "budgets": (1, 3, 5)},
-    "quick": {"seeds": 2, "nodes": 120, "per_class": 8, "targets": 4, "epochs": 30, "budgets": (1, 2)},
+    "quick": {"seeds": 2, "nodes": 90, "per_class": 6, "targets": 3, "epochs": 20, "budgets": (1, 2)},
 }
 MODELS = ("gcn", "gcn-jaccard", "gnnguard-lite", "rgcn", "gagn")
 ATTACKS = ("random", "surrogate", "adaptive")

@@ -41,14 +41,14 @@ def build_node_classifier(name: str, *, in_dim: int, num_classes: int, seed: int
 
 
 __all__ = [
-    "GAgN",
     "GCN",
+    "NODE_CLASSIFIERS",
+    "RGCN",
+    "GAgN",
     "GNNGuardLite",
     "GraphTrainConfig",
     "JaccardGCN",
-    "NODE_CLASSIFIERS",
     "NodeClassifier",
-    "RGCN",
     "build_node_classifier",
     "fit_node_classifier",
     "graph_tensors",

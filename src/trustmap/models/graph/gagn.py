@@ -20,7 +20,9 @@ Multilevel edge filtering: an edge is dropped before aggregation when its plausi
 its confidence is below the 10th percentile of the clean training graph's edge confidences (methods.md).
 Training is local: an agent's loss sees its neighbours' messages detached, so no gradient crosses an edge
 *(ours)*; the first ``filter_after`` epochs train without the filter, then the confidence threshold is
-fixed and training continues with the filter on *(ours)*. Adam replaces the paper's local SGD rules *(ours)*.
+fixed and training continues with the filter on *(ours)*. Adam replaces the paper's local SGD rules, and
+dropout (0.5) acts only on the classifier's input, not on the features *(ours; input dropout made the
+embeddings, and so the link and degree judgements, noisy: clean accuracy 0.83 instead of 0.97 on a CSBM pilot)*.
 
 Shapes: ``forward(x (N, F), edge_index (2, E), edge_weight (E,) | None) -> logits (N, C)``;
 :meth:`GAgN.edge_scores` gives the filter's view of each edge.
@@ -87,7 +89,7 @@ class GAgN(NodeClassifier):
 
     # --- the agents' communicable functions ----------------------------------------------------------
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        return self.emb(F.dropout(x, self.dropout, self.training))
+        return self.emb(x)
 
     def _plausibility(self, h_i: torch.Tensor, h_j: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.link(torch.cat([h_i * h_j, (h_i - h_j).abs()], 1)).squeeze(1))
@@ -123,7 +125,6 @@ class GAgN(NodeClassifier):
         filtering = not self.training or self.confidence_min is not None
         keep = self._scores(h, hn, edge_index, w).kept if filtering else torch.ones_like(w)
         loops = torch.arange(n)
-        src = torch.cat([edge_index[0], loops])
         dst = torch.cat([edge_index[1], loops])
         weight = torch.cat([w * keep, torch.ones(n)])
         msg = torch.cat([hn[edge_index[0]], h], 0)  # an agent's own embedding keeps its gradient

@@ -21,6 +21,7 @@ Every model is a :class:`NodeClassifier`: ``forward(x (N, F), edge_index (2, E),
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -85,8 +86,8 @@ def jaccard_similarity(x: torch.Tensor, edge_index: torch.Tensor, *, binarize_at
 class JaccardGCN(GCN):
     """GCN on the edges whose Jaccard feature similarity is at least ``threshold``."""
 
-    def __init__(self, *, threshold: float | None = None, quantile: float = 0.1, **kw: int | float) -> None:
-        super().__init__(**kw)  # type: ignore[arg-type]
+    def __init__(self, *, threshold: float | None = None, quantile: float = 0.1, **kw: Any) -> None:
+        super().__init__(**kw)
         self.threshold = threshold
         self.quantile = quantile
 
@@ -102,8 +103,8 @@ class JaccardGCN(GCN):
 class GNNGuardLite(GCN):
     """GCN whose edges are weighted by feature cosine and dropped below ``cutoff`` (0.1, methods.md)."""
 
-    def __init__(self, *, cutoff: float = 0.1, **kw: int | float) -> None:
-        super().__init__(**kw)  # type: ignore[arg-type]
+    def __init__(self, *, cutoff: float = 0.1, **kw: Any) -> None:
+        super().__init__(**kw)
         self.cutoff = cutoff
 
     def edge_filter(self, x: torch.Tensor, edge_index: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
