@@ -23,24 +23,16 @@ karate target accuracy >= GCN's).
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from sklearn.linear_model import LogisticRegression
 
-from trustmap.attacks.graph_structure import apply_flips, greedy_flips, random_insertions, train_surrogate
-from trustmap.data.graphs import Graph, load_graph, node_split
-from trustmap.models.graph import (
-    GraphTrainConfig,
-    build_node_classifier,
-    fit_node_classifier,
-    node_accuracy,
-    node_predictions,
-)
 from trustmap.repro._stats import mean_interval
 from trustmap.repro.base import Check, ReproResult, register_repro
 from trustmap.utils.progress import progress_bar
+
+if TYPE_CHECKING:  # torch-geometric loads lazily: every `trustmap repro` imports this module to register it
+    from trustmap.data.graphs import Graph
 
 SIZES: dict[str, dict[str, Any]] = {
     "default": {"seeds": 5, "nodes": 600, "per_class": 20, "targets": 40, "epochs": 200, "budgets": (1, 3, 5)},
@@ -52,15 +44,26 @@ KARATE_TARGETS, KARATE_EDGES = 6, 3
 
 
 def _train(name: str, graph: Graph, train: np.ndarray, *, seed: int, epochs: int) -> Any:
+    from trustmap.models.graph import GraphTrainConfig, build_node_classifier, fit_node_classifier
+
     model = build_node_classifier(name, in_dim=graph.x.shape[1], num_classes=graph.num_classes, seed=seed)
     return fit_node_classifier(model, graph, train, config=GraphTrainConfig(epochs=epochs), seed=seed)
 
 
 def _target_correct(model: Any, graph: Graph, target: int, flips: list[tuple[int, int]]) -> bool:
+    from trustmap.attacks.graph_structure import apply_flips
+    from trustmap.models.graph import node_predictions
+
     return bool(node_predictions(model, apply_flips(graph, flips))[target] == graph.y[target])
 
 
 def _csbm_run(cfg: dict[str, Any], s: int, tick: Any) -> list[dict[str, Any]]:
+    from sklearn.linear_model import LogisticRegression
+
+    from trustmap.attacks.graph_structure import greedy_flips, random_insertions, train_surrogate
+    from trustmap.data.graphs import load_graph, node_split
+    from trustmap.models.graph import node_accuracy
+
     graph = load_graph("csbm", seed=s, nodes=cfg["nodes"])
     train, test = node_split(graph.y, per_class=cfg["per_class"], seed=s)
     rng = np.random.default_rng(s)
@@ -100,6 +103,8 @@ def _csbm_run(cfg: dict[str, Any], s: int, tick: Any) -> list[dict[str, Any]]:
 
 
 def _karate_run(s: int, epochs: int) -> list[dict[str, Any]]:
+    from trustmap.data.graphs import load_graph
+
     graph = load_graph("karate-club")
     rng = np.random.default_rng(s)
     clubs = [np.flatnonzero(graph.y == c) for c in range(graph.num_classes)]
@@ -243,5 +248,5 @@ def gagn_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResu
         f"{cfg['epochs']} epochs; GCN hidden 64; GCN-Jaccard threshold = 10th percentile of clean edge "
         "similarities (binarised features); GNNGuard-lite cosine cutoff 0.1; RGCN hidden 32. Surrogate: SGConv "
         "K=2. Karate club (real): one-hot features, 4 labels, 3 cross-club edges at each of 6 targets. "
-        f"Torch threads: {torch.get_num_threads()}. Intervals: 95% Student t over seeds.",
+        "Intervals: 95% Student t over seeds.",
     )
