@@ -48,7 +48,7 @@ from trustmap.models.pruning.filters import (
 )
 from trustmap.models.pruning.flops import count_flops
 from trustmap.models.train import TrainConfig, fit
-from trustmap.utils.seed import derive_seed, seeded_generator, torch_generator
+from trustmap.utils.seed import derive_seed, seeded_generator, seeded_global_rng, torch_generator
 
 CRITERIA = ("transtailor", "l1", "random")
 
@@ -202,6 +202,13 @@ def prune_iteratively(
         raise TrustmapError(f"unknown pruning criterion {criterion!r}; use one of {', '.join(CRITERIA)}")
     if len(data) == 0:
         raise TrustmapError("the target training data is empty; give at least one labelled example")
+    with seeded_global_rng(derive_seed(seed, 7)):  # dropout masks: deterministic per seed
+        return _prune(model, data, input_shape=input_shape, criterion=criterion, config=config, seed=seed)
+
+
+def _prune(
+    model: nn.Sequential, data: Split, *, input_shape: tuple[int, ...], criterion: str, config: PruneConfig, seed: int
+) -> PruneResult:
     current = copy.deepcopy(model)
     base = count_flops(current, input_shape).macs
     target = config.flops_ratio * base
