@@ -32,3 +32,11 @@ def test_cnn_s_matches_the_formula_and_sparse_counting_sees_zeros():
 def test_wrong_input_shape_raises_a_model_error():
     with pytest.raises(ModelError, match="input"):
         count_flops(build_model("cnn-s", input_shape=(1, 28, 28), num_classes=10), (3, 28, 28))
+
+
+def test_agrees_with_the_tee_flop_count():
+    from trustmap.tee.partition import layer_flops
+
+    model = build_model("cnn", input_shape=(1, 28, 28), num_classes=10, width=8, seed=0)
+    fc = count_flops(model, (1, 28, 28))
+    assert {k: 2 * v for k, v in fc.per_layer.items()} == layer_flops(model, input_shape=(1, 28, 28))
