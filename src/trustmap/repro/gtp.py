@@ -131,6 +131,8 @@ def gtp_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResul
     n_arms = len(cfg["budgets"]) * len(SELECTORS) + 1
     with progress_bar("gtp", total=1 + len(seeds) * (1 + n_arms), enabled=progress) as tick:
         emb = _embed(tuple(ds.train.x[base_idx]) + tuple(cand_x))
+        mu, sd = emb[: len(base_idx)].mean(0), emb[: len(base_idx)].std(0) + 1e-6  # standardised (ours)
+        emb = (emb - mu) / sd
         base_x, cand_e = emb[: len(base_idx)], emb[len(base_idx) :]
         base_y = ds.train.y[base_idx]
         tick()
