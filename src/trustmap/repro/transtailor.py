@@ -127,7 +127,7 @@ def compare_arms(
         first[criterion] = out.first_scores
         rows.append(_row(arm, out.model, test, out.macs, dense.macs, out.params, iterations=len(out.history)))
         tick()
-    rows.append(_magnitude(base, train, test, cfg, seed, len(rows[1:2]) and rows[1]["iterations"], dense))
+    rows.append(_magnitude(base, train, test, cfg, seed, rows[1]["iterations"], dense))
     tick()
     scratch = build_model("cnn", input_shape=SHAPE, num_classes=len(TARGET), seed=derive_seed(seed, 3), width=WIDTH)
     epochs = init_epochs + rows[1]["iterations"] * cfg.finetune_epochs + cfg.final_epochs
