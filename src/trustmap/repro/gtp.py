@@ -263,7 +263,7 @@ def gtp_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResul
         notes=f"Pool: {len(base_idx)} RT training snippets (random state 0), {FLIP_FRACTION:.0%} labels flipped, "
         f"+{DUP_FRACTION:.0%} exact duplicates, per seed. Target domain: {len(cand_y)} RT dev/test snippets with a "
         f"negator or contrast word; {cfg['val']} give the target gradient, {cfg['test']} are the target test "
-        f"(majority {majority:.3f}). Frozen MiniLM embeddings; MLP 384-64-2; warm-up 3 epochs, 4 checkpoints, "
+        f"(majority {majority:.3f}). Frozen MiniLM embeddings, standardised; MLP 384-64-2; warm-up 3 epochs, 4 checkpoints, "
         "per-example gradients projected to 256-d each (1,024-d trajectory). Retraining: Adam lr 1e-3, batch "
         "32, max(300 steps, 5 epochs), same init per seed. Intervals: 95% Student t over seeds.",
     )
