@@ -20,3 +20,16 @@ def test_quick_trustllm_repro_makes_its_table_with_intervals(tmp_path, monkeypat
     assert all(c.passed for c in result.checks if c.kind == "claim")
     assert list(tmp_path.glob("tiny-lm/*/model.safetensors"))  # the LM was cached on disk
     json.dumps(result.to_dict(), default=str)
+
+
+def test_quick_sro_detox_repro_runs_every_arm(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRUSTMAP_CACHE", str(tmp_path))
+    result = repro_info("sro-detox").run(size="quick", seed=0, progress=False)
+    methods = [r["method"] for r in result.rows]
+    assert methods == ["initial (toxic-trained)", "sro", "dpo-pass", "rs-sft", "sro, 10%-flipped screener"]
+    assert len(result.runs) == 2 * len(methods) and result.seeds == [0, 1]
+    assert all(len(r["style_per_seed"]) == 2 and "[" in r["bleu1_95"] for r in result.rows)
+    kinds = [c.kind for c in result.checks]
+    assert kinds == ["sanity", "sanity", "claim", "claim", "claim", "claim", "info"]
+    assert result.checks[0].passed and result.status == "smoke run"  # the screener beats chance
+    json.dumps(result.to_dict(), default=str)

@@ -28,7 +28,7 @@ import os
 import re
 import shutil
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,27 +148,14 @@ class TinyLM:
         self, prompts: Sequence[str], *, max_new_tokens: int = 12, temperature: float = 0.0, seed: int = 0
     ) -> list[str]:
         """Continuations of ``prompts`` (greedy when ``temperature == 0``, else seeded sampling)."""
-        gen = seeded_generator(seed, 17)
         rows = [[BOS, *self.encode(p)][-(self.config.max_len - max_new_tokens) :] for p in prompts]
-        width = max((len(r) for r in rows), default=0)
-        ids = torch.tensor([[PAD] * (width - len(r)) + r for r in rows], dtype=torch.long)
-        pad = ids == PAD
-        done = torch.zeros(len(rows), dtype=torch.bool)
-        out: list[list[int]] = [[] for _ in rows]
-        for _ in range(max_new_tokens):
-            logits = self.model(ids, pad)[:, -1]
-            logits[:, [PAD, BOS, UNK]] = -math.inf
-            if temperature > 0:
-                nxt = torch.multinomial(F.softmax(logits / temperature, -1), 1, generator=gen).squeeze(1)
-            else:
-                nxt = logits.argmax(-1)
-            for i, t in enumerate(nxt.tolist()):
-                if not done[i]:
-                    out[i].append(t)
-            done |= nxt == EOS
-            if bool(done.all()):
-                break
-            ids, pad = torch.cat([ids, nxt[:, None]], 1), torch.cat([pad, torch.zeros_like(done)[:, None]], 1)
+        out = continue_ids(
+            self.model,
+            rows,
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            generator=seeded_generator(seed, 17),
+        )
         return [self.decode(o) for o in out]
 
     def save(self, folder: str | os.PathLike[str]) -> Path:
@@ -195,6 +182,38 @@ class TinyLM:
         except (OSError, KeyError, TypeError, ValueError, RuntimeError, SafetensorError) as exc:
             raise ModelError(f"{path} is not a saved tiny LM ({type(exc).__name__}); retrain it with train_lm") from exc
         return cls(model, meta["vocab"], config)
+
+
+@torch.no_grad()
+def continue_ids(
+    model: nn.Module,
+    rows: Sequence[Sequence[int]],
+    *,
+    max_new_tokens: int,
+    temperature: float = 0.0,
+    generator: torch.Generator | None = None,
+) -> list[list[int]]:
+    """New token ids after each (left-padded) row, up to and including ``<eos>``; greedy at temperature 0."""
+    width = max((len(r) for r in rows), default=0)
+    ids = torch.tensor([[PAD] * (width - len(r)) + list(r) for r in rows], dtype=torch.long)
+    pad = ids == PAD
+    done = torch.zeros(len(rows), dtype=torch.bool)
+    out: list[list[int]] = [[] for _ in rows]
+    for _ in range(max_new_tokens):
+        logits = model(ids, pad)[:, -1]
+        logits[:, [PAD, BOS, UNK]] = -math.inf
+        if temperature > 0:
+            nxt = torch.multinomial(F.softmax(logits / temperature, -1), 1, generator=generator).squeeze(1)
+        else:
+            nxt = logits.argmax(-1)
+        for i, t in enumerate(nxt.tolist()):
+            if not done[i]:
+                out[i].append(t)
+        done |= nxt == EOS
+        if bool(done.all()):
+            break
+        ids, pad = torch.cat([ids, nxt[:, None]], 1), torch.cat([pad, torch.zeros_like(done)[:, None]], 1)
+    return out
 
 
 def sequence_logprob(model: nn.Module, ids: torch.Tensor) -> torch.Tensor:
@@ -281,14 +300,20 @@ def cached_lm(
     cache_dir: str | os.PathLike[str] | None = None,
 ) -> TinyLM:
     """:func:`train_lm`, or the model saved earlier under the same config, seed, reserved words and text."""
+    key = cache_key(texts, config, seed, reserved)
+    return cached(key, lambda: train_lm(texts, config=config, seed=seed, reserved=reserved), cache_dir=cache_dir)
+
+
+def cached(key: str, build: Callable[[], TinyLM], *, cache_dir: str | os.PathLike[str] | None = None) -> TinyLM:
+    """The :class:`TinyLM` saved under ``key`` in the cache folder, else ``build()`` saved there."""
     folder = Path(cache_dir) if cache_dir is not None else cache_root() / "tiny-lm"
-    path = folder / cache_key(texts, config, seed, reserved)
+    path = folder / key
     if (path / "lm.json").is_file():
         try:
             return TinyLM.load(path)
         except ModelError:
-            pass  # a half-written or stale entry: retrain and overwrite it
-    lm = train_lm(texts, config=config, seed=seed, reserved=reserved)
+            pass  # a half-written or stale entry: rebuild and overwrite it
+    lm = build()
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     lm.save(tmp)
     if path.exists():
@@ -314,7 +339,9 @@ __all__ = [
     "TinyLM",
     "build_vocab",
     "cache_root",
+    "cached",
     "cached_lm",
+    "continue_ids",
     "sequence_logprob",
     "train_lm",
     "unigram_perplexity",

@@ -291,6 +291,8 @@ def toxicity(texts: Sequence[str]) -> np.ndarray:
         from profanity_check import predict_prob
     except ImportError:
         raise TrustmapError("toxicity scoring needs alt-profanity-check; pip install alt-profanity-check") from None
+    if len(texts) == 0:
+        return np.zeros(0)
     return np.asarray(predict_prob([str(t) for t in texts]), dtype=np.float64)
 
 
