@@ -97,9 +97,9 @@ class Rewriter:
 
     def sample(self, model: TinyGPT, xs: Sequence[list[int]], *, temperature: float, gen: torch.Generator | None):
         rows = [[BOS, *x, self.sep] for x in xs]
-        return continue_ids(
-            model, rows, max_new_tokens=max(len(x) for x in xs) + 4, temperature=temperature, generator=gen
-        )
+        longest = max(len(x) for x in xs)
+        room = min(longest + 4, self.lm.config.max_len - 2 - longest)  # positions stay below max_len
+        return continue_ids(model, rows, max_new_tokens=room, temperature=temperature, generator=gen)
 
 
 def pretrain_rewriter(texts: Sequence[str], *, config: LMConfig, seed: int = 0, toxic_share: float = 0.3) -> TinyLM:
