@@ -10,8 +10,8 @@ a bag-of-words logistic regression. The judge (alt-profanity-check) is never see
 
 Metrics on held-out toxic inputs (greedy rewrites): style accuracy = judge probability < 0.5; content =
 BLEU-1 against the clean source; fluency = perplexity under a reference LM trained on the clean corpus
-(report-only); SRO with a screener trained on 10%-flipped labels (report-only; the paper reports SRO's
-sensitivity to the screener).
+(report-only); SRO with a screener trained on 10%-flipped labels (report-only, quick size only at present; the paper reports SRO's sensitivity to the screener). Default
+fine-tuning is 100 steps of batch 16, not methods.md's 200, to fit the CPU budget of a shared machine.
 
 Checks: sanity -- the screener beats chance on held-out pairs; the toxic-trained rewriter is measurably
 more toxic (judge) than the clean sources. Claims (methods.md) -- SRO style accuracy >= rejection-SFT + 10
@@ -42,7 +42,7 @@ POLICY = LMConfig(vocab_size=1500, max_len=48, d=64, heads=4, layers=2, steps=15
 REFERENCE = LMConfig(vocab_size=1500, max_len=24, d=64, heads=4, layers=2, steps=800, batch_size=32)
 SIZES: dict[str, dict[str, Any]] = {
     "default": {
-        "seeds": 3, "screen": 1000, "tune": 1000, "eval": 300, "steps": 200, "flipped": True,
+        "seeds": 3, "screen": 1000, "tune": 1000, "eval": 300, "steps": 100, "flipped": False,
         "policy": POLICY, "reference": REFERENCE, "limit": None,
     },
     "quick": {
@@ -182,7 +182,7 @@ def sro_detox_experiment(*, size: str, seed: int, progress: bool | None) -> Repr
         f"words inserted (seeded). Pools: {len(pool)} pretraining, {cfg['screen']} screener, {cfg['tune']} "
         f"fine-tuning (toxic inputs only), {cfg['eval']} evaluation. Rewriter: word GPT, {pc.layers} layers, "
         f"d={pc.d}, vocabulary {pc.vocab_size}, {pc.steps} denoising steps (30% toxified corpus), pretrained once "
-        f"(seed 0) and shared by the runs. Fine-tuning: {cfg['steps']} steps, batch 16, Adam lr 1e-4, beta 0.1, "
+        f"(seed 0) and shared by the runs. Fine-tuning: {cfg['steps']} steps (methods.md: 200), batch 16, Adam lr 3e-4, beta 0.1, "
         "temperature-1 samples. Screener: bag-of-words logistic regression (P(toxic) < 0.5 passes); judge: "
         "alt-profanity-check. Style accuracy: judge < 0.5 on greedy rewrites; BLEU-1 against the clean source.",
     )
