@@ -12,7 +12,7 @@ reference policy ``ref``, ``r(y) = log pi(y|x) - log ref(y|x)``):
 - ``rs-sft``: rejection-sampling SFT, the negative log-likelihood of passing samples.
 
 beta = 0.1 (paper). Sequences are ``<bos> x <sep> y <eos>`` token ids ``(B, T)``; the policy is
-:class:`trustmap.llm.lm.TinyGPT`. Values not fixed by the paper are *(ours)*: Adam lr 3e-4, sampling
+:class:`trustmap.llm.lm.TinyGPT`. Values not fixed by the paper are *(ours)*: Adam lr 1e-4, sampling
 temperature 1, rewrites up to ``len(x) + 4`` tokens, the screener (bag-of-words logistic regression).
 
 Data (synthetic toxicity): RT snippets scoring < 0.2 with alt-profanity-check, toxified by inserting
@@ -171,7 +171,7 @@ def fine_tune(
     steps: int = 200,
     batch_size: int = 16,
     beta: float = 0.1,
-    lr: float = 3e-4,
+    lr: float = 1e-4,
     seed: int = 0,
 ) -> tuple[TinyLM, float]:
     """Fine-tune a copy of ``policy`` on toxic ``inputs`` with ``method``; returns it and the pass rate of

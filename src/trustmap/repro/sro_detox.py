@@ -182,7 +182,7 @@ def sro_detox_experiment(*, size: str, seed: int, progress: bool | None) -> Repr
         f"words inserted (seeded). Pools: {len(pool)} pretraining, {cfg['screen']} screener, {cfg['tune']} "
         f"fine-tuning (toxic inputs only), {cfg['eval']} evaluation. Rewriter: word GPT, {pc.layers} layers, "
         f"d={pc.d}, vocabulary {pc.vocab_size}, {pc.steps} denoising steps (30% toxified corpus), pretrained once "
-        f"(seed 0) and shared by the runs. Fine-tuning: {cfg['steps']} steps (methods.md: 200), batch 16, Adam lr 3e-4, beta 0.1, "
+        f"(seed 0) and shared by the runs. Fine-tuning: {cfg['steps']} steps (methods.md: 200), batch 16, Adam lr 1e-4, beta 0.1, "
         "temperature-1 samples. Screener: bag-of-words logistic regression (P(toxic) < 0.5 passes); judge: "
         "alt-profanity-check. Style accuracy: judge < 0.5 on greedy rewrites; BLEU-1 against the clean source.",
     )
