@@ -36,9 +36,20 @@ def test_compress_then_apply_restores_the_model(finetuned, tmp_path, capsys):
     path, model = finetuned
     delta = tmp_path / "d.safetensors"
     res = run_cli(
-        capsys, "compress", str(path), "--out", str(delta), "--ratio", "16", "--bits", "2", "--group", "32",
-        "--test-size", "8",
-    )  # fmt: skip
+        capsys,
+        "compress",
+        str(path),
+        "--out",
+        str(delta),
+        "--ratio",
+        "16",
+        "--bits",
+        "2",
+        "--group",
+        "32",
+        "--test-size",
+        "8",
+    )
     assert res.code == 0, res.err
     assert "ratio" in res.out and "test accuracy: fine-tuned" in res.out
     cd = CompressedDelta.load(delta)

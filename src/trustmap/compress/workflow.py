@@ -148,9 +148,16 @@ def compress_model_file(
     for lay in cd.layers:
         groups[lay.group] = groups.get(lay.group, 0) + 1
     return CompressOutcome(
-        out, cd.ratio, cd.bits_per_entry, cd.delta_entries, out.stat().st_size, orig_acc, comp_acc, groups,
+        out,
+        cd.ratio,
+        cd.bits_per_entry,
+        cd.delta_entries,
+        out.stat().st_size,
+        orig_acc,
+        comp_acc,
+        groups,
         cd.layers[0].bits,
-    )  # fmt: skip
+    )
 
 
 def apply_delta_file(delta_path: Path, *, out: Path) -> Path:
