@@ -125,7 +125,8 @@ def compress_model_file(
     if model.encoder.config.hidden_size != 384:
         raise ModelError(f"{Path(model_path).name} is not a MiniLM model")
     base = base_minilm(max_len=model.max_len, num_classes=model.head.out_features)
-    deltas, extras = linear_deltas(base.state_dict(), model.state_dict())
+    # every changed 2-D encoder weight (embedding tables too: full fine-tuning moves them); the head is an extra
+    deltas, extras = linear_deltas(base.state_dict(), model.state_dict(), pattern=r"^encoder\.")
     ds = load_dataset(data)
     calib = None
     if bits is None or group is None:
