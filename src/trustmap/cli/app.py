@@ -47,7 +47,8 @@ def _register() -> None:
     app.command("train")(train.train)
     app.command("eval")(evaluate.evaluate)
     app.command("demo")(demo.demo)
-    for module_name in ("audit", "gate", "harden", "unlearn", "compare", "repro", "fl", "adapt", "sweep", "llm"):
+    commands = ("audit", "gate", "harden", "unlearn", "compare", "repro", "fl", "adapt", "sweep", "compress", "llm")
+    for module_name in commands:
         _optional(module_name)
 
 
