@@ -8,7 +8,13 @@ ratios for ``benchmarks/run_all.py`` (``BENCH`` lines). Add a method by appendin
   entry, accuracy on RT test snippets, one mask seed. Ratios: DeltaDQ minus DARE at 64x (points; methods.md's
   target >= 3) and DeltaDQ at 16x minus the uncompressed model (target >= -1).
 
-    python benchmarks/bench_compression.py [--quick] [--json out.json]
+* ``transtailor``: CNN-4 pre-trained on Fashion-MNIST classes 0-4, transferred to 5-9 (30 shots per class),
+  each pruned arm cut to 0.7 of the MACs: TransTailor, L1-filter and random filter pruning (equal FLOPs),
+  unstructured magnitude pruning (non-zero MACs) and the unpruned fine-tune; size = MACs (millions),
+  ``compression`` = unpruned MACs / arm's MACs, mean over 3 seeds (2 with ``--quick``). Ratios: TransTailor's
+  accuracy minus L1-filter's (points; target >= 1) and TransTailor's MACs / L1-filter's (equal budgets, <= 1.02).
+
+    python benchmarks/bench_compression.py [--quick] [--only deltadq|transtailor] [--json out.json]
 
 ``--quick`` (32 training / 32 test snippets, the top layer only, 16x and 64x) only checks that it runs.
 """
@@ -26,7 +32,7 @@ from dataclasses import asdict, dataclass
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from _report import Ratio, at_least, report
+from _report import Ratio, at_least, at_most, report
 
 from trustmap.utils.threads import set_threads
 
@@ -129,12 +135,55 @@ def deltadq_section(quick: bool) -> tuple[list[Row], list[Ratio]]:
     return rows, ratios_out
 
 
-SECTIONS: list[Section] = [deltadq_section]
+def transtailor_section(quick: bool) -> tuple[list[Row], list[Ratio]]:
+    """TransTailor and its pruning baselines at equal FLOPs (see the module docstring)."""
+    import numpy as np
+    from _transtailor import bench_rows
+
+    start = time.perf_counter()
+    per_seed = bench_rows(size="quick" if quick else "default", seeds=2 if quick else 3, ratio=0.7)
+    methods = list(dict.fromkeys(r["method"] for r in per_seed))
+    mean = {
+        m: {k: float(np.mean([r[k] for r in per_seed if r["method"] == m])) for k in ("accuracy", "macs")}
+        for m in methods
+    }
+    full = max(v["macs"] for v in mean.values())
+    secs = (time.perf_counter() - start) / max(len(methods), 1)
+    rows = [
+        Row(
+            "transtailor",
+            m,
+            f"{v['macs'] / full:.2f} MACs",
+            v["macs"] / 1e6,
+            "MACs (millions)",
+            full / v["macs"],
+            v["accuracy"],
+            secs,
+        )
+        for m, v in mean.items()
+    ]
+    gap = 100 * (mean["transtailor"]["accuracy"] - mean["l1-filter"]["accuracy"])
+    macs = mean["transtailor"]["macs"] / mean["l1-filter"]["macs"]
+    return rows, [
+        Ratio(
+            "accuracy difference (points)",
+            "transtailor",
+            "l1-filter",
+            gap,
+            "TransTailor's target accuracy minus L1-filter pruning's at equal FLOPs",
+            *at_least(gap, 1.0),
+        ),
+        Ratio("MACs", "transtailor", "l1-filter", macs, "TransTailor's MACs / L1-filter's", *at_most(macs, 1.02)),
+    ]
+
+
+SECTIONS: list[Section] = [deltadq_section, transtailor_section]
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes: checks that it runs")
+    ap.add_argument("--only", choices=[f.__name__.removesuffix("_section") for f in SECTIONS], default=None)
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
     set_threads()
@@ -142,6 +191,8 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[Row] = []
     ratios: list[Ratio] = []
     for section in SECTIONS:
+        if args.only and section.__name__ != f"{args.only}_section":
+            continue
         r, q = section(args.quick)
         rows += r
         ratios += q

@@ -108,7 +108,7 @@ def compare_arms(
     tick=None,
 ) -> tuple[list[dict], float]:
     """One seed of every arm: rows ``{method, accuracy, macs, params, flops_kept}`` and the TransTailor/L1
-    Spearman. Importable by ``benchmarks/bench_transtailor.py``."""
+    Spearman. Importable by ``benchmarks/_transtailor.py`` (the transtailor section of ``bench_compression.py``)."""
     tick = tick or (lambda: None)
     cfg = PruneConfig(flops_ratio=flops_ratio, **prune)
     ft_cfg = TrainConfig(epochs=init_epochs, batch_size=32, lr=1e-3)

@@ -10,7 +10,8 @@ Ratios (``BENCH`` lines): TransTailor's accuracy / L1-filter's (target >= 1.0: t
 worse than magnitude filter pruning at equal FLOPs) and TransTailor's MACs / L1-filter's (target <= 1.02:
 the budgets really are equal).
 
-    python benchmarks/bench_transtailor.py [--quick] [--seeds 3] [--ratio 0.7] [--json out.json]
+Run alone with ``python benchmarks/_transtailor.py [--quick] [--seeds 3] [--ratio 0.7] [--json out.json]``;
+``benchmarks/bench_compression.py`` runs it as its ``transtailor`` section (``make bench``).
 """
 
 from __future__ import annotations
