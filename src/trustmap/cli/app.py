@@ -47,7 +47,7 @@ def _register() -> None:
     app.command("train")(train.train)
     app.command("eval")(evaluate.evaluate)
     app.command("demo")(demo.demo)
-    for module_name in ("audit", "gate", "harden", "unlearn", "compare", "repro", "fl", "adapt", "sweep"):
+    for module_name in ("audit", "gate", "harden", "unlearn", "compare", "repro", "fl", "adapt", "sweep", "diffusion"):
         _optional(module_name)
 
 
