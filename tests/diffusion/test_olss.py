@@ -1,5 +1,7 @@
 """OLSS fits exactly a trajectory made by a linear rule, and with every teacher step replays the teacher."""
 
+import math
+
 import pytest
 import torch
 
@@ -49,5 +51,5 @@ def test_with_every_teacher_step_olss_replays_the_ddim_teacher(tiny_models):
     out = olss_sample(model, sched, noise)
     assert torch.allclose(out, path.x[-1].clamp(-1, 1), atol=1e-4)
     few = fit_olss(path, 3)  # a real search on a real trajectory: 3 steps, errors finite
-    assert few.steps <= 3 and all(e == e for e in few.fit_mse)
+    assert few.steps <= 3 and all(math.isfinite(e) for e in few.fit_mse)
     assert olss_sample(model, few, noise).shape == noise.shape
