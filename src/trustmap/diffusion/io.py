@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from safetensors import SafetensorError
@@ -20,23 +21,34 @@ from trustmap.diffusion.model import DDPM
 from trustmap.errors import ModelError
 from trustmap.utils.files import atomic_write, atomic_write_text, sha256_file
 
+if TYPE_CHECKING:
+    from trustmap.diffusion.text import TextDDPM
+
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
 FORMAT = "trustmap-ddpm"
+TEXT_FORMAT = "trustmap-text-ddpm"  # a TextDDPM (trustmap.diffusion.text)
 VERSION = 1
 
 
-def save_ddpm(model: DDPM, folder: str | Path) -> Path:
+def _format(model: object) -> str:
+    from trustmap.diffusion.text import TextDDPM
+
+    return TEXT_FORMAT if isinstance(model, TextDDPM) else FORMAT
+
+
+def save_ddpm(model: DDPM | TextDDPM, folder: str | Path) -> Path:
     """Write ``folder/model.safetensors`` and ``folder/config.json`` (atomically); return the folder."""
     folder = Path(folder)
+    fmt = _format(model)
     if folder.exists() and not folder.is_dir():
         raise ModelError(f"{folder} is a file; give a folder to save the DDPM in")
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous().clone() for k, v in model.unet.state_dict().items()}
     with atomic_write(folder / WEIGHTS) as tmp:
-        save_file(state, str(tmp), metadata={"format": FORMAT})
+        save_file(state, str(tmp), metadata={"format": fmt})
     meta = {
-        "format": FORMAT,
+        "format": fmt,
         "version": VERSION,
         "config": model.config.to_dict(),
         "weights_sha256": sha256_file(folder / WEIGHTS),
@@ -45,7 +57,7 @@ def save_ddpm(model: DDPM, folder: str | Path) -> Path:
     return folder
 
 
-def load_ddpm(folder: str | Path) -> DDPM:
+def load_ddpm(folder: str | Path) -> DDPM | TextDDPM:
     """Load a DDPM saved by :func:`save_ddpm`; refuse anything missing, corrupt or altered."""
     folder = Path(folder)
     hint = "re-train it with `trustmap diffusion train`"
@@ -55,7 +67,7 @@ def load_ddpm(folder: str | Path) -> DDPM:
         meta = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(f"{folder / CONFIG} is corrupt ({exc.__class__.__name__}); {hint}") from exc
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("version") != VERSION:
+    if not isinstance(meta, dict) or meta.get("format") not in (FORMAT, TEXT_FORMAT) or meta.get("version") != VERSION:
         raise ModelError(f"{folder / CONFIG} is not a version-{VERSION} trustmap DDPM config; {hint}")
     config = DDPMConfig.from_dict(meta.get("config"))
     if sha256_file(folder / WEIGHTS) != meta.get("weights_sha256"):
@@ -64,7 +76,12 @@ def load_ddpm(folder: str | Path) -> DDPM:
         state = load_file(str(folder / WEIGHTS))
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelError(f"{folder / WEIGHTS} is not a readable safetensors file; {hint}") from exc
-    model = DDPM.build(config)
+    if meta["format"] == TEXT_FORMAT:
+        from trustmap.diffusion.text import TextDDPM
+
+        model: DDPM | TextDDPM = TextDDPM.build(config)
+    else:
+        model = DDPM.build(config)
     try:
         model.unet.load_state_dict(state, strict=True)
     except RuntimeError as exc:

@@ -12,6 +12,10 @@ Input: ``x`` ``(N, 1, S, S)`` float32 in [0, 1] and labels ``y`` ``(N,)`` (used 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 from diffusers.optimization import get_cosine_schedule_with_warmup
@@ -23,6 +27,9 @@ from trustmap.diffusion.model import DDPM, noise_scheduler
 from trustmap.errors import DataError
 from trustmap.utils.progress import progress_bar
 from trustmap.utils.seed import torch_generator
+
+if TYPE_CHECKING:
+    from trustmap.diffusion.text import TextDDPM
 
 
 def _check(x: np.ndarray, y: np.ndarray | None, config: DDPMConfig) -> None:
@@ -37,10 +44,23 @@ def _check(x: np.ndarray, y: np.ndarray | None, config: DDPMConfig) -> None:
 def train_ddpm(x: np.ndarray, y: np.ndarray | None, config: DDPMConfig, *, progress: bool | None = None) -> DDPM:
     """Train a DDPM from scratch (deterministic for ``config.seed``); returns it in eval mode with EMA weights."""
     _check(x, y, config)
-    x = x[: config.n_train]
-    data = torch.from_numpy(to_model_range(x))
     labels = torch.from_numpy(np.asarray(y[: config.n_train], dtype=np.int64)) if config.conditional else None
     model = DDPM.build(config)
+    fit_denoiser(model, x, config, cond=None if labels is None else labels.__getitem__, progress=progress)
+    return model
+
+
+def fit_denoiser(
+    model: DDPM | TextDDPM,
+    x: np.ndarray,
+    config: DDPMConfig,
+    *,
+    cond: Callable[[torch.Tensor], torch.Tensor] | None,
+    progress: bool | None = None,
+) -> None:
+    """The training loop shared by every DDPM: ``cond(indices)`` gives the batch's condition (or None)."""
+    _check(x, None, replace(config, conditional=False))
+    data = torch.from_numpy(to_model_range(x[: config.n_train]))
     unet = model.unet.train()
     sched = noise_scheduler(config)
     ema = EMAModel(unet.parameters(), decay=config.ema_decay)
@@ -57,7 +77,7 @@ def train_ddpm(x: np.ndarray, y: np.ndarray | None, config: DDPMConfig, *, progr
             noise = torch.randn(x0.shape, generator=g)
             t = torch.randint(0, config.train_timesteps, (len(x0),), generator=g)
             xt = sched.add_noise(x0, noise, t)
-            pred = unet(xt, t, class_labels=None if labels is None else labels[idx]).sample
+            pred = model.eps(xt, t, None if cond is None else cond(idx))
             loss = torch.nn.functional.mse_loss(pred, noise)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -70,4 +90,3 @@ def train_ddpm(x: np.ndarray, y: np.ndarray | None, config: DDPMConfig, *, progr
     unet.eval()
     for p in unet.parameters():
         p.requires_grad_(False)
-    return model
