@@ -105,3 +105,45 @@ def test_bad_inputs_exit_2(capsys, tmp_path):
     (model / "model.safetensors").write_bytes(b"garbage")
     r = run_cli(capsys, "diffusion", "sample", "--model", str(model), "--out", str(tmp_path / "g.png"))
     assert r.code == 2 and "checksum" in r.err
+
+
+def test_text_conditioned_train_and_sample(capsys, tmp_path):
+    model = tmp_path / "text"
+    r = run_cli(
+        capsys,
+        "diffusion",
+        "train",
+        "--out",
+        str(model),
+        "--text",
+        "--steps",
+        "1",
+        "--batch-size",
+        "4",
+        "--n-train",
+        "40",
+    )
+    assert r.code == 0, r.err
+    grid = tmp_path / "t.png"
+    r = run_cli(
+        capsys,
+        "diffusion",
+        "sample",
+        "--model",
+        str(model),
+        "--out",
+        str(grid),
+        "--n",
+        "2",
+        "--steps",
+        "2",
+        "--captions",
+        "a photo of a bag; a small grey sneaker",
+        "--json",
+    )
+    assert r.code == 0, r.err
+    assert grid.is_file()
+    r = run_cli(capsys, "diffusion", "sample", "--model", str(model), "--out", str(grid), "--labels", "1")
+    assert r.code == 2 and "--captions" in r.err
+    r = run_cli(capsys, "diffusion", "train", "--out", str(tmp_path / "x"), "--text", "--conditional")
+    assert r.code == 2 and "not both" in r.err

@@ -18,6 +18,9 @@ def train(
     out: Annotated[Path, typer.Option(help="Folder for model.safetensors + config.json.")],
     image_size: Annotated[int, typer.Option(help="14 (FM14, 2x2-pooled, 4x faster) or 28.")] = 14,
     conditional: Annotated[bool, typer.Option(help="Class-conditional (num_class_embeds) or not.")] = False,
+    text: Annotated[
+        bool, typer.Option("--text", help="Text-conditioned on MiniLM states of class-name captions.")
+    ] = False,
     steps: Annotated[int, typer.Option(help="Optimiser steps.")] = 2000,
     batch_size: Annotated[int, typer.Option(help="Images per step.")] = 64,
     lr: Annotated[float, typer.Option(help="Peak AdamW learning rate (cosine schedule).")] = 2e-3,
@@ -29,9 +32,12 @@ def train(
     import time
 
     from trustmap.diffusion import DDPMConfig, fm_images, save_ddpm, train_ddpm
+    from trustmap.diffusion.text import train_text_ddpm
 
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out} is a file; give a folder for the model")
+    if text and conditional:
+        raise TrustmapError("choose --conditional (class labels) or --text (captions), not both")
     config = DDPMConfig(
         image_size=image_size,
         conditional=conditional,
@@ -43,13 +49,14 @@ def train(
     )
     start = time.perf_counter()
     x, y = fm_images(image_size, split="train", n=n_train)
-    model = train_ddpm(x, y, config, progress=None if not as_json else False)
+    fit = train_text_ddpm if text else train_ddpm
+    model = fit(x, y, config, progress=None if not as_json else False)
     save_ddpm(model, out)
     seconds = time.perf_counter() - start
     if as_json:
         print_json({"out": str(out), "config": config.to_dict(), "seconds": seconds})
         return
-    kind = "class-conditional" if conditional else "unconditional"
+    kind = "text-conditioned" if text else "class-conditional" if conditional else "unconditional"
     console.print(f"[green]saved[/] {kind} DDPM ({steps} steps, {seconds:.0f} s) to {esc(out)}")
 
 
@@ -71,6 +78,21 @@ def _labels(spec: str | None, n: int, conditional: bool):
     return torch.tensor([values[i % len(values)] for i in range(n)])
 
 
+def _conditions(ddpm, labels: str | None, captions: str | None, n: int):
+    from trustmap.diffusion.text import TextDDPM, caption
+
+    if not isinstance(ddpm, TextDDPM):
+        if captions:
+            raise TrustmapError("--captions needs a text-conditioned model; this one takes --labels or nothing")
+        return _labels(labels, n, ddpm.config.conditional)
+    if labels:
+        raise TrustmapError("this DDPM is text-conditioned; give --captions instead of --labels")
+    texts = [c.strip() for c in captions.split(";") if c.strip()] if captions else [caption(i) for i in range(10)]
+    if not texts:
+        raise TrustmapError("--captions must hold at least one non-empty caption")
+    return ddpm.encode([texts[i % len(texts)] for i in range(n)])
+
+
 @app.command("sample")
 def sample_cmd(
     model: Annotated[Path, typer.Option(help="A folder written by `trustmap diffusion train`.")],
@@ -83,6 +105,12 @@ def sample_cmd(
     sampler: Annotated[str, typer.Option(help="ddim, dpm++ (DPM-Solver++ 2M) or ddpm (ancestral).")] = "ddim",
     labels: Annotated[
         str | None, typer.Option(help="Classes for a conditional model, e.g. 0,1,2 (cycled); default 0-9.")
+    ] = None,
+    captions: Annotated[
+        str | None,
+        typer.Option(
+            help="Captions for a text-conditioned model, ';'-separated (cycled); default: 'a photo of a <class>'."
+        ),
     ] = None,
     nrow: Annotated[int, typer.Option(help="Images per grid row.")] = 10,
     evaluate: Annotated[
@@ -106,7 +134,7 @@ def sample_cmd(
     if n < 1 or nrow < 1:
         raise TrustmapError("--n and --nrow must be >= 1")
     ddpm = load_ddpm(model)
-    lab = _labels(labels, n, ddpm.config.conditional)
+    lab = _conditions(ddpm, labels, captions, n)
     x = sample(ddpm, n=n, steps=steps, sampler=sampler, seed=seed, labels=lab)
     pix = to_pixels(x.numpy())
     save_grid(pix, out, nrow=nrow)
@@ -114,7 +142,7 @@ def sample_cmd(
     if samples is not None:
         import torch
 
-        lab_t = lab if lab is not None else torch.full((n,), -1)
+        lab_t = lab if lab is not None and lab.ndim == 1 else torch.full((n,), -1)
         if samples.suffix.lower() == ".npy":
             from trustmap.utils.files import atomic_write
 
@@ -142,7 +170,7 @@ def _quality(ddpm, pix, labels) -> dict[str, float]:
     fr, ff = features(clf, real), features(clf, pix)
     out = {"frechet_cnn_features": frechet_distance(ff, fr)}
     out["precision"], out["recall"] = precision_recall(fr, ff, k=min(3, len(pix) - 1))
-    if labels is not None:
+    if labels is not None and labels.ndim == 1:
         out["classifier_accuracy"] = classifier_accuracy(clf, pix, labels.numpy())
     return out
 
