@@ -47,7 +47,20 @@ def _register() -> None:
     app.command("train")(train.train)
     app.command("eval")(evaluate.evaluate)
     app.command("demo")(demo.demo)
-    commands = ("audit", "gate", "harden", "unlearn", "compare", "repro", "fl", "adapt", "sweep", "compress", "llm")
+    commands = (
+        "audit",
+        "gate",
+        "harden",
+        "unlearn",
+        "compare",
+        "repro",
+        "fl",
+        "adapt",
+        "sweep",
+        "compress",
+        "llm",
+        "diffusion",
+    )
     for module_name in commands:
         _optional(module_name)
 
