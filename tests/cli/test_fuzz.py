@@ -277,6 +277,21 @@ CASES: list[tuple[str, tuple[str, ...], dict[str, str]]] = [
     ("fl-image-size-13", ("fl", "run", "--image-size", "13"), {}),
     ("fl-zero-per-round", ("fl", "run", "--per-round", "0"), {}),
     ("fl-negative-samples", ("fl", "run", "--samples", "-5"), {}),
+    # -- compress, llm-trust, diffusion
+    ("compress-pickled-model", ("compress", "{in}/pickled.pt", "--out", "{out}/d.safetensors"), {}),
+    ("compress-random-model", ("compress", "{in}/random.safetensors", "--out", "{out}/d.safetensors"), {}),
+    ("compress-ratio-zero", ("compress", "{in}/model.safetensors", "--out", "{out}/d.safetensors", "--ratio", "0"), {}),
+    ("compress-bits-3", ("compress", "{in}/model.safetensors", "--out", "{out}/d.safetensors", "--bits", "3"), {}),
+    ("compress-apply-random", ("compress", "--apply", "{in}/random.safetensors", "--out", "{out}/m.safetensors"), {}),
+    ("compress-apply-nometa", ("compress", "--apply", "{in}/nometa.safetensors", "--out", "{out}/m.safetensors"), {}),
+    ("llm-trust-unknown-generator", ("llm-trust", "--generator", "nope"), {}),
+    ("llm-trust-unknown-task", ("llm-trust", "--task", "nope"), {}),
+    ("llm-trust-n-zero", ("llm-trust", "--n", "0"), {}),
+    ("diffusion-sample-not-a-model", ("diffusion", "sample", "--model", "{in}/adir", "--out", "{out}/g.png"), {}),
+    ("diffusion-sample-file-not-folder", ("diffusion", "sample", "--model", "{in}/afile", "--out", "{out}/g.png"), {}),
+    ("diffusion-train-zero-steps", ("diffusion", "train", "--out", "{out}/ddpm", "--steps", "0"), {}),
+    ("diffusion-train-image-size-13", ("diffusion", "train", "--out", "{out}/ddpm", "--image-size", "13"), {}),
+    ("diffusion-train-lr-nan", ("diffusion", "train", "--out", "{out}/ddpm", "--lr", "nan"), {}),
     # -- demo
     ("demo-unknown-budget", ("demo", "--out", "{out}", "--budget", "nope"), {}),
     # -- environment

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from torch import nn
 
-from trustmap.errors import TrustmapError
+from trustmap.errors import ModelError, TrustmapError
 from trustmap.store import recorded
 
 if TYPE_CHECKING:
@@ -218,13 +218,22 @@ def load_adapted(path: str | Path) -> nn.Module:
     from trustmap.models.io import META_FILE
     from trustmap.models.meta import ModelMeta
 
-    with safe_open(str(path), framework="pt") as f:
-        meta = ModelMeta.from_json((f.metadata() or {}).get(META_FILE, "{}"))
+    name = Path(path).name
+    if Path(path).suffix.lower() != ".safetensors":
+        raise ModelError(
+            f"{name} is not a .safetensors file; adapted models are saved by `trustmap adapt --out X.safetensors`"
+        )
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = ModelMeta.from_json((f.metadata() or {}).get(META_FILE, "{}"))
+        state = load_file(str(path))
+    except Exception as exc:  # noqa: BLE001  a damaged or foreign file: one line, never a traceback
+        raise ModelError(f"{name} is not a readable adapted-model file ({type(exc).__name__}); re-create it") from None
     model = fresh_minilm(seed=0, max_len=int(meta.arch_options.get("max_len", 64)), num_classes=meta.num_classes or 2)
     adapter = meta.extra.get("adapter")
     if adapter in PREFIX_METHODS:
         (apply_apt if adapter == "apt" else apply_prefix)(model.encoder, length=int(meta.extra["prefix_length"]))
-    missing, unexpected = model.load_state_dict(load_file(str(path)), strict=False)
+    missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise TrustmapError(
             f"{Path(path).name} is not an adapted minilm ({len(missing)} missing, {len(unexpected)} unexpected tensors)"
