@@ -112,7 +112,9 @@ def pink_noise(rng: np.random.Generator, shape: tuple[int, ...], *, sfreq: float
     return out / out.std(axis=-1, keepdims=True)
 
 
-def band_noise(rng: np.random.Generator, shape: tuple[int, ...], *, sfreq: float, low: float, high: float) -> np.ndarray:
+def band_noise(
+    rng: np.random.Generator, shape: tuple[int, ...], *, sfreq: float, low: float, high: float
+) -> np.ndarray:
     """A band-limited oscillation (white noise through MNE's zero-phase IIR band-pass), unit variance."""
     import mne
 
