@@ -183,7 +183,7 @@ def _erd_profile(rng: np.random.Generator, n: int, samples: int, sfreq: float, d
 def _check(n: int, seconds: float, sfreq: float) -> int:
     if n < 1 or seconds <= 0 or sfreq <= 0:
         raise DataError(f"need n >= 1 trials and positive seconds and sfreq, got n={n}, {seconds} s, {sfreq} Hz")
-    return int(round(seconds * sfreq))
+    return round(seconds * sfreq)
 
 
 def simulate_unlabelled(

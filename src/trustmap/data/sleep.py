@@ -151,7 +151,7 @@ def simulate_sleep(
     if n_sequences < 1 or seq_len < 1:
         raise DataError(f"need n_sequences >= 1 and seq_len >= 1, got {n_sequences}, {seq_len}")
     rng = np.random.default_rng([seed, subject.ident, 11])
-    samples = int(round(EPOCH_SECONDS * sfreq))
+    samples = round(EPOCH_SECONDS * sfreq)
     n = n_sequences * seq_len
     y = np.concatenate([stage_sequence(rng, seq_len, subject.prior) for _ in range(n_sequences)])
     x = 1.2 * pink_noise(rng, (n, len(channels), samples), sfreq=sfreq, exponent=subject.slope)

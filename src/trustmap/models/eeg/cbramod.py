@@ -140,7 +140,7 @@ class EEGTransformer(nn.Module):
     def features(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Token features ``(B, C, N, d)``; ``mask`` (B, C, N) bool replaces those patches by the mask token."""
         tok = self.embed(self.patches(x))
-        b, c, n, d = tok.shape
+        _, c, n, _ = tok.shape
         if mask is not None:
             tok = torch.where(mask[..., None], self.mask_token.expand_as(tok), tok)
         if self.attention == "criss-cross":
