@@ -28,7 +28,7 @@ from trustmap.repro.base import Check, ReproResult, register_repro
 from trustmap.utils.progress import progress_bar
 
 SIZES = {
-    "default": {"seeds": 3, "pretrain": 2000, "pre_epochs": 6, "train": 400, "test": 400, "epochs": 15, "layers": 4},
+    "default": {"seeds": 3, "pretrain": 1000, "pre_epochs": 4, "train": 400, "test": 400, "epochs": 10, "layers": 4},
     "quick": {"seeds": 2, "pretrain": 48, "pre_epochs": 1, "train": 48, "test": 48, "epochs": 1, "layers": 2},
 }
 MODEL = {"d_model": 64, "heads": 8, "patch": 200}
