@@ -68,7 +68,7 @@ def test_sleep_stage_spectra_differ_as_designed():
     data = simulate_sleep(SleepSubject(ident=1), n_sequences=30, seed=0)
     assert data.x.shape == (300, 3, 1500) and data.classes == SLEEP_STAGES
     np.testing.assert_array_equal(data.x, simulate_sleep(SleepSubject(ident=1), n_sequences=30, seed=0).x)
-    fpz, cz, oz = 0, 1, 2
+    cz, oz = 1, 2
     power = {
         band: np.array([_band_power(data.x[data.y == k], 50.0, lo, hi).mean(0) for k in range(5)])
         for band, (lo, hi) in {"delta": (0.5, 2), "alpha": (8, 12), "sigma": (12.5, 14.5)}.items()

@@ -89,7 +89,9 @@ def sf_uida_experiment(*, size: str, seed: int, progress: bool | None) -> ReproR
     with progress_bar("sf-uida", total=len(seeds) * (1 + cfg["targets"]), enabled=progress) as tick:
         for s in seeds:
             sources = [random_sleep_subject(10_000 * s + i, shift=0.3) for i in range(cfg["sources"])]
-            targets = [random_sleep_subject(10_000 * s + 500 + i, shift=1.0, strong=True) for i in range(cfg["targets"])]
+            targets = [
+                random_sleep_subject(10_000 * s + 500 + i, shift=1.0, strong=True) for i in range(cfg["targets"])
+            ]
             xs, ys = _sequences(sources, cfg["src_seq"], seed=0)
             xt_src, yt_src = _sequences(sources, cfg["test_seq"], seed=1)
             scale = float(xs.std())
@@ -174,7 +176,9 @@ def sf_uida_experiment(*, size: str, seed: int, progress: bool | None) -> ReproR
             kind="sanity",
             scale=100,
         ),
-        Check.over_seeds("macro-F1, SF-UIDA minus source only (points)", paired("source only"), threshold=0.05, scale=100),
+        Check.over_seeds(
+            "macro-F1, SF-UIDA minus source only (points)", paired("source only"), threshold=0.05, scale=100
+        ),
         Check.over_seeds("macro-F1, SF-UIDA minus Tent (points)", paired("Tent"), threshold=0.02, scale=100),
         Check.over_seeds("macro-F1, SF-UIDA minus SHOT (points)", paired("SHOT"), threshold=0.0, scale=100),
         Check.over_seeds(

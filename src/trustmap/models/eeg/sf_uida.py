@@ -96,14 +96,14 @@ def sf_uida(model: SleepNet, x: torch.Tensor, *, config: SFUIDAConfig = SFUIDACo
     start = time.process_time()
     gen = seeded_generator(seed, 51)
     student = copy.deepcopy(model)
-    head = nn.Sequential(nn.Linear(student.feature_dim, 64), nn.ReLU(), nn.Linear(64, 64))
     for p in student.classifier.parameters():
         p.requires_grad_(False)
-    params = [p for p in student.parameters() if p.requires_grad] + list(head.parameters())
-    opt = torch.optim.Adam(params, lr=config.lr)
     losses: list[float] = []
     bs = config.batch_size
     with seeded_global_rng(seed):
+        head = nn.Sequential(nn.Linear(student.feature_dim, 64), nn.ReLU(), nn.Linear(64, 64))
+        params = [p for p in student.parameters() if p.requires_grad] + list(head.parameters())
+        opt = torch.optim.Adam(params, lr=config.lr)
         student.train()
         for _ in range(config.scc_epochs):  # step 1: sequential cross-view contrasting
             order, total = torch.randperm(len(x), generator=gen), 0.0
