@@ -33,12 +33,13 @@ from trustmap.utils.progress import progress_bar
 from trustmap.utils.seed import seeded_generator, seeded_global_rng
 
 SIZES = {
-    "default": {"seeds": 3, "sources": 20, "src_seq": 12, "test_seq": 3, "targets": 8, "tgt_seq": 12,
-                "epochs": 12, "adapt_epochs": 4},
+    "default": {"seeds": 3, "sources": 20, "src_seq": 12, "test_seq": 3, "targets": 8, "tgt_seq": 20,
+                "epochs": 12, "adapt_epochs": 8},
     "quick": {"seeds": 2, "sources": 3, "src_seq": 3, "test_seq": 2, "targets": 2, "tgt_seq": 2,
               "epochs": 1, "adapt_epochs": 1},
 }  # fmt: skip
 SEQ_LEN = 10
+BATCH = 2  # target sequences per adaptation step (ours)
 METHODS = ("source only", "Tent", "SHOT", "SF-UIDA")
 
 
@@ -107,11 +108,12 @@ def sf_uida_experiment(*, size: str, seed: int, progress: bool | None) -> ReproR
                 xt, yt = _sequences([sub], cfg["tgt_seq"], seed=2)
                 xt = xt / scale
                 ks = 1000 * s + j
+                sf_cfg = SFUIDAConfig(scc_epochs=ae, st_epochs=ae, lr=3e-4, batch_size=BATCH)
                 adapted = {
                     "source only": (model, 0.0),
-                    "Tent": tent(model, xt, epochs=ae, seed=ks),
-                    "SHOT": shot(model, xt, epochs=ae, seed=ks),
-                    "SF-UIDA": sf_uida(model, xt, config=SFUIDAConfig(scc_epochs=ae, st_epochs=ae), seed=ks),
+                    "Tent": tent(model, xt, epochs=ae, lr=1e-3, batch_size=BATCH, seed=ks),
+                    "SHOT": shot(model, xt, epochs=ae, lr=3e-4, batch_size=BATCH, seed=ks),
+                    "SF-UIDA": sf_uida(model, xt, config=sf_cfg, seed=ks),
                 }
                 for m, out in adapted.items():
                     net, cpu = out if isinstance(out, tuple) else (out.model, out.cpu_seconds)
@@ -213,8 +215,9 @@ def sf_uida_experiment(*, size: str, seed: int, progress: bool | None) -> ReproR
         f"{SEQ_LEN}. Source: {cfg['sources']} subjects (shift 0.3) x {cfg['src_seq']} sequences, "
         f"{cfg['epochs']} epochs, Adam 1e-3; source test: {cfg['test_seq']} new sequences per source subject. "
         f"Targets: {cfg['targets']} strongly shifted subjects (shift 1.0) x {cfg['tgt_seq']} unlabelled "
-        f"sequences, adapted and scored on the same sequences (transductive). Tent: BN affine, Adam 1e-3, {ae} "
-        f"passes; SHOT: classifier frozen, IM + 0.3 x centroid pseudo-label CE, Adam 1e-4, {ae} passes; "
-        f"SF-UIDA: {ae} SCC passes + {ae} teacher-student passes, Adam 1e-4, threshold 0.9, EMA 0.99. "
+        f"sequences, adapted and scored on the same sequences (transductive); batches of {BATCH} sequences. Tent: "
+        f"BN affine, Adam 1e-3, {ae} passes; SHOT: classifier frozen, IM + 0.3 x centroid pseudo-label CE, Adam "
+        f"3e-4, {ae} passes; SF-UIDA: {ae} SCC passes + {ae} teacher-student passes, Adam 3e-4, threshold 0.9, "
+        "EMA 0.99. "
         "Intervals: 95% Student t over seeds (each seed: new subjects, new source model).",
     )
