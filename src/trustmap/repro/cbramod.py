@@ -60,8 +60,9 @@ def cbramod_experiment(*, size: str, seed: int, progress: bool | None) -> ReproR
             model = EEGTransformer(attention=att, layers=cfg["layers"], **MODEL)
             losses[name] = pretrain_masked(model, xpre, epochs=cfg["pre_epochs"], ratio=0.5, seed=seed)
             pretrained[name] = {k: v.clone() for k, v in model.state_dict().items()}
+            if name == "CBraMod-lite":
+                shapes_before = _backbone_shapes(model)
             tick()
-        shapes_before = _backbone_shapes(model)
         for s in seeds:
             data = simulate_motor_imagery(cfg["train"] + cfg["test"], channels=MI_CHANNELS, seed=s)
             x, y = torch.from_numpy(data.x / scale), torch.from_numpy(data.y)
@@ -79,9 +80,9 @@ def cbramod_experiment(*, size: str, seed: int, progress: bool | None) -> ReproR
                         net.load_state_dict(pretrained[name])
                     net.set_classifier(channels=x.shape[1], patches=n_patch, classes=4)
                     epochs, lr = cfg["epochs"], 5e-4
-                    if name == "full attention":
-                        shapes_after = _backbone_shapes(net)
                 train_classifier(net, x[tr], y[tr], epochs=epochs, lr=lr, batch_size=32, seed=s)
+                if name == "CBraMod-lite":
+                    shapes_after = _backbone_shapes(net)  # after fine-tuning on the 12-channel montage
                 pred = predict(net, x[te]).argmax(1).numpy()
                 bacc = balanced_accuracy(data.y[te], pred, 4)
                 runs.append({"seed": s, "method": name, "balanced_accuracy": bacc})
