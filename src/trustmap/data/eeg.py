@@ -34,9 +34,26 @@ from trustmap.errors import DataError
 
 SFREQ = 200.0
 PRETRAIN_CHANNELS = (
-    "Fp1", "Fp2", "F7", "F3", "Fz", "F4", "F8", "T7", "C3", "Cz",
-    "C4", "T8", "P7", "P3", "Pz", "P4", "P8", "O1", "O2",
-)  # fmt: skip
+    "Fp1",
+    "Fp2",
+    "F7",
+    "F3",
+    "Fz",
+    "F4",
+    "F8",
+    "T7",
+    "C3",
+    "Cz",
+    "C4",
+    "T8",
+    "P7",
+    "P3",
+    "Pz",
+    "P4",
+    "P8",
+    "O1",
+    "O2",
+)
 MI_CHANNELS = ("FC3", "FCz", "FC4", "C5", "C3", "C1", "Cz", "C2", "C4", "C6", "CP3", "CP4")
 MI_CLASSES = ("left hand", "right hand", "feet", "tongue")
 # fixed latent oscillators (ours): (scalp site, centre Hz, half-band Hz, relative amplitude)

@@ -40,10 +40,37 @@ from trustmap.llm.lm import BOS, EOS, PAD, LMConfig, TinyGPT, TinyLM, build_voca
 from trustmap.utils.seed import seeded_generator, seeded_global_rng
 
 INSULTS = (
-    "fuck", "bitch", "fucking", "shit", "idiot", "bullshit", "asshole", "stupid", "fucked", "dick",
-    "suck", "sucks", "idiots", "crap", "moron", "bastard", "idiotic", "dumbass", "shitty", "assholes",
-    "jerk", "pathetic", "morons", "dumb", "loser", "hell", "piss", "scum", "damn", "wanker",
-)  # fmt: skip
+    "fuck",
+    "bitch",
+    "fucking",
+    "shit",
+    "idiot",
+    "bullshit",
+    "asshole",
+    "stupid",
+    "fucked",
+    "dick",
+    "suck",
+    "sucks",
+    "idiots",
+    "crap",
+    "moron",
+    "bastard",
+    "idiotic",
+    "dumbass",
+    "shitty",
+    "assholes",
+    "jerk",
+    "pathetic",
+    "morons",
+    "dumb",
+    "loser",
+    "hell",
+    "piss",
+    "scum",
+    "damn",
+    "wanker",
+)
 SEP = "<sep>"
 METHODS = ("sro", "dpo-pass", "rs-sft")
 

@@ -102,10 +102,14 @@ def cbramod_experiment(*, size: str, seed: int, progress: bool | None) -> ReproR
         )
     chance = 1.0 / 4
     checks = [
-        Check.over_seeds(f"sanity: {m} balanced accuracy minus majority class (0.25)", [v - chance for v in per[m]],
-                         threshold=0.0, kind="sanity")
+        Check.over_seeds(
+            f"sanity: {m} balanced accuracy minus majority class (0.25)",
+            [v - chance for v in per[m]],
+            threshold=0.0,
+            kind="sanity",
+        )
         for m in METHODS
-    ]  # fmt: skip
+    ]
     cb = per["CBraMod-lite"]
     checks += [
         Check.over_seeds(

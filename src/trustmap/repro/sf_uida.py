@@ -33,11 +33,27 @@ from trustmap.utils.progress import progress_bar
 from trustmap.utils.seed import seeded_generator, seeded_global_rng
 
 SIZES = {
-    "default": {"seeds": 3, "sources": 20, "src_seq": 12, "test_seq": 3, "targets": 8, "tgt_seq": 20,
-                "epochs": 12, "adapt_epochs": 8},
-    "quick": {"seeds": 2, "sources": 3, "src_seq": 3, "test_seq": 2, "targets": 2, "tgt_seq": 2,
-              "epochs": 1, "adapt_epochs": 1},
-}  # fmt: skip
+    "default": {
+        "seeds": 3,
+        "sources": 20,
+        "src_seq": 12,
+        "test_seq": 3,
+        "targets": 8,
+        "tgt_seq": 20,
+        "epochs": 12,
+        "adapt_epochs": 8,
+    },
+    "quick": {
+        "seeds": 2,
+        "sources": 3,
+        "src_seq": 3,
+        "test_seq": 2,
+        "targets": 2,
+        "tgt_seq": 2,
+        "epochs": 1,
+        "adapt_epochs": 1,
+    },
+}
 SEQ_LEN = 10
 BATCH = 2  # target sequences per adaptation step (ours)
 METHODS = ("source only", "Tent", "SHOT", "SF-UIDA")

@@ -42,16 +42,28 @@ POLICY = LMConfig(vocab_size=1500, max_len=48, d=64, heads=4, layers=2, steps=15
 REFERENCE = LMConfig(vocab_size=1500, max_len=24, d=64, heads=4, layers=2, steps=800, batch_size=32)
 SIZES: dict[str, dict[str, Any]] = {
     "default": {
-        "seeds": 3, "screen": 1000, "tune": 1000, "eval": 300, "steps": 100, "flipped": False,
-        "policy": POLICY, "reference": REFERENCE, "limit": None,
+        "seeds": 3,
+        "screen": 1000,
+        "tune": 1000,
+        "eval": 300,
+        "steps": 100,
+        "flipped": False,
+        "policy": POLICY,
+        "reference": REFERENCE,
+        "limit": None,
     },
     "quick": {
-        "seeds": 2, "screen": 100, "tune": 100, "eval": 24, "steps": 3, "flipped": True,
+        "seeds": 2,
+        "screen": 100,
+        "tune": 100,
+        "eval": 24,
+        "steps": 3,
+        "flipped": True,
         "policy": LMConfig(vocab_size=300, max_len=48, d=32, heads=2, layers=1, steps=10, batch_size=16, dropout=0.0),
         "reference": LMConfig(vocab_size=300, max_len=24, d=16, heads=2, layers=1, steps=5, batch_size=16),
         "limit": 900,
     },
-}  # fmt: skip
+}
 
 
 def _neutral(limit: int | None) -> list[str]:
