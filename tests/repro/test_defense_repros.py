@@ -151,3 +151,21 @@ def test_bat_worst_class_gain_straddling_its_target_is_inconclusive():
         r["worst_class_robust"] = w  # per-seed gains 0, 2.8, 6.6 points around the 3-point target
     worst = next(c for c in bat_checks(runs, majority=0.1) if c.name.startswith("worst-class"))
     assert worst.verdict == "inconclusive" and not worst.passed
+
+
+def test_sfr_on_mia_is_nan_for_a_diverged_model_not_an_error():
+    import math
+
+    import numpy as np
+    import torch
+
+    from trustmap.data import Split
+    from trustmap.repro.sfr_on import _svc_mia
+
+    class Diverged(torch.nn.Module):
+        def forward(self, x):
+            return torch.full((len(x), 10), float("nan"))
+
+    rng = np.random.default_rng(0)
+    split = Split(rng.random((20, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, 20))
+    assert math.isnan(_svc_mia(Diverged(), remain=split, test=split, forget=split))

@@ -84,10 +84,12 @@ def _softmax(model: torch.nn.Module, x: np.ndarray) -> np.ndarray:
 
 
 def _svc_mia(model: torch.nn.Module, *, remain: Split, test: Split, forget: Split) -> float:
-    """MIA-Efficacy on ``forget``: shadow members from ``remain``, shadow non-members from ``test``."""
-    return svc_mia_efficacy(
-        _softmax(model, remain.x), remain.y, _softmax(model, test.x), test.y, _softmax(model, forget.x), forget.y
-    ).efficacy
+    """MIA-Efficacy on ``forget``: shadow members from ``remain``, shadow non-members from ``test``; NaN when the
+    model's outputs are not finite (gradient ascent can diverge), so that row shows NaN instead of a number."""
+    p_in, p_out, p_t = _softmax(model, remain.x), _softmax(model, test.x), _softmax(model, forget.x)
+    if not all(np.isfinite(p).all() for p in (p_in, p_out, p_t)):
+        return float("nan")
+    return svc_mia_efficacy(p_in, remain.y, p_out, test.y, p_t, forget.y).efficacy
 
 
 def _one_run(ds, train_idx: np.ndarray, cfg: dict, s: int) -> dict[str, float]:
