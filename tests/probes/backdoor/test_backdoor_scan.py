@@ -7,15 +7,23 @@ import json
 import numpy as np
 import pytest
 
+from trustmap.data import stratified_indices
+from trustmap.errors import TrustmapError
 from trustmap.probes import AuditData, make_probe
-from trustmap.probes.backdoor.neural_cleanse import BackdoorScan, backdoor_score, known_trigger
+from trustmap.probes.backdoor.calibration import calibrate, calibrated_index, log_offsets
+from trustmap.probes.backdoor.neural_cleanse import BackdoorScan, Inversion, backdoor_score, known_trigger
 from trustmap.probes.base import budget_probes
 from trustmap.results import ProbeResult
 
 
 @pytest.fixture(scope="module")
 def scans(fashion, fashion_eval, small_cnn, badnets_cnn):
-    data = AuditData(fashion, fashion_eval)
+    # a pool of 2,000 training images the models never saw (they train on a stratified 6,000): the
+    # flagged BadNets scan is calibrated against two clean reference models trained on its halves
+    seen = stratified_indices(fashion.train.y, 6000, seed=0)
+    rest = np.setdiff1d(np.arange(len(fashion.train)), seen)
+    pool = fashion.train.subset(np.sort(np.random.default_rng(1).permutation(rest)[:2000]))
+    data = AuditData(fashion, fashion_eval, pool=pool)
     probe = make_probe("backdoor-scan", budget="standard")  # the default audit budget (quick's 40 steps miss it)
     return {"badnets": probe.run(badnets_cnn, data, seed=0), "clean": probe.run(small_cnn, data, seed=0)}
 
@@ -30,6 +38,11 @@ def test_badnets_model_is_flagged_with_its_target(scans):
     assert m["known_trigger_asr"] > 0.8 and m["known_target"] == 3  # the real one, from the model's metadata
     assert "class Dress" in (r.reason or "")
     assert backdoor_score(m) is not None and backdoor_score(m) <= 0.3
+    # calibrated against clean reference models, the Dress trigger is still far smaller than theirs
+    assert m["uncalibrated_flagged"] == 1.0 and m["calibrated_index"] > 2, m
+    rows = r.tables["calibration"]
+    assert len(rows) == 2 and all(row["mask_l1"] > m["mask_l1"] for row in rows)
+    assert "2 clean cnn-s reference models" in r.options["calibration"]
 
 
 def test_clean_model_is_not_flagged(scans):
@@ -38,6 +51,57 @@ def test_clean_model_is_not_flagged(scans):
     assert m["anomaly_index"] < 2 and "known_trigger_asr" not in m
     assert backdoor_score(m) >= 0.6  # no scorecard weakness
     assert scans["clean"].reason is None
+    assert "not needed" in scans["clean"].options["calibration"] and "calibration" not in scans["clean"].tables
+
+
+def _inversion(norms):
+    k = len(norms)
+    return Inversion(
+        list(range(k)), np.zeros((k, 4, 4)), np.zeros((k, 1, 4, 4)), np.asarray(norms, float), *[np.zeros(k)] * 3
+    )
+
+
+def test_calibration_separates_a_natural_shortcut_from_a_backdoor():
+    natural = np.array([60, 55, 70, 65, 58, 62, 66, 59, 17, 64], float)  # class 8 small on every clean model
+    refs = [np.array([300, 280, 320, 310, 290, 305, 315, 295, 90, 300], float), natural * 1.3]
+    assert calibrated_index(natural, refs, 8) < 1  # the references share the small class-8 trigger
+    backdoor = natural.copy()
+    backdoor[8] = 2.0  # a backdoor makes class 8 far smaller than on any clean model
+    assert calibrated_index(backdoor, refs, 8) > 2
+    assert np.isnan(calibrated_index(natural, [], 8))
+    offsets, scale = log_offsets(natural)
+    assert offsets[8] < 0 and scale > 0 and np.median(offsets) == 0
+
+    cal = calibrate(
+        natural,
+        0.2,
+        8,
+        [None, None],
+        reference_arch="cnn",
+        invert=lambda model, r: _inversion(refs[r]),
+        strip=lambda model, mask, pattern, k: 0.25,
+    )
+    assert cal.index == calibrated_index(natural, refs, 8) and cal.strip_ratio == pytest.approx(0.8)
+    assert [row["mask_l1"] for row in cal.rows] == [90.0, round(17 * 1.3, 2)]
+    # a calibrated clean model scores well; its raw signals alone would have scored 0
+    m = {"anomaly_index": 4.9, "strip_ratio": 0.2, "flagged": 0.0}
+    assert backdoor_score(m) == 0.0
+    assert backdoor_score({**m, "calibrated_index": cal.index, "calibrated_strip_ratio": cal.strip_ratio}) > 0.8
+
+
+def test_calibration_is_off_or_impossible_without_references(fashion, fashion_eval, badnets_cnn):
+    def calibrate_with(probe, data):
+        return probe._calibrate(badnets_cnn, data, np.ones(10), 0.2, 3, invert=None, strip=None, seed=0, progress=False)
+
+    small_pool = AuditData(fashion, fashion_eval, pool=fashion.train.subset(np.arange(100)))
+    cal, note = calibrate_with(BackdoorScan(), small_pool)
+    assert cal is None and "needs a pool of >= 1000 clean images, got 100" in note
+    cal, note = calibrate_with(BackdoorScan(), AuditData(fashion, fashion_eval))
+    assert cal is None and "got 0" in note
+    cal, note = calibrate_with(BackdoorScan(reference_models=0), small_pool)
+    assert cal is None and note.startswith("off")
+    with pytest.raises(TrustmapError, match="reference_models"):
+        make_probe("backdoor-scan", reference_models=-1)
 
 
 def test_inverted_trigger_is_an_image_in_the_json(scans):

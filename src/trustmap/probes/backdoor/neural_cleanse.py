@@ -32,9 +32,20 @@ entropy; STRIP agrees when it is below ``strip_threshold`` (0.5).
 (anomaly index > ``anomaly_threshold``) *and* STRIP agrees on the same suspected class; ``"neural-cleanse"``
 or ``"strip"`` grade on one signal, ``"either"`` on either. Both signals are always reported.
 
+**Calibration** (:mod:`trustmap.probes.backdoor.calibration`): a class with a strong natural shortcut
+(Fashion-MNIST's *Bag*) passes both tests on a well-trained clean model. So a flagged scan is calibrated
+when the audit has a pool of at least 1,000 clean images the model never saw: ``reference_models`` (2)
+clean models of the target's architecture train on halves of the pool for ``reference_epochs`` (4), every
+class is inverted on each, and the suspected class's log-norm offset from the median is compared with
+theirs. The model stays flagged only if this **calibrated index** also exceeds ``anomaly_threshold``.
+Without a pool (or with ``reference_models=0``) the decision is uncalibrated; ``options["calibration"]``
+says which happened.
+
 Metrics: ``flagged`` (0/1), ``anomaly_index``, ``suspected_target`` (class index), ``inverted_asr`` (ASR of
 the suspected class's inverted trigger on held-out clean images), ``mask_l1`` and ``median_mask_l1``,
-``strip_ratio``, ``strip_entropy_trigger``, ``strip_entropy_clean``, ``nc_flagged``, ``strip_flagged``.
+``strip_ratio``, ``strip_entropy_trigger``, ``strip_entropy_clean``, ``nc_flagged``, ``strip_flagged``,
+``uncalibrated_flagged``; ``calibrated_index`` and ``calibrated_strip_ratio`` (with the table
+``calibration``, one row per reference model) when the scan was calibrated.
 ``known_trigger_asr`` and ``known_target`` too when the model's metadata records its own poisoning
 (``trustmap train --poison``): the real trigger's success rate, to show what a removal bought.
 Table: ``per_class`` (norm, anomaly index, ASR, STRIP entropy per class). Curve: the mask norm per class
@@ -63,6 +74,7 @@ from torch import nn
 from trustmap.attacks.backdoor import stamp
 from trustmap.errors import TrustmapError
 from trustmap.models.handle import ModelHandle
+from trustmap.probes.backdoor.calibration import MAD_CONSISTENCY, Calibration, calibrate, strip_ratio
 from trustmap.probes.backdoor.strip import strip_entropy
 from trustmap.probes.base import (
     AuditData,
@@ -75,10 +87,11 @@ from trustmap.probes.base import (
     clip01,
     register_probe,
 )
+from trustmap.probes.membership.reference import train_references_for
 from trustmap.results import Image
 from trustmap.utils.seed import derive_seed, torch_generator
 
-MAD_CONSISTENCY = 1.4826  # MAD -> standard deviation for normally distributed norms
+MIN_CALIBRATION_POOL = 1000  # pool images needed to train reference models for calibration
 TANH_EPS = 1e-7
 DECISIONS = ("both", "neural-cleanse", "strip", "either")
 
@@ -237,11 +250,15 @@ def trigger_asr(
 def backdoor_score(m: Mapping[str, float]) -> float | None:
     """The scorecard's 0-1 score from both signals: half from Neural Cleanse's anomaly index (1 at an index
     of 1.5 or less, 0 at 3 or more; clean models measure 1.0-1.4, backdoored ones 3.2-5.3), half from
-    STRIP's entropy ratio (1 at 0.75 or more, 0 at 0.25 or less). A flagged model scores at most 0.3."""
+    STRIP's entropy ratio (1 at 0.75 or more, 0 at 0.25 or less). When the scan was calibrated against
+    clean reference models, the calibrated index and the calibrated STRIP ratio (capped at 1) stand in for
+    the raw ones. A flagged model scores at most 0.3."""
     if "anomaly_index" not in m or "strip_ratio" not in m:
         return None
-    nc = clip01((m["anomaly_index"] - 1.5) / 1.5)
-    strip = clip01((0.75 - m["strip_ratio"]) / 0.5)
+    index = m.get("calibrated_index", m["anomaly_index"])
+    ratio = min(1.0, m["calibrated_strip_ratio"]) if "calibrated_strip_ratio" in m else m["strip_ratio"]
+    nc = clip01((index - 1.5) / 1.5) if math.isfinite(index) else 0.0
+    strip = clip01((0.75 - ratio) / 0.5)
     score = 1.0 - 0.5 * nc - 0.5 * strip
     return min(score, 0.3) if m.get("flagged") else score
 
@@ -252,9 +269,14 @@ def _evidence(m: Mapping[str, float]) -> str:
         if m.get("flagged")
         else "no backdoor found"
     )
+    calibrated = (
+        f", {m['calibrated_index']:.2f} against clean reference models"
+        if "calibrated_index" in m and math.isfinite(m["calibrated_index"])
+        else ""
+    )
     return (
-        f"{verdict}: Neural Cleanse anomaly index {m.get('anomaly_index', 0):.2f} (flag > 2), STRIP entropy "
-        f"ratio {m.get('strip_ratio', 0):.2f} (flag < 0.5), inverted trigger succeeds on "
+        f"{verdict}: Neural Cleanse anomaly index {m.get('anomaly_index', 0):.2f}{calibrated} (flag > 2), STRIP "
+        f"entropy ratio {m.get('strip_ratio', 0):.2f} (flag < 0.5), inverted trigger succeeds on "
         f"{m.get('inverted_asr', 0):.0%}"
     )
 
@@ -299,15 +321,17 @@ class BackdoorScan(Probe):
     directions: ClassVar[Mapping[str, Direction]] = {
         "flagged": "lower",
         "anomaly_index": "lower",
+        "calibrated_index": "lower",
         "strip_ratio": "higher",
+        "calibrated_strip_ratio": "higher",
         "inverted_asr": "lower",
         "known_trigger_asr": "lower",
     }
     headline: ClassVar[str | None] = "anomaly_index"
     BUDGETS: ClassVar[dict[str, dict[str, Any]]] = {
-        "quick": {"n_images": 200, "steps": 40},
-        "standard": {"n_images": 300, "steps": 80},
-        "thorough": {"n_images": 1000, "steps": 300},
+        "quick": {"n_images": 200, "steps": 40, "reference_models": 2},
+        "standard": {"n_images": 300, "steps": 80, "reference_models": 2},
+        "thorough": {"n_images": 1000, "steps": 300, "reference_models": 4},
     }
 
     n_images: int = 300
@@ -324,6 +348,8 @@ class BackdoorScan(Probe):
     strip_overlays: int = 8
     strip_threshold: float = 0.5
     decision: str = "both"
+    reference_models: int = 2
+    reference_epochs: int = 4
 
     def __post_init__(self) -> None:
         if self.decision not in DECISIONS:
@@ -336,8 +362,11 @@ class BackdoorScan(Probe):
             "early_stop_patience": self.early_stop_patience,
             "strip_images": self.strip_images,
             "strip_overlays": self.strip_overlays,
+            "reference_epochs": self.reference_epochs,
         }
         bad = [f"{k}={v}" for k, v in ints.items() if not (isinstance(v, int) and v >= 1)]
+        if not (isinstance(self.reference_models, int) and self.reference_models >= 0):
+            bad.append(f"reference_models={self.reference_models} (0 turns calibration off)")
         floats = {
             "lr": self.lr,
             "init_cost": self.init_cost,
@@ -361,6 +390,39 @@ class BackdoorScan(Probe):
             return f"{self.title} needs at least 3 classes for its outlier test, got {data.dataset.num_classes}"
         return None
 
+    def _calibrate(
+        self,
+        model: ModelHandle,
+        data: AuditData,
+        norms: np.ndarray,
+        ratio: float,
+        suspect: int,
+        *,
+        invert: Any,
+        strip: Any,
+        seed: int,
+        progress: bool | None,
+    ) -> tuple[Calibration | None, str]:
+        """Reference calibration of a flagged scan (:mod:`~trustmap.probes.backdoor.calibration`), with a note
+        saying what was done or why it was not."""
+        if self.reference_models < 1:
+            return None, "off (reference_models=0)"
+        if data.pool is None or len(data.pool) < MIN_CALIBRATION_POOL:
+            have = 0 if data.pool is None else len(data.pool)
+            return None, f"not possible: needs a pool of >= {MIN_CALIBRATION_POOL} clean images, got {have}"
+        refs = train_references_for(
+            model,
+            data,
+            data.pool,
+            arch=None,
+            count=self.reference_models,
+            max_epochs=self.reference_epochs,
+            seed=derive_seed(seed, 0x5246),
+            progress=progress,
+        )
+        cal = calibrate(norms, ratio, suspect, refs.models, reference_arch=refs.arch, invert=invert, strip=strip)
+        return cal, f"{len(refs.models)} clean {refs.arch} reference models on halves of {len(data.pool)} pool images"
+
     def measure(self, model: ModelHandle, data: AuditData, *, seed: int, progress: bool | None) -> ProbeResult:
         assert model.module is not None
         net = model.module
@@ -374,21 +436,18 @@ class BackdoorScan(Probe):
         n_opt = min(self.n_images, max(len(x_all) // 2, len(x_all) - self.strip_images - 50))
         x_opt, y_opt = x_all[:n_opt], y_all[:n_opt]
         x_hold, y_hold = (x_all[n_opt:], y_all[n_opt:]) if len(x_all) > n_opt else (x_opt, y_opt)
-        inv = invert_triggers(
-            net,
-            x_opt,
-            y_opt,
-            num_classes=n_cls,
-            steps=self.steps,
-            batch_size=self.batch_size,
-            lr=self.lr,
-            init_cost=self.init_cost,
-            patience=self.patience,
-            early_stop_patience=self.early_stop_patience,
-            asr_threshold=self.asr_threshold,
-            value_range=(lo, hi),
-            generator=torch_generator(derive_seed(seed, 0x4E44)),
-        )
+        inv_opts: dict[str, Any] = {
+            "num_classes": n_cls,
+            "steps": self.steps,
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+            "init_cost": self.init_cost,
+            "patience": self.patience,
+            "early_stop_patience": self.early_stop_patience,
+            "asr_threshold": self.asr_threshold,
+            "value_range": (lo, hi),
+        }
+        inv = invert_triggers(net, x_opt, y_opt, **inv_opts, generator=torch_generator(derive_seed(seed, 0x4E44)))
         raw_index = anomaly_indices(inv.l1)
         index = anomaly_indices(np.log(np.maximum(inv.l1, 1e-6))) if self.log_norms else raw_index
         suspect = int(np.argmin(inv.l1))
@@ -414,6 +473,26 @@ class BackdoorScan(Probe):
             "strip": strip_flag,
             "either": nc_flag or strip_flag,
         }[self.decision]
+        calibration, calibration_note = None, "not needed: the uncalibrated scan did not flag the model"
+        if flagged:
+            calibration, calibration_note = self._calibrate(
+                model,
+                data,
+                inv.l1,
+                ratio,
+                suspect,
+                invert=lambda ref, r: invert_triggers(
+                    ref, x_opt, y_opt, **inv_opts, generator=torch_generator(derive_seed(seed, 0x4E45, r))
+                ),
+                strip=lambda ref, mask, pattern, k: strip_ratio(
+                    ref, xs, ys, mask, pattern, k, **strip, generator=torch_generator(derive_seed(seed, 0x5355))
+                ),
+                seed=seed,
+                progress=progress,
+            )
+        uncalibrated_flag = flagged
+        if calibration is not None:
+            flagged = flagged and calibration.index > self.anomaly_threshold
         metrics = {
             "flagged": float(flagged),
             "anomaly_index": float(index[suspect]),
@@ -427,7 +506,13 @@ class BackdoorScan(Probe):
             "strip_entropy_clean": h_clean,
             "nc_flagged": float(nc_flag),
             "strip_flagged": float(strip_flag),
+            "uncalibrated_flagged": float(uncalibrated_flag),
         }
+        tables: dict[str, list[dict[str, Any]]] = {}
+        if calibration is not None:
+            metrics["calibrated_index"] = calibration.index
+            metrics["calibrated_strip_ratio"] = calibration.strip_ratio
+            tables["calibration"] = calibration.rows
         names = [classes[k] if k < len(classes) else str(k) for k in range(n_cls)]
         per_class = [
             {
@@ -465,8 +550,20 @@ class BackdoorScan(Probe):
             kind="bar",
             labels=names,
         )
-        result = self.result(metrics=metrics, curves=[curve], tables={"per_class": per_class}, images=[picture])
-        result.options.update(value_range=[lo, hi], optimisation_images=int(n_opt), holdout_images=int(len(x_hold)))
+        tables = {"per_class": per_class, **tables}
+        result = self.result(metrics=metrics, curves=[curve], tables=tables, images=[picture])
+        result.options.update(
+            value_range=[lo, hi],
+            optimisation_images=int(n_opt),
+            holdout_images=len(x_hold),
+            calibration=calibration_note,
+        )
+        if uncalibrated_flag and not flagged:
+            result.reason = (
+                f"class {names[suspect]} has a small inverted trigger ({inv.l1[suspect]:.1f} pixels, median "
+                f"{np.median(inv.l1):.1f}), but clean reference models trained here have it too (calibrated "
+                f"index {metrics['calibrated_index']:.2f}): a natural shortcut of the data, not a backdoor"
+            )
         if flagged:
             result.reason = (
                 f"possible backdoor toward class {names[suspect]}: its inverted trigger covers "
