@@ -7,7 +7,7 @@ parameter-shift rule gives the same gradients).
 
 >>> a = product_state(torch.zeros(1, 2), torch.zeros(1, 2))  # |00>
 >>> b = product_state(torch.full((1, 2), torch.pi), torch.zeros(1, 2))  # |11>
->>> float(swap_test_p0(a, b)[0])  # (1 + |<a|b>|^2) / 2
+>>> round(float(swap_test_p0(a, b)[0]), 6)  # (1 + |<a|b>|^2) / 2
 0.5
 """
 
