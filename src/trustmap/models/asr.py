@@ -166,11 +166,11 @@ def beam_search(
         empty = torch.full((n, beam), step == 0)
         psi_c, phi = _prefix_scores(x, rn, rb, last, empty)
         end = torch.logaddexp(rn[..., -1], rb[..., -1])
-        if step == 0:
-            end = torch.full_like(end, -torch.inf)
-        if step == max_words:
-            psi_c = torch.full_like(psi_c, -torch.inf)
         am = torch.log_softmax(torch.cat([end[..., None], psi_c], -1) - psi[..., None], -1)
+        if step == 0:  # no empty transcript (not renormalised: scores stay exact sequence log-probabilities)
+            am[..., 0] = -torch.inf
+        if step == max_words:  # forced end, likewise not renormalised
+            am[..., 1:] = -torch.inf
         s = fuse(am, toks, step) if fuse is not None else am
         s = torch.where(done[..., None], torch.tensor([0.0] + [-torch.inf] * (v1 - 1), dtype=s.dtype), s)
         total = (score[..., None] + s).reshape(n, -1)
