@@ -46,7 +46,7 @@ from trustmap.utils.progress import progress_bar
 from trustmap.utils.seed import seeded_generator, seeded_global_rng
 
 SIZES = {
-    "default": {"seeds": 3, "am_train": 800, "epochs": 12, "ger_train": 1000, "test": 240, "ger_epochs": 15},
+    "default": {"seeds": 3, "am_train": 800, "epochs": 12, "ger_train": 800, "test": 200, "ger_epochs": 15},
     "quick": {"seeds": 2, "am_train": 100, "epochs": 2, "ger_train": 48, "test": 24, "ger_epochs": 2},
 }
 SNRS = (0.0, 5.0, 10.0)
