@@ -79,6 +79,9 @@ def diffusion_fisher(
     params = dict(model.unet.named_parameters())
     out = {n: torch.zeros_like(p) for n, p in params.items()}
     it = _batches(x, y, batch_size, g)
+    flags = {n: p.requires_grad for n, p in params.items()}
+    for p in params.values():
+        p.requires_grad_(True)
     for _ in range(batches):
         xb, yb = next(it)
         model.unet.zero_grad(set_to_none=True)
@@ -88,6 +91,8 @@ def diffusion_fisher(
             if p.grad is not None:
                 out[n] += p.grad.detach() ** 2 / batches
     model.unet.zero_grad(set_to_none=True)
+    for n, p in params.items():
+        p.requires_grad_(flags[n])
     return out
 
 
