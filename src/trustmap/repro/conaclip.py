@@ -9,7 +9,7 @@ points and >= InfoNCE-only + 4; student image encoder <= 1/5 of the teacher's).
 Synthetic part: no captioned images install offline, so captions are generated from Fashion-MNIST
 (:mod:`trustmap.data.captions`: class + ink/width/height bins, 5 templates, 270 tuples). Teacher: the
 ``cnn`` architecture (conv 32-32-64-64, FC 128) as image tower to 128-d and frozen MiniLM caption
-embeddings through a trained linear 384 -> 128, CLIP InfoNCE with learnable temperature, 3 epochs on FM-20k
+embeddings through a trained linear 384 -> 128, CLIP InfoNCE with learnable temperature, 2 epochs on FM-20k
 (stratified, random state 0), Adam lr 1e-3, batch 256 *(ours)*. Students (:mod:`trustmap.adapt.conaclip`):
 MLP 784-64-128 image encoder, bag-of-embeddings (d = 64) text encoder, 8 epochs, Adam lr 3e-3 *(ours)*:
 
@@ -42,7 +42,7 @@ CLAIM = (
     "Recall@1 than InfoNCE-only and same-modality feature distillation."
 )
 SIZES = {
-    "default": {"n_train": 20000, "n_eval": 400, "t_epochs": 3, "s_epochs": 8, "runs": 3},
+    "default": {"n_train": 20000, "n_eval": 400, "t_epochs": 2, "s_epochs": 8, "runs": 3},
     "quick": {"n_train": 600, "n_eval": 100, "t_epochs": 1, "s_epochs": 1, "runs": 2},
 }
 METHODS = ("conaclip", "feature-kd", "logit-kd", "infonce-only", "teacher", "random")

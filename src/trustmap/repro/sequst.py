@@ -15,7 +15,7 @@ training pool), 3,000 untagged training-pool snippets (random state 0) and 1,000
 
 Model: frozen MiniLM token features (first word-piece per word, max 64 pieces; cached on disk) ->
 BiLSTM (hidden 128, dropout 0.3) -> 3 tags (:mod:`trustmap.adapt.sequst`); Adam lr 2e-3, teacher 150
-full-batch steps, students 300 steps (labelled + 32 unlabelled sentences per step) *(ours)*. SeqUST:
+full-batch steps, students 120 steps (labelled + 32 unlabelled sentences per step) *(ours)*. SeqUST:
 T = 10 MC-dropout passes, 3 rounds, tokens with confidence >= 0.9 and variance <= the median, GCE
 q = 0.7, Gaussian consistency (noise 0.3 x feature std). Vanilla self-training: every token's hard
 pseudo-label, cross-entropy, 3 rounds. Trivial baseline: a random tagger drawing tags from the labelled
@@ -46,7 +46,7 @@ SIZES = {
         "rounds": 3,
         "T": 10,
         "t_steps": 150,
-        "s_steps": 300,
+        "s_steps": 120,
     },
     "quick": {"n_unl": 120, "n_test": 80, "shots": 4, "runs": 2, "rounds": 1, "T": 3, "t_steps": 15, "s_steps": 15},
 }
