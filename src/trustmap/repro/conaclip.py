@@ -104,11 +104,12 @@ def _student(
     d: dict[str, Any], cfg: dict[str, int], s: int, t_emb: tuple[torch.Tensor, torch.Tensor], **edges: Any
 ) -> tuple[torch.nn.Module, torch.nn.Module]:
     from trustmap.adapt.conaclip import BagOfWordsTextEncoder, MLPImageEncoder, Vocab, cona_loss
+    from trustmap.utils.seed import seeded_global_rng
 
     vocab = Vocab(d["captions"])
     ids = vocab.encode(d["captions"])
-    torch.manual_seed(s)
-    img, txt = MLPImageEncoder(128), BagOfWordsTextEncoder(len(vocab), 128)
+    with seeded_global_rng(s):
+        img, txt = MLPImageEncoder(128), BagOfWordsTextEncoder(len(vocab), 128)
     txt.vocab_ids = ids  # type: ignore[attr-defined]
     scale = torch.nn.Parameter(torch.tensor(float(np.log(1 / 0.07))))
     opt = torch.optim.Adam([*img.parameters(), *txt.parameters(), scale], lr=3e-3)

@@ -15,7 +15,7 @@ similar frozen-model snippets of other movies with the same polarity), graded pa
 2 [same movie] + [same polarity], 0-3, grades drawn uniformly) and classification (24 texts; sentiment or
 subjectivity label texts). Piccolo2: InfoNCE with hard negatives / CoSENT (lambda 20) / label-text triplets,
 each under MRL at {32, 64, 128, 384}. Baseline: InfoNCE with in-batch negatives for every task (graded
-pairs with score >= 2 as positives; label texts with in-batch negatives), no MRL. Both: 150 steps, AdamW
+pairs with score >= 2 as positives; label texts with in-batch negatives), no MRL. Both: 120 steps, AdamW
 lr 5e-5, tau 0.05 *(ours)*, the same batches. Evaluation on held-out movies: MRR@10 (3 queries per movie,
 the other held-out snippets as corpus), Spearman on 2,000 graded pairs (500 per grade), kNN (k = 10)
 sentiment accuracy with the training snippets as index. Trivial baselines: random ranking, grade-blind
@@ -44,7 +44,7 @@ SIZES = {
         "n_plot": 300,
         "per_movie": 12,
         "eval_movies": 0,
-        "steps": 150,
+        "steps": 120,
         "runs": 3,
         "pairs": 500,
     },
