@@ -72,26 +72,40 @@ def test_calibration_separates_a_natural_shortcut_from_a_backdoor():
     offsets, scale = log_offsets(natural)
     assert offsets[8] < 0 and scale > 0 and np.median(offsets) == 0
 
-    cal = calibrate(
-        natural,
-        0.2,
-        8,
-        [None, None],
-        reference_arch="cnn",
-        invert=lambda model, r: _inversion(refs[r]),
-        strip=lambda model, mask, pattern, k: 0.25,
-    )
-    assert cal.index == calibrated_index(natural, refs, 8) and cal.strip_ratio == pytest.approx(0.8)
-    assert [row["mask_l1"] for row in cal.rows] == [90.0, round(17 * 1.3, 2)]
+    ratios = np.full(10, 0.9)
+    ratios[8] = 0.2
+    reference_inversions = [_inversion(n) for n in refs]
+
+    def run(norms):
+        return calibrate(
+            norms,
+            ratios,
+            [None, None],
+            reference_arch="cnn",
+            invert=lambda model, r: reference_inversions[r],
+            strip=lambda model, mask, pattern, k: 0.25,
+        )
+
+    cal = run(natural)
+    assert cal.index == pytest.approx(max(cal.indices), abs=1e-3) and cal.index < 2 and len(cal.indices) == 10
+    assert cal.index == pytest.approx(calibrated_index(natural, refs, cal.k), abs=1e-3)
+    bad = run(backdoor)
+    assert bad.k == 8 and bad.index > 2 and bad.strip_ratio == pytest.approx(0.8)
+    assert [row["mask_l1"] for row in bad.rows] == [90.0, round(17 * 1.3, 2)]
+    # a backdoor toward another class hides behind the natural shortcut in the raw norms, not once calibrated
+    hidden = natural.copy()
+    hidden[3] = 20.0  # smaller than the median, larger than class 8's natural 17
+    assert int(np.argmin(hidden)) == 8 and run(hidden).k == 3 and run(hidden).index > 2
     # a calibrated clean model scores well; its raw signals alone would have scored 0
     m = {"anomaly_index": 4.9, "strip_ratio": 0.2, "flagged": 0.0}
     assert backdoor_score(m) == 0.0
-    assert backdoor_score({**m, "calibrated_index": cal.index, "calibrated_strip_ratio": cal.strip_ratio}) > 0.8
+    assert backdoor_score({**m, "calibrated_index": cal.index, "calibrated_strip_ratio": 1.1}) > 0.8
 
 
 def test_calibration_is_off_or_impossible_without_references(fashion, fashion_eval, badnets_cnn):
     def calibrate_with(probe, data):
-        return probe._calibrate(badnets_cnn, data, np.ones(10), 0.2, 3, invert=None, strip=None, seed=0, progress=False)
+        norms, ratios = np.ones(10), np.ones(10)
+        return probe._calibrate(badnets_cnn, data, norms, ratios, invert=None, strip=None, seed=0, progress=False)
 
     small_pool = AuditData(fashion, fashion_eval, pool=fashion.train.subset(np.arange(100)))
     cal, note = calibrate_with(BackdoorScan(), small_pool)

@@ -16,8 +16,10 @@ settings, and compares log-norm offsets from the median:
 - ``offset_M(k) = log n_k(M) - median_j log n_j(M)`` for the target ``M = T`` and each reference ``M = R_r``;
 - **calibrated index** ``= (mean_r offset_{R_r}(k) - offset_T(k)) / (1.4826 * MAD_j log n_j(T))``.
 
-A natural shortcut gives the references the same small offset, so the calibrated index stays near 0; a
-backdoor makes the target's trigger far smaller than any clean model's, so it stays large. The STRIP ratio
+for every class ``k``; the class with the largest calibrated index is the suspect. A natural shortcut gives
+the references the same small offset, so its calibrated index stays near 0; a backdoor makes the target's
+trigger far smaller than any clean model's, so its index stays large, even when a natural shortcut class
+has the smaller raw trigger. The STRIP ratio
 is calibrated the same way: ``strip_ratio / mean_r strip_ratio(R_r)`` (capped at 1 in the score).
 
 Shapes: norms ``(K,)`` per model; ``x (N, C, H, W)`` clean images. Example:
@@ -48,22 +50,29 @@ def log_offsets(norms: np.ndarray) -> tuple[np.ndarray, float]:
     return logs - med, MAD_CONSISTENCY * float(np.median(np.abs(logs - med)))
 
 
-def calibrated_index(target_norms: np.ndarray, reference_norms: Sequence[np.ndarray], k: int) -> float:
-    """How far class ``k``'s trigger is below the clean references' in the target's own MAD units (see the
-    module docstring); 0 when the target's log norms have no spread, ``nan`` without references."""
-    if len(reference_norms) == 0:
-        return float("nan")
+def calibrated_indices(target_norms: np.ndarray, reference_norms: Sequence[np.ndarray]) -> np.ndarray:
+    """Per class, how far its trigger is below the clean references' in the target's own MAD units (see the
+    module docstring): ``(K,)``; zeros when the target's log norms have no spread, ``nan`` without references."""
     offsets, scale = log_offsets(target_norms)
-    ref = float(np.mean([log_offsets(n)[0][k] for n in reference_norms]))
-    return (ref - float(offsets[k])) / scale if scale > 0 else 0.0
+    if len(reference_norms) == 0:
+        return np.full(len(offsets), np.nan)
+    ref = np.mean([log_offsets(n)[0] for n in reference_norms], axis=0)
+    return (ref - offsets) / scale if scale > 0 else np.zeros(len(offsets))
+
+
+def calibrated_index(target_norms: np.ndarray, reference_norms: Sequence[np.ndarray], k: int) -> float:
+    """:func:`calibrated_indices` of class ``k``."""
+    return float(calibrated_indices(target_norms, reference_norms)[k])
 
 
 @dataclass
 class Calibration:
-    """The outcome of calibrating the suspected class ``k`` against clean reference models."""
+    """The outcome of calibration: the suspect ``k`` (largest calibrated index), its ``index``, every class's
+    ``indices``, its STRIP ratio over the references' and one row per reference model."""
 
     k: int
     index: float
+    indices: list[float]
     strip_ratio: float
     reference_arch: str
     rows: list[dict[str, Any]] = field(default_factory=list)
@@ -91,41 +100,44 @@ def strip_ratio(
 
 def calibrate(
     target_norms: np.ndarray,
-    target_strip_ratio: float,
-    k: int,
+    target_strip_ratios: np.ndarray,
     references: Sequence[nn.Module],
     *,
     reference_arch: str,
     invert: Any,
     strip: Any,
 ) -> Calibration:
-    """Calibrate class ``k`` of a scanned model against clean ``references``.
+    """Calibrate a scanned model (its per-class trigger norms and STRIP ratios, ``(K,)`` each) against clean
+    ``references``; the suspect is the class with the largest calibrated index.
 
     ``invert(model, r)`` returns a reference's :class:`~trustmap.probes.backdoor.neural_cleanse.Inversion`
     (the scan's own settings, seed ``r``); ``strip(model, mask, pattern, k)`` its STRIP ratio for class ``k``.
     """
-    ref_norms, ref_strip, rows = [], [], []
-    for r, model in enumerate(references):
-        inv = invert(model, r)
+    inversions = [invert(model, r) for r, model in enumerate(references)]
+    indices = calibrated_indices(target_norms, [inv.l1 for inv in inversions])
+    k = int(np.nanargmax(indices)) if np.isfinite(indices).any() else int(np.argmin(target_norms))
+    ref_strip, rows = [], []
+    for r, (model, inv) in enumerate(zip(references, inversions, strict=True)):
         ratio = strip(model, torch.from_numpy(inv.masks[k]), torch.from_numpy(inv.patterns[k]), k)
-        offsets, _ = log_offsets(inv.l1)
-        ref_norms.append(inv.l1)
         ref_strip.append(ratio)
         rows.append(
             {
                 "reference": r,
                 "arch": reference_arch,
+                "class": k,
                 "mask_l1": round(float(inv.l1[k]), 2),
                 "median_mask_l1": round(float(np.median(inv.l1)), 2),
-                "log_offset": round(float(offsets[k]), 3),
+                "log_offset": round(float(log_offsets(inv.l1)[0][k]), 3),
                 "strip_ratio": round(ratio, 4),
             }
         )
     mean_strip = float(np.mean(ref_strip))
+    target_strip = float(target_strip_ratios[k])
     return Calibration(
         k=k,
-        index=calibrated_index(target_norms, ref_norms, k),
-        strip_ratio=target_strip_ratio / mean_strip if mean_strip > 0 else float(target_strip_ratio),
+        index=float(indices[k]),
+        indices=[round(float(v), 3) for v in indices],
+        strip_ratio=target_strip / mean_strip if mean_strip > 0 else target_strip,
         reference_arch=reference_arch,
         rows=rows,
     )

@@ -37,14 +37,17 @@ or ``"strip"`` grade on one signal, ``"either"`` on either. Both signals are alw
 when the audit has a pool of at least 1,000 clean images the model never saw: ``reference_models`` (2)
 clean models of the target's architecture train on halves of the pool for ``reference_epochs`` (4), every
 class is inverted on each, and the suspected class's log-norm offset from the median is compared with
-theirs. The model stays flagged only if this **calibrated index** also exceeds ``anomaly_threshold``.
+theirs, for every class. The class with the largest **calibrated index** becomes the suspect (it can
+differ from the raw smallest trigger: a backdoor toward Dress hides behind Bag's natural shortcut), and
+the model stays flagged only if its calibrated index exceeds ``anomaly_threshold`` (and, with
+``decision="both"``, STRIP agrees on that class).
 Without a pool (or with ``reference_models=0``) the decision is uncalibrated; ``options["calibration"]``
 says which happened.
 
 Metrics: ``flagged`` (0/1), ``anomaly_index``, ``suspected_target`` (class index), ``inverted_asr`` (ASR of
 the suspected class's inverted trigger on held-out clean images), ``mask_l1`` and ``median_mask_l1``,
 ``strip_ratio``, ``strip_entropy_trigger``, ``strip_entropy_clean``, ``nc_flagged``, ``strip_flagged``,
-``uncalibrated_flagged``; ``calibrated_index`` and ``calibrated_strip_ratio`` (with the table
+``uncalibrated_flagged``, ``uncalibrated_suspect``; ``calibrated_index`` and ``calibrated_strip_ratio`` (with the table
 ``calibration``, one row per reference model) when the scan was calibrated.
 ``known_trigger_asr`` and ``known_target`` too when the model's metadata records its own poisoning
 (``trustmap train --poison``): the real trigger's success rate, to show what a removal bought.
@@ -390,13 +393,20 @@ class BackdoorScan(Probe):
             return f"{self.title} needs at least 3 classes for its outlier test, got {data.dataset.num_classes}"
         return None
 
+    def _decide(self, nc_flag: bool, strip_flag: bool) -> bool:
+        return {
+            "both": nc_flag and strip_flag,
+            "neural-cleanse": nc_flag,
+            "strip": strip_flag,
+            "either": nc_flag or strip_flag,
+        }[self.decision]
+
     def _calibrate(
         self,
         model: ModelHandle,
         data: AuditData,
         norms: np.ndarray,
-        ratio: float,
-        suspect: int,
+        strip_ratios: np.ndarray,
         *,
         invert: Any,
         strip: Any,
@@ -420,7 +430,7 @@ class BackdoorScan(Probe):
             seed=derive_seed(seed, 0x5246),
             progress=progress,
         )
-        cal = calibrate(norms, ratio, suspect, refs.models, reference_arch=refs.arch, invert=invert, strip=strip)
+        cal = calibrate(norms, strip_ratios, refs.models, reference_arch=refs.arch, invert=invert, strip=strip)
         return cal, f"{len(refs.models)} clean {refs.arch} reference models on halves of {len(data.pool)} pool images"
 
     def measure(self, model: ModelHandle, data: AuditData, *, seed: int, progress: bool | None) -> ProbeResult:
@@ -467,20 +477,14 @@ class BackdoorScan(Probe):
             h_trig.append(float(strip_entropy(net, stamped, generator=gen, **strip).mean()))
         ratio = h_trig[suspect] / h_clean if h_clean > 0 else 0.0
         strip_flag = bool(ratio < self.strip_threshold)
-        flagged = {
-            "both": nc_flag and strip_flag,
-            "neural-cleanse": nc_flag,
-            "strip": strip_flag,
-            "either": nc_flag or strip_flag,
-        }[self.decision]
+        flagged = self._decide(nc_flag, strip_flag)
         calibration, calibration_note = None, "not needed: the uncalibrated scan did not flag the model"
         if flagged:
             calibration, calibration_note = self._calibrate(
                 model,
                 data,
                 inv.l1,
-                ratio,
-                suspect,
+                np.array(h_trig) / h_clean if h_clean > 0 else np.zeros(n_cls),
                 invert=lambda ref, r: invert_triggers(
                     ref, x_opt, y_opt, **inv_opts, generator=torch_generator(derive_seed(seed, 0x4E45, r))
                 ),
@@ -490,9 +494,13 @@ class BackdoorScan(Probe):
                 seed=seed,
                 progress=progress,
             )
-        uncalibrated_flag = flagged
-        if calibration is not None:
-            flagged = flagged and calibration.index > self.anomaly_threshold
+        uncalibrated_flag, uncalibrated_suspect = flagged, suspect
+        if calibration is not None:  # the class whose trigger is smallest relative to the clean references
+            suspect = calibration.k
+            ratio = h_trig[suspect] / h_clean if h_clean > 0 else 0.0
+            nc_flag = calibration.index > self.anomaly_threshold
+            strip_flag = bool(ratio < self.strip_threshold)
+            flagged = self._decide(nc_flag, strip_flag)
         metrics = {
             "flagged": float(flagged),
             "anomaly_index": float(index[suspect]),
@@ -507,6 +515,7 @@ class BackdoorScan(Probe):
             "nc_flagged": float(nc_flag),
             "strip_flagged": float(strip_flag),
             "uncalibrated_flagged": float(uncalibrated_flag),
+            "uncalibrated_suspect": float(uncalibrated_suspect),
         }
         tables: dict[str, list[dict[str, Any]]] = {}
         if calibration is not None:
@@ -525,6 +534,9 @@ class BackdoorScan(Probe):
             }
             for k in range(n_cls)
         ]
+        if calibration is not None:
+            for k, row in enumerate(per_class):
+                row["calibrated_index"] = calibration.indices[k]
         image = (inv.masks[suspect][None] * inv.patterns[suspect]).mean(0)  # the trigger m * p, channel mean
         picture = Image(
             name=f"inverted trigger of class {names[suspect]} (mask x pattern)",
@@ -559,10 +571,12 @@ class BackdoorScan(Probe):
             calibration=calibration_note,
         )
         if uncalibrated_flag and not flagged:
+            k = uncalibrated_suspect
             result.reason = (
-                f"class {names[suspect]} has a small inverted trigger ({inv.l1[suspect]:.1f} pixels, median "
-                f"{np.median(inv.l1):.1f}), but clean reference models trained here have it too (calibrated "
-                f"index {metrics['calibrated_index']:.2f}): a natural shortcut of the data, not a backdoor"
+                f"class {names[k]} has a small inverted trigger ({inv.l1[k]:.1f} pixels, median "
+                f"{np.median(inv.l1):.1f}), but clean reference models trained here have it too (largest "
+                f"calibrated index {metrics['calibrated_index']:.2f}, class {names[suspect]}): a natural "
+                "shortcut of the data, not a backdoor"
             )
         if flagged:
             result.reason = (
