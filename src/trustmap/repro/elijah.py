@@ -27,13 +27,12 @@ models classified correctly, ASR after removal <= 0.1, clean utility change with
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 import numpy as np
 import torch
 from scipy import stats
 
-from trustmap.diffusion import DDPMConfig, cached_classifier, cached_ddpm, features, fm_images, frechet_distance
+from trustmap.diffusion import features, fm_images, frechet_distance
 from trustmap.diffusion.backdoor import (
     Poison,
     box_trigger,
@@ -46,8 +45,9 @@ from trustmap.diffusion.backdoor import (
     triggered_samples,
 )
 from trustmap.diffusion.data import to_pixels
-from trustmap.diffusion.metrics import classifier_accuracy, logits
+from trustmap.diffusion.metrics import logits
 from trustmap.diffusion.sample import sample
+from trustmap.repro._diffusion import diffusion_bench
 from trustmap.repro._stats import mean_interval
 from trustmap.repro.base import Check, ReproResult, register_repro
 from trustmap.utils.progress import progress_bar
@@ -113,12 +113,10 @@ def _clopper_pearson(k: int, n: int) -> tuple[float, float]:
 def elijah_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResult:
     cfg = SIZES[size]
     start = time.perf_counter()
-    config = replace(DDPMConfig(image_size=14, conditional=False, seed=seed), **cfg["model"])
-    base = cached_ddpm(config, progress=progress)
-    clf = cached_classifier(14, seed=seed, **cfg["classifier"])
-    test_x, test_y = fm_images(14, split="test")
-    clf_acc = classifier_accuracy(clf, test_x, test_y)
-    majority = float(np.bincount(test_y).max() / len(test_y))
+    bench = diffusion_bench(cfg, seed=seed, conditional=False, progress=progress)
+    config = bench.config
+    base, clf, test_x = bench.model, bench.classifier, bench.test_x
+    clf_acc, majority = bench.classifier_accuracy, bench.majority
     real = test_x[np.random.default_rng(derive_seed(seed, 3)).choice(len(test_x), cfg["test"], replace=False)]
     real_feats = features(clf, real)
     train_x, _ = fm_images(14, split="train", n=config.n_train)

@@ -19,18 +19,13 @@ OLSS-5 MMD ≤ DDIM-5's. *(ours)*: a tiny ``UNet2DModel`` stands in for the meth
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 import numpy as np
 import torch
 
 from trustmap.diffusion import (
-    DDPMConfig,
-    cached_classifier,
-    cached_ddpm,
     features,
     fit_olss,
-    fm_images,
     frechet_distance,
     initial_noise,
     mmd_rbf,
@@ -39,7 +34,7 @@ from trustmap.diffusion import (
     teacher_path,
     to_pixels,
 )
-from trustmap.diffusion.metrics import classifier_accuracy
+from trustmap.repro._diffusion import diffusion_bench
 from trustmap.repro._stats import mean_interval
 from trustmap.repro.base import Check, ReproResult, register_repro
 from trustmap.utils.progress import progress_bar
@@ -93,12 +88,10 @@ def _methods(ks: tuple[int, ...]) -> list[str]:
 def olss_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResult:
     cfg = SIZES[size]
     start = time.perf_counter()
-    config = replace(DDPMConfig(image_size=14, conditional=False, seed=seed), **cfg["model"])
-    model = cached_ddpm(config, progress=progress)
-    clf = cached_classifier(14, seed=seed, **cfg["classifier"])
-    test_x, test_y = fm_images(14, split="test")
-    clf_acc = classifier_accuracy(clf, test_x, test_y)
-    majority = float(np.bincount(test_y).max() / len(test_y))
+    bench = diffusion_bench(cfg, seed=seed, conditional=False, progress=progress)
+    config = bench.config
+    model, clf, test_x = bench.model, bench.classifier, bench.test_x
+    clf_acc, majority = bench.classifier_accuracy, bench.majority
     seeds = [seed + i for i in range(cfg["repeats"])]
     ks, steps = cfg["ks"], cfg["teacher_steps"]
     methods = _methods(ks)

@@ -26,23 +26,20 @@ SFR-on remaining FD <= GA's (paired); SFR-on forget rate <= FT's (paired).
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 import numpy as np
 import torch
 
 from trustmap.diffusion import (
-    DDPMConfig,
-    cached_classifier,
-    cached_ddpm,
     features,
     fm_images,
     frechet_distance,
     sample,
     to_pixels,
 )
-from trustmap.diffusion.metrics import classifier_accuracy, logits
+from trustmap.diffusion.metrics import logits
 from trustmap.diffusion.unlearn import METHODS, ForgetConfig, forget_class
+from trustmap.repro._diffusion import diffusion_bench
 from trustmap.repro._stats import mean_interval
 from trustmap.repro.base import Check, ReproResult, register_repro
 from trustmap.utils.progress import progress_bar
@@ -103,12 +100,10 @@ def _evaluate(model, clf, cfg: dict, seed: int, real_feats: np.ndarray) -> dict[
 def sfr_on_diffusion_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResult:
     cfg = SIZES[size]
     start = time.perf_counter()
-    config = replace(DDPMConfig(image_size=14, conditional=True, seed=seed), **cfg["model"])
-    base = cached_ddpm(config, progress=progress)
-    clf = cached_classifier(14, seed=seed, **cfg["classifier"])
-    test_x, test_y = fm_images(14, split="test")
-    clf_acc = classifier_accuracy(clf, test_x, test_y)
-    majority = float(np.bincount(test_y).max() / len(test_y))
+    bench = diffusion_bench(cfg, seed=seed, conditional=True, progress=progress)
+    config = bench.config
+    base, clf, test_x, test_y = bench.model, bench.classifier, bench.test_x, bench.test_y
+    clf_acc, majority = bench.classifier_accuracy, bench.majority
     rng = np.random.default_rng(derive_seed(seed, 3))
     keep = np.concatenate(
         [

@@ -1,0 +1,36 @@
+"""Shared set-up of the diffusion repros (``olss``, ``elijah``, ``sfr-on-diffusion``): the cached FM14 DDPM,
+the cached CNN-S feature classifier, the 14x14 Fashion-MNIST test images ``(N, 1, 14, 14)`` and the
+classifier's sanity numbers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from trustmap.diffusion import DDPMConfig, cached_classifier, cached_ddpm, fm_images
+from trustmap.diffusion.metrics import classifier_accuracy
+
+
+@dataclass
+class DiffusionBench:
+    """The model and the yardsticks a diffusion repro measures it with."""
+
+    config: Any
+    model: Any
+    classifier: Any
+    test_x: np.ndarray
+    test_y: np.ndarray
+    classifier_accuracy: float
+    majority: float
+
+
+def diffusion_bench(cfg: dict[str, Any], *, seed: int, conditional: bool, progress: bool | None) -> DiffusionBench:
+    """The cached DDPM (``cfg["model"]`` on top of the 14x14 defaults) and classifier (``cfg["classifier"]``)."""
+    config = replace(DDPMConfig(image_size=14, conditional=conditional, seed=seed), **cfg["model"])
+    model = cached_ddpm(config, progress=progress)
+    clf = cached_classifier(14, seed=seed, **cfg["classifier"])
+    test_x, test_y = fm_images(14, split="test")
+    majority = float(np.bincount(test_y).max() / len(test_y))
+    return DiffusionBench(config, model, clf, test_x, test_y, classifier_accuracy(clf, test_x, test_y), majority)
