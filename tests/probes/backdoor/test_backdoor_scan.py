@@ -10,7 +10,7 @@ import pytest
 from trustmap.data import stratified_indices
 from trustmap.errors import TrustmapError
 from trustmap.probes import AuditData, make_probe
-from trustmap.probes.backdoor.calibration import calibrate, calibrated_index, log_offsets
+from trustmap.probes.backdoor.calibration import calibrate, calibrated_indices, log_offsets
 from trustmap.probes.backdoor.neural_cleanse import BackdoorScan, Inversion, backdoor_score, known_trigger
 from trustmap.probes.base import budget_probes
 from trustmap.results import ProbeResult
@@ -64,11 +64,11 @@ def _inversion(norms):
 def test_calibration_separates_a_natural_shortcut_from_a_backdoor():
     natural = np.array([60, 55, 70, 65, 58, 62, 66, 59, 17, 64], float)  # class 8 small on every clean model
     refs = [np.array([300, 280, 320, 310, 290, 305, 315, 295, 90, 300], float), natural * 1.3]
-    assert calibrated_index(natural, refs, 8) < 1  # the references share the small class-8 trigger
+    assert calibrated_indices(natural, refs)[8] < 1  # the references share the small class-8 trigger
     backdoor = natural.copy()
     backdoor[8] = 2.0  # a backdoor makes class 8 far smaller than on any clean model
-    assert calibrated_index(backdoor, refs, 8) > 2
-    assert np.isnan(calibrated_index(natural, [], 8))
+    assert calibrated_indices(backdoor, refs)[8] > 2
+    assert np.isnan(calibrated_indices(natural, [])[8])
     offsets, scale = log_offsets(natural)
     assert offsets[8] < 0 and scale > 0 and np.median(offsets) == 0
 
@@ -88,7 +88,7 @@ def test_calibration_separates_a_natural_shortcut_from_a_backdoor():
 
     cal = run(natural)
     assert cal.index == pytest.approx(max(cal.indices), abs=1e-3) and cal.index < 2 and len(cal.indices) == 10
-    assert cal.index == pytest.approx(calibrated_index(natural, refs, cal.k), abs=1e-3)
+    assert cal.index == pytest.approx(calibrated_indices(natural, refs)[cal.k], abs=1e-3)
     bad = run(backdoor)
     assert bad.k == 8 and bad.index > 2 and bad.strip_ratio == pytest.approx(0.8)
     assert [row["mask_l1"] for row in bad.rows] == [90.0, round(17 * 1.3, 2)]

@@ -24,7 +24,7 @@ is calibrated the same way: ``strip_ratio / mean_r strip_ratio(R_r)`` (capped at
 
 Shapes: norms ``(K,)`` per model; ``x (N, C, H, W)`` clean images. Example:
 
->>> index = calibrated_index(target_norms, [ref0_norms, ref1_norms], k=8)
+>>> index_of_bag = calibrated_indices(target_norms, [ref0_norms, ref1_norms])[8]
 """
 
 from __future__ import annotations
@@ -58,11 +58,6 @@ def calibrated_indices(target_norms: np.ndarray, reference_norms: Sequence[np.nd
         return np.full(len(offsets), np.nan)
     ref = np.mean([log_offsets(n)[0] for n in reference_norms], axis=0)
     return (ref - offsets) / scale if scale > 0 else np.zeros(len(offsets))
-
-
-def calibrated_index(target_norms: np.ndarray, reference_norms: Sequence[np.ndarray], k: int) -> float:
-    """:func:`calibrated_indices` of class ``k``."""
-    return float(calibrated_indices(target_norms, reference_norms)[k])
 
 
 @dataclass
