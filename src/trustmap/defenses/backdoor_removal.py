@@ -148,7 +148,7 @@ def neural_cleanse_unlearning(
 ) -> Defended:
     """Invert a trigger per class on ``inversion_images`` clean images, pick the class with the smallest mask
     (the suspected target) and unlearn its trigger with :func:`unlearn_trigger` on all of ``clean``."""
-    from trustmap.probes.backdoor.neural_cleanse import anomaly_indices, invert_triggers
+    from trustmap.probes.backdoor.inversion import anomaly_indices, invert_triggers
 
     start = time.perf_counter()
     x, y = _tensors(clean)

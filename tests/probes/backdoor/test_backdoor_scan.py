@@ -11,7 +11,8 @@ from trustmap.data import stratified_indices
 from trustmap.errors import TrustmapError
 from trustmap.probes import AuditData, make_probe
 from trustmap.probes.backdoor.calibration import calibrate, calibrated_indices, log_offsets
-from trustmap.probes.backdoor.neural_cleanse import BackdoorScan, Inversion, backdoor_score, known_trigger
+from trustmap.probes.backdoor.inversion import Inversion
+from trustmap.probes.backdoor.neural_cleanse import BackdoorScan, backdoor_score, known_trigger
 from trustmap.probes.base import budget_probes
 from trustmap.results import ProbeResult
 

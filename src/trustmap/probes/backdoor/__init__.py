@@ -10,13 +10,8 @@ Functions, usable by defences: :func:`invert_triggers`, :func:`anomaly_indices`,
 """
 
 # the probe module registers itself on import
-from trustmap.probes.backdoor.neural_cleanse import (  # noqa: I001
-    BackdoorScan,
-    Inversion,
-    anomaly_indices,
-    invert_triggers,
-    trigger_asr,
-)
+from trustmap.probes.backdoor.inversion import Inversion, anomaly_indices, invert_triggers, trigger_asr
+from trustmap.probes.backdoor.neural_cleanse import BackdoorScan
 from trustmap.probes.backdoor.strip import strip_entropy
 
 __all__ = ["BackdoorScan", "Inversion", "anomaly_indices", "invert_triggers", "strip_entropy", "trigger_asr"]

@@ -105,7 +105,7 @@ def calibrate(
     """Calibrate a scanned model (its per-class trigger norms and STRIP ratios, ``(K,)`` each) against clean
     ``references``; the suspect is the class with the largest calibrated index.
 
-    ``invert(model, r)`` returns a reference's :class:`~trustmap.probes.backdoor.neural_cleanse.Inversion`
+    ``invert(model, r)`` returns a reference's :class:`~trustmap.probes.backdoor.inversion.Inversion`
     (the scan's own settings, seed ``r``); ``strip(model, mask, pattern, k)`` its STRIP ratio for class ``k``.
     """
     inversions = [invert(model, r) for r, model in enumerate(references)]
