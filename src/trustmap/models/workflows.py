@@ -143,7 +143,8 @@ def train_and_save(
         given = {"--member-fraction": member_fraction, "--batch-size": batch_size, "--poison": poison}
         bad = [flag for flag, value in given.items() if value is not None]
         if bad:
-            raise DataError(f"{', '.join(bad)} do(es) not apply to graph data ({ds.name}); leave it out")
+            verb, them = ("does", "it") if len(bad) == 1 else ("do", "them")
+            raise DataError(f"{' and '.join(bad)} {verb} not apply to graph data ({ds.name}); leave {them} out")
     train = ds.train
     split = None
     if member_fraction is not None:

@@ -67,7 +67,7 @@ def check_node_classifier(handle: ModelHandle, ds: Dataset) -> np.ndarray:
     shape) and return its logits for every node ``(N, C)``; one-line errors otherwise."""
     if handle.meta.kind != "graph":
         raise ModelError(
-            f"{ds.name} is graph data but the model is a {handle.meta.kind} model; "
+            f"{ds.name} is graph data but the model is for {handle.meta.kind} data; "
             "audit a node classifier (trustmap train --data GRAPH --arch gcn --out model.safetensors)"
         )
     gds = graph_of(ds)

@@ -10,7 +10,7 @@ attacker's surrogate learns from the labelled nodes (``dataset.train_nodes``). T
 only queries the model's predictions (black-box); ``adaptive`` follows its gradients (white-box).
 
 Metrics: ``clean_accuracy`` (unlabelled nodes), ``target_clean_accuracy``, ``attacked_accuracy`` and
-``random_accuracy`` (targets after ``budget`` adversarial / random edges), ``accuracy_drop``
+``random_accuracy`` (targets after ``flips`` adversarial / random edges per target), ``accuracy_drop``
 (target clean minus attacked), ``kept_fraction`` (attacked / target clean) and ``attack_vs_random``
 (random minus attacked: how much worse than random edges the attack is). Curves: target accuracy by number
 of flips, adversarial and random. Table ``targets``: each target's degree, flips and outcome.
@@ -62,7 +62,7 @@ def _evidence(m: Mapping[str, float]) -> str:
 @register_probe
 @dataclass
 class GraphStructureProbe(Probe):
-    """Target accuracy of a node classifier under ``budget`` adversarial edge flips at each of ``targets``
+    """Target accuracy of a node classifier under ``flips`` adversarial edge flips at each of ``targets``
     random unlabelled nodes; ``attack``: ``surrogate`` (transfer, black-box) or ``adaptive`` (white-box)."""
 
     id: ClassVar[str] = "graph-structure"
@@ -70,9 +70,9 @@ class GraphStructureProbe(Probe):
     dimension: ClassVar[Dimension] = "robustness"
     kinds: ClassVar[tuple[str, ...]] = ("graph",)
     BUDGETS: ClassVar[dict[str, dict[str, Any]]] = {
-        "quick": {"targets": 10, "budget": 3},
-        "standard": {"targets": 40, "budget": 5},
-        "thorough": {"targets": 100, "budget": 5, "attack": "adaptive"},
+        "quick": {"targets": 10, "flips": 3},
+        "standard": {"targets": 40, "flips": 5},
+        "thorough": {"targets": 100, "flips": 5, "attack": "adaptive"},
     }
     audit_budgets: ClassVar[tuple[str, ...]] = BUDGET_NAMES
     rule: ClassVar[ScoreRule | None] = ScoreRule(
@@ -93,14 +93,14 @@ class GraphStructureProbe(Probe):
     headline: ClassVar[str | None] = "attacked_accuracy"
 
     targets: int = 40
-    budget: int = 5
+    flips: int = 5
     attack: str = "surrogate"
 
     def __post_init__(self) -> None:
         if self.attack not in ATTACKS:
             raise TrustmapError(f"attack must be one of {', '.join(ATTACKS)}, not {self.attack!r}")
-        if not isinstance(self.targets, int) or not isinstance(self.budget, int) or self.targets < 1 or self.budget < 1:
-            raise TrustmapError("targets and budget must be whole numbers of at least 1")
+        if not isinstance(self.targets, int) or not isinstance(self.flips, int) or self.targets < 1 or self.flips < 1:
+            raise TrustmapError("targets and flips must be whole numbers of at least 1")
 
     def skip_reason(self, model: ModelHandle, data: AuditData) -> str | None:
         base = super().skip_reason(model, data)
@@ -112,8 +112,8 @@ class GraphStructureProbe(Probe):
             return f"{self.title} needs a node classifier, not a {model.meta.kind} model"
         if self.attack == "adaptive" and not model.white_box:
             return f"the adaptive {self.title.lower()} follow the model's gradients and this model exposes none"
-        if self.budget > data.dataset.graph.num_nodes - 1:
-            return f"budget {self.budget} is more edge flips than the graph has other nodes"
+        if self.flips > data.dataset.graph.num_nodes - 1:
+            return f"flips {self.flips} is more edge flips than the graph has other nodes"
         return None
 
     def measure(self, model: ModelHandle, data: AuditData, *, seed: int, progress: bool | None) -> ProbeResult:
@@ -127,18 +127,18 @@ class GraphStructureProbe(Probe):
         clean_pred = model.predict_nodes(graph).argmax(1)
         if self.attack == "surrogate":
             sur = train_surrogate(graph, train, seed=seed)
-            attacks = [greedy_flips(sur, graph, target=t, budget=self.budget, insert_only=True) for t in targets]
+            attacks = [greedy_flips(sur, graph, target=t, budget=self.flips, insert_only=True) for t in targets]
         else:
             assert model.module is not None  # skip_reason checked it
-            attacks = [greedy_flips(model.module, graph, target=t, budget=self.budget) for t in targets]
-        randoms = [random_insertions(graph, target=t, budget=self.budget, seed=seed * 100_003 + t) for t in targets]
+            attacks = [greedy_flips(model.module, graph, target=t, budget=self.flips) for t in targets]
+        randoms = [random_insertions(graph, target=t, budget=self.flips, seed=seed * 100_003 + t) for t in targets]
 
         def hits(flips: list[tuple[int, int]], target: int) -> bool:
             return bool(model.predict_nodes(apply_flips(graph, flips)).argmax(1)[target] == graph.y[target])
 
         clean_hits = [bool(clean_pred[t] == graph.y[t]) for t in targets]
-        adv = [clean_hits] + [[hits(a.flips[:b], a.target) for a in attacks] for b in range(1, self.budget + 1)]
-        rnd = [clean_hits] + [[hits(r.flips[:b], r.target) for r in randoms] for b in range(1, self.budget + 1)]
+        adv = [clean_hits] + [[hits(a.flips[:b], a.target) for a in attacks] for b in range(1, self.flips + 1)]
+        rnd = [clean_hits] + [[hits(r.flips[:b], r.target) for r in randoms] for b in range(1, self.flips + 1)]
         adv_curve, rnd_curve = [float(np.mean(h)) for h in adv], [float(np.mean(h)) for h in rnd]
         metrics = {
             "clean_accuracy": float(np.mean(clean_pred[pool] == graph.y[pool])),
@@ -148,7 +148,7 @@ class GraphStructureProbe(Probe):
             "accuracy_drop": adv_curve[0] - adv_curve[-1],
             "attack_vs_random": rnd_curve[-1] - adv_curve[-1],
             "targets": float(len(targets)),
-            "flips": float(self.budget),
+            "flips": float(self.flips),
         }
         kept = kept_fraction(metrics, "attacked_accuracy", "target_clean_accuracy")
         if kept is not None:
@@ -166,7 +166,7 @@ class GraphStructureProbe(Probe):
             }
             for i, a in enumerate(attacks)
         ]
-        flips_axis = [float(b) for b in range(self.budget + 1)]
+        flips_axis = [float(b) for b in range(self.flips + 1)]
         curves = [
             Curve(f"{self.attack} attack", flips_axis, adv_curve, "edge flips per target", "target accuracy"),
             Curve("random edges", flips_axis, rnd_curve, "edge flips per target", "target accuracy"),
