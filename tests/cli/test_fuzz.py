@@ -249,6 +249,8 @@ CASES: list[tuple[str, tuple[str, ...], dict[str, str]]] = [
     ("audit-graph-bad-edges", (*GAUDIT[:3], "--data", "{in}/graph-bad-edges.npz", "--out", "{out}"), {}),
     ("audit-graph-probe-bad-attack", (*GAUDIT, "--config", "{in}/graph-attack.toml"), {}),
     ("audit-graph-probe-zero-flips", (*GAUDIT, "--config", "{in}/graph-flips.toml"), {}),
+    ("compare-graph-models", ("compare", GM, GM), {}),
+    ("compare-graph-models-on-graph", ("compare", GM, GM, "--data", "csbm"), {}),
     ("data-show-graph-pickled-edges", ("data", "show", "{in}/graph-object-edges.npz"), {}),
     # -- gate  (owned elsewhere: audit/gate.py and cli/gate.py)
     ("gate-missing-files", ("gate", "{in}/old.json", "{in}/new.json"), {}),

@@ -86,6 +86,11 @@ class ModelHandle:
 
     def check_data(self, x: np.ndarray | Sequence[str], *, what: str = "the data") -> int:
         """Run two examples through the model; return the number of classes or raise a one-line error."""
+        if self.meta.kind == "graph":  # predict_nodes reads whole graphs; batches of examples are not its input
+            raise ModelError(
+                f"the model is a node classifier (graph data), so it cannot run on {what}; "
+                "node classifiers work with trustmap train, eval and audit on a graph"
+            )
         if len(x) == 0:
             raise ModelError(f"{what} is empty; give at least one example")
         if isinstance(x, np.ndarray) and x.dtype != object:
