@@ -117,7 +117,7 @@ class GraphStructureProbe(Probe):
         return None
 
     def measure(self, model: ModelHandle, data: AuditData, *, seed: int, progress: bool | None) -> ProbeResult:
-        from trustmap.attacks.graph_structure import apply_flips, greedy_flips, random_insertions, train_surrogate
+        from trustmap.attacks.graph_structure import greedy_flips, random_insertions, train_surrogate
 
         ds = data.dataset
         assert isinstance(ds, GraphDataset)  # skip_reason checked it
@@ -133,8 +133,11 @@ class GraphStructureProbe(Probe):
             attacks = [greedy_flips(model.module, graph, target=t, budget=self.flips) for t in targets]
         randoms = [random_insertions(graph, target=t, budget=self.flips, seed=seed * 100_003 + t) for t in targets]
 
+        edges = graph.edge_set()  # built once; each perturbed graph toggles its flips in a copy
+
         def hits(flips: list[tuple[int, int]], target: int) -> bool:
-            return bool(model.predict_nodes(apply_flips(graph, flips)).argmax(1)[target] == graph.y[target])
+            perturbed = edges ^ {(min(i, j), max(i, j)) for i, j in flips}  # as attacks.apply_flips
+            return bool(model.predict_nodes(graph.with_edges(perturbed)).argmax(1)[target] == graph.y[target])
 
         clean_hits = [bool(clean_pred[t] == graph.y[t]) for t in targets]
         adv = [clean_hits] + [[hits(a.flips[:b], a.target) for a in attacks] for b in range(1, self.flips + 1)]
@@ -154,7 +157,6 @@ class GraphStructureProbe(Probe):
         if kept is not None:
             metrics["kept_fraction"] = kept
         degree = np.bincount(graph.edge_index[0], minlength=graph.num_nodes)
-        edges = graph.edge_set()
         rows = [
             {
                 "node": a.target,
