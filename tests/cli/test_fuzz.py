@@ -71,6 +71,8 @@ def inputs(tmp_path_factory) -> Path:
     (d / "bad.toml").write_text("[audit\nbudget = ")
     (d / "unknown.toml").write_text("[audit]\nbudjet = 'quick'\n")
     (d / "badseed.toml").write_text("[audit]\nseed = -1\n")
+    (d / "graph-attack.toml").write_text('[probes.graph-structure]\nattack = "metattack"\n')
+    (d / "graph-flips.toml").write_text("[probes.graph-structure]\nflips = 0\n")
     (d / "notsqlite.sqlite").write_bytes(b"x")
     other = sqlite3.connect(d / "othersqlite.sqlite")
     other.execute("CREATE TABLE t (a)")
@@ -78,6 +80,18 @@ def inputs(tmp_path_factory) -> Path:
     other.close()
     (d / "afile").write_text("a file, not a folder")
     (d / "adir").mkdir()
+    # graphs: an untrained GCN for the csbm graph (32 features, 3 classes) and broken graph files
+    from trustmap.models.meta import ModelMeta
+
+    gcn = build_model("gcn", input_shape=(32,), num_classes=3)
+    gmeta = ModelMeta(kind="graph", arch="gcn", input_shape=(32,), num_classes=3, dataset="csbm")
+    save_model(gcn, d / "gcn.safetensors", meta=gmeta)
+    save_model(gcn, d / "gagn-as-gcn.safetensors", meta=ModelMeta(**{**gmeta.__dict__, "arch": "gagn"}))
+    torch.save(gcn, d / "gcn-pickled.pt")
+    gx, gy = np.zeros((6, 2), np.float32), np.array([0, 1, 0, 1, 0, 1])
+    np.savez(d / "graph-bad-edges.npz", x=gx, y=gy, edge_index=np.array([[0, 1], [2, 60]]))
+    np.savez(d / "graph-float-edges.npz", x=gx, y=gy, edge_index=np.array([[0.0, 1.0], [2.0, 3.0]]))
+    np.savez(d / "graph-object-edges.npz", x=gx, y=gy, edge_index=np.array([{"e": 1}, {"e": 2}], dtype=object))
     return d
 
 
@@ -102,6 +116,9 @@ UNLEARN = ("unlearn", "--method", "finetune", "--model", M, "--out", "{out}/u.pt
 HARDEN = ("harden", "--data", "digits", "--arch", "mlp", "--out", "{out}/h.pt2")
 ADAPT = ("adapt", "--data", "rotten-tomatoes", "--out", "{out}/a.safetensors")
 SWEEP = ("sweep", M, M, "--data", "digits", "--out", "{out}")
+GM = "{in}/gcn.safetensors"
+GTRAIN = ("train", "--data", "csbm", "--arch", "gcn", "--out", "{out}/g.safetensors")
+GAUDIT = ("audit", "--model", GM, "--data", "csbm", "--budget", "quick", "--out", "{out}")
 
 CASES: list[tuple[str, tuple[str, ...], dict[str, str]]] = [
     # -- seeds: one check (0 <= seed < 2**32) for every command that takes one
@@ -195,6 +212,46 @@ CASES: list[tuple[str, tuple[str, ...], dict[str, str]]] = [
     ("audit-data-0-255", ("audit", "--model", M, "--data", "{in}/scaled255.npz", "--out", "{out}"), {}),
     ("audit-sensitive-on-images", (*AUDIT, "--sensitive", "sex", "--probes", "group-fairness"), {}),
     ("audit-out-under-file", ("audit", "--model", M, "--data", "digits", "--out", "{in}/afile/report"), {}),
+    # -- graphs: node classifiers (safetensors only), graph data, and the graph-robustness probe
+    ("train-graph-out-pt2", ("train", "--data", "csbm", "--arch", "gcn", "--out", "{out}/g.pt2"), {}),
+    ("train-graph-out-pt", ("train", "--data", "karate-club", "--out", "{out}/g.pt"), {}),
+    ("train-graph-member-fraction", (*GTRAIN, "--member-fraction", "0.5"), {}),
+    ("train-graph-batch-size", (*GTRAIN, "--batch-size", "32"), {}),
+    ("train-graph-poison", (*GTRAIN, "--poison", "patch"), {}),
+    ("train-graph-lr-nan", (*GTRAIN, "--lr", "nan"), {}),
+    ("train-graph-image-arch", ("train", "--data", "csbm", "--arch", "cnn", "--out", "{out}/g.safetensors"), {}),
+    ("train-graph-arch-on-images", ("train", "--data", "digits", "--arch", "gcn", "--out", "{out}/g.safetensors"), {}),
+    ("train-graph-npz-bad-edges", ("train", "--data", "{in}/graph-bad-edges.npz", "--out", "{out}/g.safetensors"), {}),
+    (
+        "train-graph-npz-float-edges",
+        ("train", "--data", "{in}/graph-float-edges.npz", "--out", "{out}/g.safetensors"),
+        {},
+    ),
+    (
+        "train-graph-npz-pickled-edges",
+        ("train", "--data", "{in}/graph-object-edges.npz", "--out", "{out}/g.safetensors"),
+        {},
+    ),
+    ("eval-graph-model-on-images", ("eval", "--model", GM, "--data", "digits"), {}),
+    ("eval-image-model-on-graph", (*EVAL, "--data", "csbm"), {}),
+    ("eval-graph-model-other-graph", ("eval", "--model", GM, "--data", "karate-club"), {}),
+    ("eval-graph-weights-of-another-arch", ("eval", "--model", "{in}/gagn-as-gcn.safetensors", "--data", "csbm"), {}),
+    ("eval-graph-pickled-model", ("eval", "--model", "{in}/gcn-pickled.pt", "--data", "csbm"), {}),
+    ("audit-image-model-on-graph", ("audit", "--model", M, "--data", "csbm", "--out", "{out}"), {}),
+    ("audit-graph-model-on-images", (*GAUDIT[:3], "--data", "digits", "--out", "{out}"), {}),
+    ("audit-graph-model-other-graph", (*GAUDIT[:3], "--data", "karate-club", "--out", "{out}"), {}),
+    (
+        "audit-graph-members",
+        (*GAUDIT, "--members", "{in}/members-wrong.npz", "--nonmembers", "{in}/members-wrong.npz"),
+        {},
+    ),
+    ("audit-graph-sensitive", (*GAUDIT, "--sensitive", "block"), {}),
+    ("audit-graph-bad-edges", (*GAUDIT[:3], "--data", "{in}/graph-bad-edges.npz", "--out", "{out}"), {}),
+    ("audit-graph-probe-bad-attack", (*GAUDIT, "--config", "{in}/graph-attack.toml"), {}),
+    ("audit-graph-probe-zero-flips", (*GAUDIT, "--config", "{in}/graph-flips.toml"), {}),
+    ("compare-graph-models", ("compare", GM, GM), {}),
+    ("compare-graph-models-on-graph", ("compare", GM, GM, "--data", "csbm"), {}),
+    ("data-show-graph-pickled-edges", ("data", "show", "{in}/graph-object-edges.npz"), {}),
     # -- gate  (owned elsewhere: audit/gate.py and cli/gate.py)
     ("gate-missing-files", ("gate", "{in}/old.json", "{in}/new.json"), {}),
     ("gate-not-json", ("gate", "{in}/notjson.json", "{in}/notjson.json"), {}),

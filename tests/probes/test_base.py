@@ -22,6 +22,7 @@ QUICK = [
     "robust-fairness",
     "group-fairness",
     "ddi-coco",
+    "graph-structure",
 ]
 STANDARD = [
     "fgsm",
@@ -37,6 +38,7 @@ STANDARD = [
     "group-fairness",
     "ddi-coco",
     "backdoor-scan",
+    "graph-structure",
 ]
 THOROUGH = [
     "fgsm",
@@ -54,6 +56,7 @@ THOROUGH = [
     "group-fairness",
     "ddi-coco",
     "backdoor-scan",
+    "graph-structure",
 ]
 
 

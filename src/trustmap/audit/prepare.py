@@ -5,6 +5,9 @@ dataset's training split (what ``trustmap train --member-fraction`` writes). Whe
 given as indices, half of them (seeded) are examined by the membership probes and the other half form
 the auditor's ``pool`` (reference models, stealing queries), so that the two never overlap. Without
 non-member indices, the pool is drawn from the training split minus the examined members.
+
+Graph data (kind ``graph``) needs a node classifier (model kind ``graph``) that runs on the whole graph;
+its ``eval`` split is the unlabelled nodes, and it has no members, non-members, pool or groups.
 """
 
 from __future__ import annotations
@@ -80,6 +83,8 @@ def prepare_audit_data(
 ) -> AuditData:
     """Load and check the data for an audit: shapes, labels, NaN, member files, sensitive attribute."""
     ds = load_dataset(data, label=label, sensitive=[sensitive] if sensitive else None)
+    if ds.kind == "graph" or model.meta.kind == "graph":
+        return _graph_audit_data(model, ds, members=members or nonmembers, sensitive=sensitive)
     if len(ds.test) == 0 or len(ds.train) == 0:
         raise DataError(f"{ds.name} is empty; give at least one example")
     bind(model, ds, ds.test, what=f"{ds.name} (test)")
@@ -107,3 +112,18 @@ def prepare_audit_data(
     if pool is None and ds.kind != "text":
         pool = _take(ds.train, POOL_SIZE[budget], seed + 1)
     return AuditData(dataset=ds, eval=eval_split, members=mem, nonmembers=non, pool=pool, sensitive=sensitive)
+
+
+def _graph_audit_data(
+    model: ModelHandle, ds: Dataset, *, members: str | Path | None, sensitive: str | None
+) -> AuditData:
+    """A node classifier on a graph: the model must run on the whole graph; ``eval`` holds the unlabelled
+    nodes (the graph probes draw their targets there). Member files and groups are not defined for graphs."""
+    from trustmap.models.graph.workflow import check_node_classifier
+
+    if members is not None:
+        raise DataError(f"--members/--nonmembers do not apply to graph data ({ds.name}); leave them out")
+    if sensitive is not None:
+        raise DataError(f"--sensitive does not apply to graph data ({ds.name}); leave it out")
+    check_node_classifier(model, ds)  # one-line errors for an image model, other features, other classes
+    return AuditData(dataset=ds, eval=ds.test)

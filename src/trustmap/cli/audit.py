@@ -19,7 +19,9 @@ from trustmap.cli.choices import AUDIT_CHOICES, split_ids, with_choices
 
 def audit(
     model: Annotated[Path, typer.Option(help="Model file: .pt, .pt2 or .safetensors.")],
-    data: Annotated[str, typer.Option(help="Dataset name, user file (.npz, .csv, .parquet) or image folder.")],
+    data: Annotated[
+        str, typer.Option(help="Dataset name, user file (.npz, .csv, .parquet), graph .npz or image folder.")
+    ],
     members: Annotated[Optional[Path], typer.Option(help=".npz of training members (x, y or indices).")] = None,
     nonmembers: Annotated[Optional[Path], typer.Option(help=".npz of non-members (x, y or indices).")] = None,
     sensitive: Annotated[Optional[str], typer.Option(help="Sensitive/group column (tables, image folders).")] = None,

@@ -31,7 +31,10 @@ def list_datasets() -> None:
     for name, info in sorted(DATASETS.items()):
         table.add_row(name, info.kind, escape(info.summary), escape(info.install))
     console.print(table)
-    console.print("User files: .npz with arrays x and y; .csv/.parquet with --label COLUMN [--sensitive COLUMN].")
+    console.print(
+        "User files: .npz with arrays x and y (a graph: x, y, edge_index [, train_idx]); "
+        ".csv/.parquet with --label COLUMN [--sensitive COLUMN]."
+    )
 
 
 @app.command("show", cls=with_choices(name=_names))

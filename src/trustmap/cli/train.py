@@ -12,8 +12,17 @@ from trustmap.cli.context import console, esc, open_store, seed_option
 
 def train(
     data: Annotated[str, typer.Option(help="Dataset name (`trustmap data list`) or a user file.")],
-    out: Annotated[Path, typer.Option(help="Output model: .pt2 (torch.export), .pt (TorchScript) or .safetensors.")],
-    arch: Annotated[Optional[str], typer.Option(help="Architecture: cnn, cnn-s, mlp, logreg, minilm.")] = None,
+    out: Annotated[
+        Path,
+        typer.Option(help="Output model: .pt2 (torch.export), .pt (TorchScript) or .safetensors (text, graphs)."),
+    ],
+    arch: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Architecture: cnn, cnn-s, mlp, logreg, minilm; for graph data (csbm, karate-club, a graph .npz) "
+            "a node classifier: gcn, gcn-jaccard, gnnguard-lite, rgcn, gagn."
+        ),
+    ] = None,
     epochs: Annotated[Optional[int], typer.Option(help="Epochs (default: the recipe for this arch).")] = None,
     lr: Annotated[Optional[float], typer.Option(help="Peak learning rate (default: the recipe).")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Batch size (default: the recipe).")] = None,

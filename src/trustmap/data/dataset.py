@@ -4,6 +4,8 @@ Shapes:
     images  ``x``: float32 ``(N, C, H, W)`` in ``value_range`` (usually ``[0, 1]``)
     tables  ``x``: float32 ``(N, F)``, one-hot encoded and standardised with the training statistics
     text    ``x``: object array of ``N`` strings
+    graph   ``x``: float32 ``(N, F)`` node features of the split's nodes; the graph itself is on
+            :class:`trustmap.data.graph_dataset.GraphDataset`
     labels  ``y``: int64 ``(N,)`` in ``[0, len(classes))``
 """
 
@@ -17,7 +19,7 @@ import numpy as np
 
 from trustmap.errors import DataError
 
-Kind = Literal["image", "table", "text"]
+Kind = Literal["image", "table", "text", "graph"]
 
 
 @dataclass(frozen=True, eq=False)

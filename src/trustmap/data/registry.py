@@ -11,6 +11,7 @@ from trustmap.errors import DataError
 from trustmap.registry import Registry, check_id
 
 Loader = Callable[[], Dataset]
+KINDS = ("image", "table", "text", "graph")
 
 
 @dataclass(frozen=True)
@@ -23,13 +24,13 @@ class DatasetInfo:
 
 
 def _check(name: str, info: DatasetInfo) -> None:
-    if info.kind not in ("image", "table", "text"):
-        raise ValueError(f"dataset kind must be image, table or text, not {info.kind!r}")
+    if info.kind not in KINDS:
+        raise ValueError(f"dataset kind must be one of {', '.join(KINDS)}, not {info.kind!r}")
 
 
 DATASETS: Registry[DatasetInfo] = Registry(
     "dataset",
-    builtins=("trustmap.data.images", "trustmap.data.tables", "trustmap.data.text"),
+    builtins=("trustmap.data.images", "trustmap.data.tables", "trustmap.data.text", "trustmap.data.graph_dataset"),
     check=_check,
     error=DataError,
     hint="Or give a .npz/.csv/.parquet file (see `trustmap data list`).",
@@ -61,7 +62,8 @@ _CACHE: dict[str, Dataset] = {}
 
 
 def load_dataset(name: str, *, label: str | None = None, sensitive: list[str] | None = None) -> Dataset:
-    """Load a registered dataset by name, or a user file (``.npz`` with ``x``/``y``, CSV or Parquet).
+    """Load a registered dataset by name, or a user file (``.npz`` with ``x``/``y``, or a graph ``.npz``
+    with ``x``/``y``/``edge_index``; CSV or Parquet).
 
     >>> ds = load_dataset("digits")
     >>> ds.train.x.shape[1:]

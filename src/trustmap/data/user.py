@@ -4,7 +4,8 @@ directory of images (PNG, JPEG, ...) with a ``labels.csv`` index whose ``file`` 
 (relative to the folder), a label column (``label`` unless ``--label`` says otherwise) and optional group
 columns (``--sensitive``), carried as the split's sensitive attributes for the fairness probes.
 
-A file without a test split is split 80/20 (stratified, random state 0). Pickled object arrays in
+An ``.npz`` that also holds ``edge_index`` is a graph for node classification
+(:mod:`trustmap.data.graph_dataset`). A file without a test split is split 80/20 (stratified, random state 0). Pickled object arrays in
 ``.npz`` files are refused (``allow_pickle=False``).
 """
 
@@ -50,6 +51,10 @@ def _npz_dataset(p: Path) -> Dataset:
         raise DataError(f"cannot read {p} as an .npz of numeric arrays x and y ({exc})") from exc
     if not {"x", "y"} <= set(arrays):
         raise DataError(f"{p} must hold arrays 'x' and 'y' (it has: {', '.join(sorted(arrays)) or 'nothing'})")
+    if "edge_index" in arrays:  # a graph for node classification
+        from trustmap.data.graph_dataset import npz_graph_dataset
+
+        return npz_graph_dataset(p, arrays)
     x, y = arrays["x"], arrays["y"]
     validate_split(x, y, num_classes=None, what=str(p))
     x, y = x.astype(np.float32), y.astype(np.int64)

@@ -2,8 +2,10 @@
 
 Images: ``cnn`` (4 conv layers + BN, the reference model), ``cnn-s`` (a small CNN for fast experiments: the
 model of the ``bat``, ``ini`` and ``sfr-on`` repros),
-``mlp``. Tables: ``mlp``, ``logreg``. Text: ``minilm`` (registered by ``trustmap.models.text``).
-Input shapes: images ``(N, C, H, W)``, tables ``(N, F)``; every model returns logits ``(N, classes)``.
+``mlp``. Tables: ``mlp``, ``logreg``. Text: ``minilm`` (registered by ``trustmap.models.text``). Graphs (node
+classifiers, :mod:`trustmap.models.graph`): ``gcn``, ``gcn-jaccard``, ``gnnguard-lite``, ``rgcn``, ``gagn``.
+Input shapes: images ``(N, C, H, W)``, tables ``(N, F)``; every model returns logits ``(N, classes)``. A node
+classifier's ``input_shape`` is ``(F,)``, its forward is ``(x (N, F), edge_index (2, E)) -> (N, classes)``.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ class ArchInfo:
 
 
 def _check(name: str, info: ArchInfo) -> None:
-    if not info.kinds or not set(info.kinds) <= {"image", "table", "text"}:
-        raise ValueError(f"architecture kinds must be a subset of image/table/text, got {info.kinds}")
+    if not info.kinds or not set(info.kinds) <= {"image", "table", "text", "graph"}:
+        raise ValueError(f"architecture kinds must be a subset of image/table/text/graph, got {info.kinds}")
 
 
 ARCHS: Registry[ArchInfo] = Registry(
@@ -148,3 +150,29 @@ def mlp(
 @register_arch("logreg", kinds=("image", "table"), summary="multinomial logistic regression (one linear layer)")
 def logreg(*, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
     return nn.Sequential(nn.Flatten(), nn.Linear(math.prod(input_shape), num_classes))
+
+
+# Node classifiers: built by trustmap.models.graph, imported only when one is built (torch-geometric is slow
+# to import). Their options include the thresholds training fixed (NodeClassifier.saved_options).
+NODE_ARCHS = {
+    "gcn": "GCN (Kipf & Welling): two GCNConv layers, hidden 64",
+    "gcn-jaccard": "GCN on edges with Jaccard feature similarity above a threshold (Wu et al.)",
+    "gnnguard-lite": "GCN with edges weighted by feature cosine, cut below 0.1 (after GNNGuard)",
+    "rgcn": "RGCN: Gaussian graph convolutions with variance attention (Zhu et al.)",
+    "gagn": "GAgN-lite: 1-hop node agents that filter implausible edges (arXiv 2306.06909)",
+}
+
+
+def _node_builder(name: str) -> Builder:
+    def build(*, input_shape: tuple[int, ...], num_classes: int, **options: object) -> nn.Module:
+        from trustmap.models.graph import build_node_classifier
+
+        if len(input_shape) != 1:
+            raise ModelError(f"{name} is a node classifier: it needs node features (F,), got input shape {input_shape}")
+        return build_node_classifier(name, in_dim=int(input_shape[0]), num_classes=num_classes, **options)
+
+    return build
+
+
+for _name, _summary in NODE_ARCHS.items():
+    register_arch(_name, kinds=("graph",), summary=_summary)(_node_builder(_name))

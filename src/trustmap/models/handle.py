@@ -4,7 +4,9 @@ A :class:`ModelHandle` gives logits for a batch and says what it can do. White-b
 ``handle.white_box`` (gradients w.r.t. inputs); black-box probes use only :meth:`ModelHandle.predict`.
 
 Shapes: images ``(N, C, H, W)``, tables ``(N, F)``, text: a sequence of ``N`` strings;
-logits ``(N, num_classes)``.
+logits ``(N, num_classes)``. A node classifier (``meta.kind == "graph"``) is called as
+``handle(x (N, F), edge_index (2, E), edge_weight (E,) | None)`` on a whole graph, and
+:meth:`ModelHandle.predict_nodes` gives every node's logits.
 """
 
 from __future__ import annotations
@@ -48,15 +50,16 @@ class ModelHandle:
     def black_box(self) -> "ModelHandle":
         """The same model with gradients hidden: only :meth:`predict` answers."""
         fn = self.forward
-        return replace(self, module=None, query=lambda x: fn(x).detach())
+        return replace(self, module=None, query=lambda x, *graph: fn(x, *graph).detach())
 
-    def forward(self, x: Any) -> torch.Tensor:
-        """Logits for one batch, differentiable when the handle is white-box."""
+    def forward(self, x: Any, *graph: Any) -> torch.Tensor:
+        """Logits for one batch, differentiable when the handle is white-box. A node classifier also takes
+        ``edge_index`` (and optionally ``edge_weight``) after the node features."""
         if self.module is not None:
-            return self.module(x)
+            return self.module(x, *graph)
         if self.query is None:
             raise ModelError("this model handle has neither a module nor a query function")
-        return self.query(x)
+        return self.query(x, *graph)
 
     __call__ = forward
 
@@ -71,8 +74,23 @@ class ModelHandle:
             outs.append(self.forward(xb).float().cpu())
         return torch.cat(outs).numpy() if outs else np.zeros((0, self.meta.num_classes or 0), np.float32)
 
+    @torch.no_grad()
+    def predict_nodes(self, graph: Any) -> np.ndarray:
+        """A node classifier's logits for every node of ``graph`` (anything with ``x`` ``(N, F)`` and
+        ``edge_index`` ``(2, E)`` numpy arrays), float32 ``(N, num_classes)``."""
+        if self.meta.kind != "graph":
+            raise ModelError(f"this is a {self.meta.kind} model, not a node classifier; it does not read graphs")
+        x = torch.from_numpy(np.ascontiguousarray(graph.x, dtype=np.float32))
+        edge_index = torch.from_numpy(np.ascontiguousarray(graph.edge_index, dtype=np.int64))
+        return self.forward(x, edge_index).float().cpu().numpy()
+
     def check_data(self, x: np.ndarray | Sequence[str], *, what: str = "the data") -> int:
         """Run two examples through the model; return the number of classes or raise a one-line error."""
+        if self.meta.kind == "graph":  # predict_nodes reads whole graphs; batches of examples are not its input
+            raise ModelError(
+                f"the model is a node classifier (graph data), so it cannot run on {what}; "
+                "node classifiers work with trustmap train, eval and audit on a graph"
+            )
         if len(x) == 0:
             raise ModelError(f"{what} is empty; give at least one example")
         if isinstance(x, np.ndarray) and x.dtype != object:

@@ -1,5 +1,7 @@
 """Safe model I/O: TorchScript (``.pt``), ``torch.export`` archives (``.pt2``) and safetensors weights
-with a registered architecture name (``.safetensors``).
+with a registered architecture name (``.safetensors``). Text models and node classifiers (graph data) are
+saved as ``.safetensors`` only; a node classifier's metadata also records the thresholds its training fixed
+(``arch_options``), so the loaded model filters edges exactly as the trained one did.
 
 Pickled full models (``torch.save(model)``) are refused: unpickling runs arbitrary code. ``torch.load``
 is only ever called with ``weights_only=True``.
@@ -52,9 +54,10 @@ def check_model_path(path: str | Path, *, kind: str | None = None) -> Path:
     suffix = _suffix(path)
     if path.is_dir():
         raise ModelError(f"{path} is a folder; give a model file path such as {path / 'model'}{suffix}")
-    if kind == "text" and suffix != ".safetensors":
+    if kind in ("text", "graph") and suffix != ".safetensors":
+        what = "text models" if kind == "text" else "node classifiers (graph data)"
         raise ModelError(
-            f"text models are saved as .safetensors, not {suffix}; use --out {path.with_suffix('.safetensors')}"
+            f"{what} are saved as .safetensors, not {suffix}; use --out {path.with_suffix('.safetensors')}"
         )
     return path
 
@@ -63,6 +66,8 @@ def save_model(model: nn.Module, path: str | Path, *, meta: ModelMeta) -> Path:
     """Save ``model`` atomically in the format chosen by the file suffix; return the path."""
     path = Path(path)
     suffix = _suffix(path)
+    if meta.kind == "graph":
+        check_model_path(path, kind="graph")
     model = model.eval()
     with atomic_write(path) as tmp:
         if suffix == ".safetensors":
@@ -80,8 +85,8 @@ def save_model(model: nn.Module, path: str | Path, *, meta: ModelMeta) -> Path:
                     scripted = torch.jit.trace(model, _example(meta))
                 torch.jit.save(scripted, str(tmp), _extra_files={META_FILE: meta.to_json()})
         else:
-            if meta.kind == "text":
-                raise ModelError("text models are saved as .safetensors with --arch minilm")
+            if meta.kind in ("text", "graph"):
+                raise ModelError(f"{meta.kind} models are saved as .safetensors with their --arch")
             batch = torch.export.Dim("batch", min=1)
             program = torch.export.export(model, (_example(meta),), dynamic_shapes=({0: batch},))
             torch.export.save(program, str(tmp), extra_files={META_FILE: meta.to_json()})

@@ -11,7 +11,7 @@ from typing import Any
 class ModelMeta:
     """Facts about a model that probes and loaders need. Every field is optional except ``kind``."""
 
-    kind: str = "image"  # image | table | text
+    kind: str = "image"  # image | table | text | graph (a node classifier)
     arch: str | None = None
     arch_options: dict[str, Any] = field(default_factory=dict)
     input_shape: tuple[int, ...] | None = None

@@ -24,7 +24,7 @@ RECIPES: dict[tuple[str, str], TrainConfig] = {
     ("text", "minilm"): TrainConfig(epochs=1, lr=5e-5, batch_size=32, optimizer="adamw", weight_decay=0.01),
 }
 
-DEFAULT_ARCH = {"image": "cnn", "table": "mlp", "text": "minilm"}
+DEFAULT_ARCH = {"image": "cnn", "table": "mlp", "text": "minilm", "graph": "gcn"}
 
 
 def recipe(kind: str, arch: str) -> TrainConfig:

@@ -139,6 +139,12 @@ def train_and_save(
     arch = arch or DEFAULT_ARCH[ds.kind]
     check_arch(ds, arch)
     check_model_path(out, kind=ds.kind)
+    if ds.kind == "graph":  # node classifiers train full-batch on the labelled nodes
+        given = {"--member-fraction": member_fraction, "--batch-size": batch_size, "--poison": poison}
+        bad = [flag for flag, value in given.items() if value is not None]
+        if bad:
+            verb, them = ("does", "it") if len(bad) == 1 else ("do", "them")
+            raise DataError(f"{' and '.join(bad)} {verb} not apply to graph data ({ds.name}); leave {them} out")
     train = ds.train
     split = None
     if member_fraction is not None:
@@ -158,11 +164,18 @@ def train_and_save(
         **poisoned,
     }
     with recorded(store, "train", args=args, seed=seed) as run:
-        model, seconds = train_model(ds, arch, train=train, seed=seed, epochs=epochs, lr=lr, batch_size=batch_size)
-        extra = {"member_fraction": member_fraction, "member_seed": seed} if split else {}
-        meta = meta_for(ds, arch, **extra, **poisoned)
-        handle = ModelHandle.from_module(model, meta)
-        acc = evaluate_logits(handle.predict(ds.test.x), ds.test.y, ds.num_classes).accuracy
+        if ds.kind == "graph":
+            from trustmap.models.graph.workflow import node_logits, train_node_classifier
+
+            model, seconds, meta = train_node_classifier(ds, arch, seed=seed, epochs=epochs, lr=lr)
+            logits, labels = node_logits(ModelHandle.from_module(model, meta), ds)
+            acc = evaluate_logits(logits, labels, ds.num_classes).accuracy
+        else:
+            model, seconds = train_model(ds, arch, train=train, seed=seed, epochs=epochs, lr=lr, batch_size=batch_size)
+            extra = {"member_fraction": member_fraction, "member_seed": seed} if split else {}
+            meta = meta_for(ds, arch, **extra, **poisoned)
+            handle = ModelHandle.from_module(model, meta)
+            acc = evaluate_logits(handle.predict(ds.test.x), ds.test.y, ds.num_classes).accuracy
         members = nonmembers = None
         if split is not None:
             members, nonmembers = save_member_split(split, out)
@@ -232,9 +245,16 @@ def evaluate_model(
     ds = load_dataset(data, label=label, sensitive=sensitive)
     handle = load_model(model)
     part = ds.test if split == "test" else ds.train
-    n_classes = bind(handle, ds, part, what=f"{ds.name} ({split})")
+    if ds.kind == "graph" or handle.meta.kind == "graph":  # a node classifier reads the whole graph
+        from trustmap.models.graph.workflow import node_logits
+
+        logits, labels = node_logits(handle, ds, split=split)
+        n_classes = logits.shape[1]
+    else:
+        n_classes = bind(handle, ds, part, what=f"{ds.name} ({split})")
+        logits, labels = handle.predict(part.x), part.y
     with recorded(store, "eval", args={"model": str(model), "data": data, "split": split}) as run:
-        res = evaluate_logits(handle.predict(part.x), part.y, n_classes)
+        res = evaluate_logits(logits, labels, n_classes)
         names = list(handle.meta.classes or ds.classes)
         if len(names) != n_classes:
             names = [str(i) for i in range(n_classes)]

@@ -218,6 +218,7 @@ PROBE_MODULES = (
     "trustmap.probes.fairness.group",
     "trustmap.probes.fairness.ddi_coco",
     "trustmap.probes.backdoor.neural_cleanse",
+    "trustmap.probes.graph.structure",
 )
 PROBES: Registry[type[Probe]] = Registry(
     "probe", builtins=PROBE_MODULES, check=_check_probe, summary=lambda cls: cls.title

@@ -71,6 +71,7 @@ class GAgN(NodeClassifier):
         plausibility_min: float = 0.5,
         confidence_quantile: float = 0.1,
         filter_after: int = 100,
+        confidence_min: float | None = None,
         seed: int = 0,
     ) -> None:
         super().__init__()
@@ -84,7 +85,7 @@ class GAgN(NodeClassifier):
         self.plausibility_min = plausibility_min
         self.confidence_quantile = confidence_quantile
         self.filter_after = filter_after
-        self.confidence_min: float | None = None  # fixed from the clean graph during training
+        self.confidence_min = confidence_min  # fixed from the clean graph during training (or a saved model)
         self._steps = 0
 
     # --- the agents' communicable functions ----------------------------------------------------------
@@ -140,6 +141,9 @@ class GAgN(NodeClassifier):
         self, x: torch.Tensor, edge_index: torch.Tensor, edge_weight: torch.Tensor | None = None
     ) -> torch.Tensor:
         return self._forward(x, edge_index, edge_weight)[0]
+
+    def saved_options(self) -> dict[str, float | None]:
+        return {"confidence_min": self.confidence_min}
 
     # --- local learning ------------------------------------------------------------------------------
     def training_loss(

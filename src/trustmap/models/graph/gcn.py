@@ -50,6 +50,11 @@ class NodeClassifier(nn.Module):
     def calibrate(self, x: torch.Tensor, edge_index: torch.Tensor) -> None:
         """Called once on the (clean) training graph before training; set data-dependent thresholds here."""
 
+    def saved_options(self) -> dict[str, Any]:
+        """Constructor options that rebuild the trained model beside its weights: the thresholds that
+        training fixed (not tensors, so not in the state dict). Saved in the model file's metadata."""
+        return {}
+
 
 class GCN(NodeClassifier):
     """Two-layer GCN (hidden 64, dropout 0.5); ``edge_filter`` maps ``(x, edge_index, w) -> w``."""
@@ -95,6 +100,9 @@ class JaccardGCN(GCN):
         if self.threshold is None and edge_index.shape[1]:
             self.threshold = float(torch.quantile(jaccard_similarity(x, edge_index), self.quantile))
 
+    def saved_options(self) -> dict[str, Any]:
+        return {"threshold": self.threshold, "quantile": self.quantile}
+
     def edge_filter(self, x: torch.Tensor, edge_index: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         thr = 0.01 if self.threshold is None else self.threshold  # DeepRobust's default for binary features
         return w * (jaccard_similarity(x, edge_index) >= thr).float()
@@ -106,6 +114,9 @@ class GNNGuardLite(GCN):
     def __init__(self, *, cutoff: float = 0.1, **kw: Any) -> None:
         super().__init__(**kw)
         self.cutoff = cutoff
+
+    def saved_options(self) -> dict[str, Any]:
+        return {"cutoff": self.cutoff}
 
     def edge_filter(self, x: torch.Tensor, edge_index: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         cos = F.cosine_similarity(x[edge_index[0]], x[edge_index[1]], dim=1)

@@ -1,7 +1,6 @@
-"""Graph probes for node classifiers (library API; not yet run by ``trustmap audit``, see docs/graphs.md).
+"""Graph probes for node classifiers, run by ``trustmap audit`` on graph data (see docs/graphs.md).
 
->>> from trustmap.probes.graph import GraphStructureProbe
->>> result = GraphStructureProbe(targets=20, budget=5).run(model, graph, train_idx=train, seed=0)
+>>> result = make_probe("graph-structure", budget="quick").run(handle, audit_data, seed=0)
 >>> result.metrics["attacked_accuracy"]
 """
 
