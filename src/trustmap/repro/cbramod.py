@@ -10,6 +10,12 @@ trials. Checks (paired per seed): sanity (every model beats the majority class, 
 least 3 points above full attention and 5 above no pre-training (methods.md); the pre-trained backbone
 takes the 12-channel input with no architecture change. The pre-training seed is the run's base seed;
 seeds vary the labelled trials, the fine-tuning order and the head.
+
+Sizes: methods.md section F gives 2,000 pre-training trials, d=64, 4 layers, 4 + 4 heads, 50% masking, a 7x3
+ACPE kernel, 400/400 downstream trials and 3 fine-tuning runs; those are the default. *Ours*: 4 pre-training
+epochs, 10 fine-tuning epochs (AdamW 5e-4, batch 32) for every transformer, EEGNet 20 epochs at 2e-3 (a
+cheaper model; report only). Measured cost at ``TRUSTMAP_THREADS=1``: about 8 CPU-min in all (pre-training
+about 3.3 CPU-min for CBraMod-lite and 1.6 for full attention, about 1.1 CPU-min per fine-tuning seed).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from trustmap.repro.base import Check, ReproResult, register_repro
 from trustmap.utils.progress import progress_bar
 
 SIZES = {
-    "default": {"seeds": 3, "pretrain": 1000, "pre_epochs": 4, "train": 400, "test": 400, "epochs": 10, "layers": 4},
+    "default": {"seeds": 3, "pretrain": 2000, "pre_epochs": 4, "train": 400, "test": 400, "epochs": 10, "layers": 4},
     "quick": {"seeds": 2, "pretrain": 48, "pre_epochs": 1, "train": 48, "test": 48, "epochs": 1, "layers": 2},
 }
 MODEL = {"d_model": 64, "heads": 8, "patch": 200}
