@@ -33,4 +33,6 @@ def test_quick_sf_uida_repro_makes_its_table_with_intervals():
     assert kinds == ["sanity", "sanity", "claim", "claim", "claim", "claim", "info", "info"]
     assert all(not math.isnan(c.value) for c in result.checks) and result.status == "smoke run"
     assert result.rows[0]["cpu_s_per_subject"] == 0.0 and result.rows[3]["cpu_s_per_subject"] > 0
+    # same budget: Tent and SHOT make as many passes over the target as SF-UIDA (SCC + teacher-student)
+    assert [r["passes"] for r in result.rows[:4]] == [0, 2, 2, 2]
     json.dumps(result.to_dict(), default=str)
