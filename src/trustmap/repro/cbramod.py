@@ -14,7 +14,7 @@ seeds vary the labelled trials, the fine-tuning order and the head.
 
 Sizes: methods.md section F gives 2,000 pre-training trials, d=64, 4 layers, 4 + 4 heads, 50% masking, a 7x3
 ACPE kernel, 400/400 downstream trials and 3 fine-tuning runs; those are the default. *Ours*: 4 pre-training
-epochs, 10 fine-tuning epochs (AdamW 5e-4, batch 32) for every transformer, EEGNet 20 epochs at 2e-3 (a
+epochs in batches of 16 (500 steps), 10 fine-tuning epochs (AdamW 5e-4, batch 32) for every transformer, EEGNet 20 epochs at 2e-3 (a
 cheaper model; report only). Measured cost at ``TRUSTMAP_THREADS=1``: about 8 CPU-min in all (pre-training
 about 3.3 CPU-min for CBraMod-lite and 1.6 for full attention, about 1.1 CPU-min per fine-tuning seed).
 """
@@ -58,6 +58,7 @@ SIZES = {
     },
 }
 MODEL = {"d_model": 64, "heads": 8, "patch": 200}
+PRE_BATCH = 16  # ours: 500 pre-training steps at default size (batch 64 gave 128 steps and learned nothing)
 METHODS = ("CBraMod-lite", "full attention", "CBraMod-lite, no pre-training", "EEGNet")
 
 
@@ -92,7 +93,9 @@ def cbramod_experiment(*, size: str, seed: int, progress: bool | None) -> ReproR
         for att, name in (("criss-cross", "CBraMod-lite"), ("full", "full attention")):
             torch.manual_seed(seed)
             model = EEGTransformer(attention=att, layers=cfg["layers"], **MODEL)
-            losses[name] = pretrain_masked(model, xpre, epochs=cfg["pre_epochs"], ratio=0.5, seed=seed)
+            losses[name] = pretrain_masked(
+                model, xpre, epochs=cfg["pre_epochs"], ratio=0.5, batch_size=PRE_BATCH, seed=seed
+            )
             pretrained[name] = {k: v.clone() for k, v in model.state_dict().items()}
             with torch.no_grad():
                 held_mse[name] = float(masked_patch_loss(model.eval(), held, held_mask))
@@ -203,7 +206,7 @@ def cbramod_experiment(*, size: str, seed: int, progress: bool | None) -> ReproR
         seeds=seeds,
         seconds=time.perf_counter() - start,
         notes=f"SYNTHETIC EEG (trustmap.data.eeg). Pre-training: {cfg['pretrain']} unlabelled 4-s trials, 19 "
-        f"channels, 200 Hz, {cfg['pre_epochs']} epochs, 50% patch masking, AdamW 1e-3 one-cycle, seed {seed}. "
+        f"channels, 200 Hz, {cfg['pre_epochs']} epochs, 50% patch masking, AdamW 1e-3 one-cycle, batch {PRE_BATCH}, seed {seed}. "
         f"Models: d=64, {cfg['layers']} layers, 8 heads (criss-cross: 4 spatial + 4 temporal), 1-s patches, ACPE "
         f"7x3; parameters with reconstruction head: criss-cross {n_cc:,}, full attention {n_full:,}. Downstream: "
         f"4-class motor imagery (mu/beta ERD), 12 other channels, {cfg['train']} train / {cfg['test']} test "
