@@ -14,9 +14,9 @@ seeds vary the labelled trials, the fine-tuning order and the head.
 
 Sizes: methods.md section F gives 2,000 pre-training trials, d=64, 4 layers, 4 + 4 heads, 50% masking, a 7x3
 ACPE kernel, 400/400 downstream trials and 3 fine-tuning runs; those are the default. *Ours*: 4 pre-training
-epochs in batches of 16 (500 steps), 10 fine-tuning epochs (AdamW 5e-4, batch 32) for every transformer, EEGNet 20 epochs at 2e-3 (a
-cheaper model; report only). Measured cost at ``TRUSTMAP_THREADS=1``: about 8 CPU-min in all (pre-training
-about 3.3 CPU-min for CBraMod-lite and 1.6 for full attention, about 1.1 CPU-min per fine-tuning seed).
+epochs in batches of 16 (500 steps), 10 fine-tuning epochs (AdamW 5e-4, batch 32) for every transformer,
+EEGNet 20 epochs at 2e-3 (a cheaper model; report only). Measured cost of the default run at
+``TRUSTMAP_THREADS=1``: 5.9 CPU-min (2026-12-06, docs/repro-results.md).
 """
 
 from __future__ import annotations

@@ -17,8 +17,9 @@ Budget: every adaptation method makes the same number of passes over the subject
 Sizes: methods.md section F gives 20 source subjects, 8 strongly shifted targets, threshold 0.9, EMA 0.99;
 those are the default. *Ours*: 12 source sequences of 10 epochs per source subject (3 held out), 20
 unlabelled target sequences, 12 source epochs, 8 + 8 adaptation passes in batches of 2 sequences, Adam 3e-4
-(SF-UIDA, SHOT) and 1e-3 (Tent, BatchNorm affine only). Measured cost at ``TRUSTMAP_THREADS=1``: about 2.2
-CPU-min per seed (source training about 1.6), about 7 CPU-min in all.
+(SF-UIDA, SHOT) and 1e-3 (Tent, BatchNorm affine only). Measured cost of the default run at
+``TRUSTMAP_THREADS=1``: 3.3 CPU-min in all, about 3 CPU-s of SF-UIDA adaptation per subject (2026-12-06,
+docs/repro-results.md).
 """
 
 from __future__ import annotations
