@@ -11,6 +11,15 @@ averaged over targets; each seed draws new subjects and trains a new source mode
 source model beats the majority class on held-out source sequences; the subject shift costs macro-F1),
 SF-UIDA >= source-only + 5 points and >= Tent + 2 (methods.md), >= SHOT (the task's SFDA baseline), at
 most 60 CPU-seconds of adaptation per subject.
+
+Budget: every adaptation method makes the same number of passes over the subject's sequences (SF-UIDA's
+``adapt_epochs`` SCC passes plus as many teacher-student passes; Tent and SHOT twice ``adapt_epochs``).
+Sizes: methods.md section F gives 20 source subjects, 8 strongly shifted targets, threshold 0.9, EMA 0.99;
+those are the default. *Ours*: 12 source sequences of 10 epochs per source subject (3 held out), 20
+unlabelled target sequences, 12 source epochs, 8 + 8 adaptation passes in batches of 2 sequences, Adam 3e-4
+(SF-UIDA, SHOT) and 1e-3 (Tent, BatchNorm affine only). Measured cost of the default run at
+``TRUSTMAP_THREADS=1``: 3.3 CPU-min in all, about 3 CPU-s of SF-UIDA adaptation per subject (2026-12-06,
+docs/repro-results.md).
 """
 
 from __future__ import annotations
@@ -125,15 +134,17 @@ def sf_uida_experiment(*, size: str, seed: int, progress: bool | None) -> ReproR
                 xt = xt / scale
                 ks = 1000 * s + j
                 sf_cfg = SFUIDAConfig(scc_epochs=ae, st_epochs=ae, lr=3e-4, batch_size=BATCH)
+                # same budget: SF-UIDA makes ae SCC passes + ae teacher-student passes over the subject's
+                # sequences, so Tent and SHOT get 2 * ae passes
                 adapted = {
-                    "source only": (model, 0.0),
-                    "Tent": tent(model, xt, epochs=ae, lr=1e-3, batch_size=BATCH, seed=ks),
-                    "SHOT": shot(model, xt, epochs=ae, lr=3e-4, batch_size=BATCH, seed=ks),
+                    "source only": (model, 0.0, 0),
+                    "Tent": tent(model, xt, epochs=2 * ae, lr=1e-3, batch_size=BATCH, seed=ks),
+                    "SHOT": shot(model, xt, epochs=2 * ae, lr=3e-4, batch_size=BATCH, seed=ks),
                     "SF-UIDA": sf_uida(model, xt, config=sf_cfg, seed=ks),
                 }
                 for m, out in adapted.items():
-                    net, cpu = out if isinstance(out, tuple) else (out.model, out.cpu_seconds)
-                    per_target[m].append((*_scores(net, xt, yt), cpu))
+                    net, cpu, n_pass = out if isinstance(out, tuple) else (out.model, out.cpu_seconds, len(out.losses))
+                    per_target[m].append((*_scores(net, xt, yt), cpu, n_pass))
                 tick()
             for m in METHODS:
                 vals = np.array(per_target[m])
@@ -144,6 +155,7 @@ def sf_uida_experiment(*, size: str, seed: int, progress: bool | None) -> ReproR
                         "macro_f1": float(vals[:, 0].mean()),
                         "accuracy": float(vals[:, 1].mean()),
                         "cpu_seconds_per_subject": float(vals[:, 2].mean()),
+                        "passes": int(vals[0, 3]),
                         "per_target_f1": [round(v, 4) for v in vals[:, 0]],
                         "source_test_f1": src_f1,
                         "source_test_accuracy": src_acc,
@@ -164,6 +176,7 @@ def sf_uida_experiment(*, size: str, seed: int, progress: bool | None) -> ReproR
                 "target_accuracy_95": acc.text(),
                 "f1_per_seed": [round(v, 4) for v in f1[m]],
                 "cpu_s_per_subject": float(np.mean([r["cpu_seconds_per_subject"] for r in per[m]])),
+                "passes": per[m][0]["passes"],
             }
         )
     so = per["source only"]
@@ -231,9 +244,9 @@ def sf_uida_experiment(*, size: str, seed: int, progress: bool | None) -> ReproR
         f"{SEQ_LEN}. Source: {cfg['sources']} subjects (shift 0.3) x {cfg['src_seq']} sequences, "
         f"{cfg['epochs']} epochs, Adam 1e-3; source test: {cfg['test_seq']} new sequences per source subject. "
         f"Targets: {cfg['targets']} strongly shifted subjects (shift 1.0) x {cfg['tgt_seq']} unlabelled "
-        f"sequences, adapted and scored on the same sequences (transductive); batches of {BATCH} sequences. Tent: "
-        f"BN affine, Adam 1e-3, {ae} passes; SHOT: classifier frozen, IM + 0.3 x centroid pseudo-label CE, Adam "
-        f"3e-4, {ae} passes; SF-UIDA: {ae} SCC passes + {ae} teacher-student passes, Adam 3e-4, threshold 0.9, "
-        "EMA 0.99. "
+        f"sequences, adapted and scored on the same sequences (transductive); batches of {BATCH} sequences; every "
+        f"adaptation method makes {2 * ae} passes over the subject's sequences. Tent: BN affine, Adam 1e-3, "
+        f"{2 * ae} passes; SHOT: classifier frozen, IM + 0.3 x centroid pseudo-label CE, Adam 3e-4, {2 * ae} "
+        f"passes; SF-UIDA: {ae} SCC passes + {ae} teacher-student passes, Adam 3e-4, threshold 0.9, EMA 0.99. "
         "Intervals: 95% Student t over seeds (each seed: new subjects, new source model).",
     )

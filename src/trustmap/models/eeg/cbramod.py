@@ -21,9 +21,10 @@ torch.Size([2, 12, 4, 32])
 >>> model.set_classifier(channels=12, patches=4, classes=4); model(x).shape
 torch.Size([2, 4])
 
-Values *(ours)*: the conv branch (16 filters, kernel and stride 25, GroupNorm, GELU), FFN width 4d,
-dropout 0.1, the head (flatten, dropout 0.1, linear to 64, ELU, linear), the learned mask token replacing
-masked patch embeddings before ACPE.
+Values *(ours)*: the conv branch (16 filters, kernel and stride 25, GroupNorm over the trial's channel x
+patch grid, GELU), FFN width 4d, dropout 0.1, the head (flatten, dropout 0.1, linear to 64, ELU, linear).
+As in the released code, a learned mask token (one patch long) replaces masked raw patches before the
+embedding.
 """
 
 from __future__ import annotations
@@ -37,20 +38,25 @@ ATTENTIONS = ("criss-cross", "full")
 
 
 class PatchEmbed(nn.Module):
-    """Patches ``(..., P)`` -> ``(..., d)``: conv branch over the samples plus a linear map of |rfft|."""
+    """Patches ``(B, C, N, P)`` -> ``(B, C, N, d)``: a conv branch over the samples plus a linear map of |rfft|.
+
+    As in the released code (``models/cbramod.py``), the conv runs over the whole channel x patch grid of a
+    trial and its GroupNorm normalises over that grid, so patches keep their amplitudes relative to the rest
+    of the trial (normalising each patch on its own would erase the amplitude changes, such as ERD, that
+    the tasks depend on)."""
 
     def __init__(self, patch: int, d_model: int) -> None:
         super().__init__()
-        self.conv = nn.Sequential(nn.Conv1d(1, 16, 25, stride=25), nn.GroupNorm(4, 16), nn.GELU())
+        self.conv = nn.Sequential(nn.Conv2d(1, 16, (1, 25), stride=(1, 25)), nn.GroupNorm(4, 16), nn.GELU())
         self.time = nn.Linear(16 * ((patch - 25) // 25 + 1), d_model)
         self.spec = nn.Linear(patch // 2 + 1, d_model)
 
     def forward(self, p: torch.Tensor) -> torch.Tensor:
-        lead = p.shape[:-1]
-        flat = p.reshape(-1, 1, p.shape[-1])
-        t = self.time(self.conv(flat).flatten(1))
-        s = self.spec(torch.fft.rfft(flat[:, 0], dim=-1).abs() / p.shape[-1] ** 0.5)
-        return (t + s).reshape(*lead, -1)
+        b, c, n, size = p.shape
+        grid = self.conv(p.reshape(b, 1, c * n, size))  # (B, 16, C*N, P')
+        t = self.time(grid.permute(0, 2, 1, 3).reshape(b, c, n, -1))
+        s = self.spec(torch.fft.rfft(p, dim=-1).abs() / size**0.5)
+        return t + s
 
 
 class CrissCrossLayer(nn.Module):
@@ -117,7 +123,7 @@ class EEGTransformer(nn.Module):
         self.patch, self.attention, self.d_model = patch, attention, d_model
         self.max_channels, self.max_patches = max_channels, max_patches
         self.embed = PatchEmbed(patch, d_model)
-        self.mask_token = nn.Parameter(torch.zeros(d_model))
+        self.mask_token = nn.Parameter(torch.zeros(patch))  # replaces masked raw patches
         if attention == "criss-cross":
             kc, kt = acpe_kernel
             self.acpe = nn.Conv2d(d_model, d_model, (kc, kt), padding=(kc // 2, kt // 2), groups=d_model)
@@ -138,11 +144,12 @@ class EEGTransformer(nn.Module):
         return x.reshape(b, c, t // self.patch, self.patch)
 
     def features(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Token features ``(B, C, N, d)``; ``mask`` (B, C, N) bool replaces those patches by the mask token."""
-        tok = self.embed(self.patches(x))
+        """Token features ``(B, C, N, d)``; ``mask`` (B, C, N) bool replaces those raw patches by the mask token."""
+        p = self.patches(x)
+        if mask is not None:  # masked at the input, as in the released code, so nothing of them leaks
+            p = torch.where(mask[..., None], self.mask_token.expand_as(p), p)
+        tok = self.embed(p)
         _, c, n, _ = tok.shape
-        if mask is not None:
-            tok = torch.where(mask[..., None], self.mask_token.expand_as(tok), tok)
         if self.attention == "criss-cross":
             tok = tok + self.acpe(tok.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
         else:
