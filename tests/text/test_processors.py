@@ -71,7 +71,7 @@ def test_registry_refuses_bad_processors():
     class BadHead(Processor):
         head = "generation"
 
-        def target(self, text, words, label):  # noqa: ANN001, ANN201
+        def target(self, text, words, label):
             return 0
 
     with pytest.raises(ValueError, match="head 'generation'"):
@@ -87,7 +87,7 @@ def test_a_new_processor_is_one_class():
         head = "classification"
         labels = ("short", "long")
 
-        def target(self, text, words, label):  # noqa: ANN001, ANN201
+        def target(self, text, words, label):
             return int(len(words) > 4)
 
     with PROCESSORS.scoped():
