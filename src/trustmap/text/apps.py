@@ -251,6 +251,7 @@ def run_text_task(
     seed: int = 0,
     progress: bool | None = None,
     keep_model: bool = False,
+    eval_split: str = "test",
 ) -> TextTaskResult:
     """Train ``model`` on ``task`` (over ``data``, default the task's own) and score it on the test split."""
     from trustmap.adapt.lora import freeze_except
@@ -288,7 +289,10 @@ def run_text_task(
     net_model = build_model(arch.name, input_shape=(), num_classes=len(labels), max_len=max_len, seed=seed)
     pad = int(net_model.pad_id)
     train = _trim(proc(_subset(ds.train, train_size, seed), max_len=max_len), pad, proc.head)
-    test = _trim(proc(_subset(ds.test, test_size, 0), max_len=max_len), pad, proc.head)
+    if eval_split not in ("test", "dev") or (eval_split == "dev" and ds.dev is None):
+        raise TrustmapError(f"eval_split must be test or dev (when {data!r} has a dev split), got {eval_split!r}")
+    held_out = ds.test if eval_split == "test" else ds.dev
+    test = _trim(proc(_subset(held_out, test_size, 0), max_len=max_len), pad, proc.head)
     if len(train) < 2 or len(test) < 1:
         raise TrustmapError(
             f"task {task!r} on {data!r} kept {len(train)} training and {len(test)} test rows; need more"
