@@ -40,7 +40,7 @@ from trustmap.text.metrics import APPLICATIONS, Application
 from trustmap.text.processors import Encoded, processor
 
 NUM_LAYERS = 6
-HEAD_LR = 1e-3  # the freshly initialised task head learns at this rate (ours); the encoder at the method's
+HEAD_LR = 1e-2  # the freshly initialised task head learns at this rate (ours); the encoder at the method's
 
 
 def train_net(
@@ -252,8 +252,13 @@ def run_text_task(
     progress: bool | None = None,
     keep_model: bool = False,
     eval_split: str = "test",
+    cache_top: int | None = None,
 ) -> TextTaskResult:
-    """Train ``model`` on ``task`` (over ``data``, default the task's own) and score it on the test split."""
+    """Train ``model`` on ``task`` (over ``data``, default the task's own) and score it on the test split.
+
+    ``cache_top`` (>= the trained top layers) leaves that many top layers out of the cache, so that runs
+    with different ``trainable_layers`` can share one cache (the extra frozen layers then run every step).
+    ``eval_split="dev"`` scores on the dataset's dev split (for choosing settings)."""
     from trustmap.adapt.lora import freeze_except
     from trustmap.adapt.methods import AdaptConfig, method_info
     from trustmap.adapt.train import prepare
@@ -303,9 +308,10 @@ def run_text_task(
     else:
         layers = [f"encoder.encoder.layer.{i}" for i in range(NUM_LAYERS - top, NUM_LAYERS)]
         freeze_except(net_model, trainable=("head", *layers))
-        net_model.cached_top = top
-        x_train = cached_lower(net_model, train.ids, keep_top=top)
-        x_test = cached_lower(net_model, test.ids, keep_top=top)
+        keep = top if cache_top is None else _check_int("cache_top", cache_top, top, NUM_LAYERS)
+        net_model.cached_top = keep
+        x_train = cached_lower(net_model, train.ids, keep_top=keep)
+        x_test = cached_lower(net_model, test.ids, keep_top=keep)
     net = TaskNet(net_model)
     fit_x, fit_y = x_train, train.targets
     if app.name == "retrieval":

@@ -183,12 +183,12 @@ def _random_ranking(train: Encoded, test: Encoded, seed: int) -> float:
 
 for _app in (
     Application(
-        "classification", "classification", "accuracy", "majority class", _cls_loss, _cls_eval, _majority, 5e-5
+        "classification", "classification", "accuracy", "majority class", _cls_loss, _cls_eval, _majority, 1e-4
     ),
     Application("tagging", "tagging", "f1", "random tagger", _tag_loss, _tag_eval, _random_tagger, 1e-4),
     Application("span", "span", "exact_match", "random word", _span_loss, _span_eval, _random_word, 1e-4),
     Application(
-        "retrieval", "embedding", "mrr@10", "random ranking", _retrieval_loss, _retrieval_eval, _random_ranking, 5e-5
+        "retrieval", "embedding", "mrr@10", "random ranking", _retrieval_loss, _retrieval_eval, _random_ranking, 1e-4
     ),
 ):
     APPLICATIONS.add(_app.name, _app)
