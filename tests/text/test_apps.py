@@ -42,6 +42,7 @@ def test_heads_live_on_the_architecture_registry():
         ({"task": "sentiment", "trainable_layers": 7}, "trainable_layers must be a whole number from 1 to 6"),
         ({"task": "sentiment", "train_size": 0}, "train_size must be"),
         ({"task": "sentiment", "epochs": True}, "epochs must be"),
+        ({"task": "sentiment", "eval_split": "train"}, "eval_split must be test or dev"),
     ],
 )
 def test_bad_requests_fail_before_any_work(kwargs, message):

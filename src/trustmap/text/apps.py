@@ -24,9 +24,7 @@ frozen layers apply no dropout (HugNLP's do) and training costs about ``k / 6`` 
 
 from __future__ import annotations
 
-import hashlib
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,63 +36,9 @@ from trustmap.errors import TrustmapError
 from trustmap.registry import Registry, check_id
 from trustmap.text.metrics import APPLICATIONS, Application
 from trustmap.text.processors import Encoded, processor
+from trustmap.text.training import HEAD_LR, cached_lower, train_net
 
 NUM_LAYERS = 6
-HEAD_LR = 1e-2  # the freshly initialised task head learns at this rate (ours); the encoder at the method's
-
-
-def train_net(
-    net: nn.Module,
-    x: np.ndarray,
-    y: np.ndarray,
-    *,
-    loss: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor],
-    epochs: int,
-    batch_size: int,
-    lr: float,
-    head_lr: float,
-    seed: int,
-    progress: bool | None = None,
-    description: str = "training",
-) -> list[float]:
-    """AdamW with two learning rates (``head_lr`` for parameters under ``model.head``, ``lr`` for the rest),
-    one-cycle schedule, seeded batch order; returns the mean loss per epoch."""
-    from trustmap.models.train import batches
-    from trustmap.utils.progress import progress_bar
-    from trustmap.utils.seed import torch_generator
-
-    named = [(n, p) for n, p in net.named_parameters() if p.requires_grad]
-    groups = [
-        {"params": [p for n, p in named if not n.startswith("model.head.")], "lr": lr},
-        {"params": [p for n, p in named if n.startswith("model.head.")], "lr": head_lr},
-    ]
-    groups = [g for g in groups if g["params"]]
-    if not groups:
-        raise TrustmapError("nothing to train: every parameter is frozen")
-    opt = torch.optim.AdamW(groups)
-    xt = torch.from_numpy(np.ascontiguousarray(x))
-    yt = torch.from_numpy(np.asarray(y, np.int64))
-    per_epoch = (len(yt) + batch_size - 1) // batch_size
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=[g["lr"] for g in groups], total_steps=max(1, epochs * per_epoch), pct_start=0.25
-    )
-    gen = torch_generator(seed)
-    losses = []
-    net.train()
-    with progress_bar(description, total=epochs * per_epoch, enabled=progress) as tick:
-        for _ in range(epochs):
-            total = 0.0
-            for idx in batches(len(yt), batch_size, gen):
-                opt.zero_grad(set_to_none=True)
-                value = loss(net, xt[idx], yt[idx])
-                value.backward()
-                opt.step()
-                sched.step()
-                total += value.item() * len(idx)
-                tick()
-            losses.append(total / max(len(yt), 1))
-    net.eval()
-    return losses
 
 
 @dataclass(frozen=True)
@@ -182,21 +126,6 @@ class TaskNet(nn.Module):
         return classifier_from_hidden(self.model, h, mask)
 
 
-_CACHE: dict[tuple[str, int], np.ndarray] = {}
-
-
-def cached_lower(model: nn.Module, ids: np.ndarray, *, keep_top: int) -> np.ndarray:
-    """:func:`~trustmap.adapt.cache.cache_lower` memoised on the ids (the pretrained lower layers never change)."""
-    from trustmap.adapt.cache import cache_lower
-
-    key = (hashlib.sha256(np.ascontiguousarray(ids).tobytes() + str(ids.shape).encode()).hexdigest(), keep_top)
-    if key not in _CACHE:
-        if len(_CACHE) >= 8:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = cache_lower(model, ids, keep_top=keep_top)
-    return _CACHE[key]
-
-
 def _trim(enc: Encoded, pad_id: int, head: str) -> Encoded:
     length = int(max(1, ((enc.ids != pad_id).any(0)).nonzero()[0].max(initial=0) + 1)) if len(enc) else 1
     targets = enc.targets[:, :length] if head == "tagging" else enc.targets
@@ -278,6 +207,8 @@ def run_text_task(
     _check_int("epochs", epochs, 1)
     _check_int("batch_size", batch_size, 1)
     _check_int("max_len", max_len, 8, 512)
+    if eval_split not in ("test", "dev"):
+        raise TrustmapError(f"eval_split must be test or dev, got {eval_split!r}")
     if use_freezing and trainable_layers is not None:
         raise TrustmapError("give use_freezing (top layer + head) or trainable_layers, not both")
     top = 1 if use_freezing else trainable_layers
@@ -294,8 +225,8 @@ def run_text_task(
     net_model = build_model(arch.name, input_shape=(), num_classes=len(labels), max_len=max_len, seed=seed)
     pad = int(net_model.pad_id)
     train = _trim(proc(_subset(ds.train, train_size, seed), max_len=max_len), pad, proc.head)
-    if eval_split not in ("test", "dev") or (eval_split == "dev" and ds.dev is None):
-        raise TrustmapError(f"eval_split must be test or dev (when {data!r} has a dev split), got {eval_split!r}")
+    if eval_split == "dev" and ds.dev is None:
+        raise TrustmapError(f"{data!r} has no dev split; use eval_split='test'")
     held_out = ds.test if eval_split == "test" else ds.dev
     test = _trim(proc(_subset(held_out, test_size, 0), max_len=max_len), pad, proc.head)
     if len(train) < 2 or len(test) < 1:
