@@ -76,13 +76,16 @@ def _bald_gap(res: Any, passes: int, seed: int) -> float:
 
 
 def _run(
-    cfg: dict[str, int], s: int, progress: bool | None, on_row: Any = None
+    cfg: dict[str, int], s: int, progress: bool | None, on_row: Any = None, tasks: tuple[str, ...] = TASKS
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One run: every (task, arm) config of ``tasks``; ``on_row(row)`` sees each row as it finishes."""
     from trustmap.text import run_text_task
 
     configs = task_configs(cfg, s)
     rows: list[dict[str, Any]] = []
     for c in configs:
+        if c["task"] not in tasks:
+            continue
         t0 = time.process_time()
         kwargs = {k: v for k, v in c.items() if not k.startswith("_")}
         keep = c["task"] == "sentiment" and c["_arm"] == "default"
