@@ -68,6 +68,8 @@ def inputs(tmp_path_factory) -> Path:
     (d / "members-wrong.npz").write_bytes((d / "wrongshape.npz").read_bytes())
     (d / "table.csv").write_text("a,b,label\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(40)))
     (d / "notjson.json").write_text("{not json")
+    (d / "textcfg-unknown.json").write_text('{"task": "sentiment", "colour": 1}')
+    (d / "textcfg-list.json").write_text('["sentiment"]')
     (d / "bad.toml").write_text("[audit\nbudget = ")
     (d / "unknown.toml").write_text("[audit]\nbudjet = 'quick'\n")
     (d / "badseed.toml").write_text("[audit]\nseed = -1\n")
@@ -349,6 +351,19 @@ CASES: list[tuple[str, tuple[str, ...], dict[str, str]]] = [
     ("diffusion-train-zero-steps", ("diffusion", "train", "--out", "{out}/ddpm", "--steps", "0"), {}),
     ("diffusion-train-image-size-13", ("diffusion", "train", "--out", "{out}/ddpm", "--image-size", "13"), {}),
     ("diffusion-train-lr-nan", ("diffusion", "train", "--out", "{out}/ddpm", "--lr", "nan"), {}),
+    # -- text
+    ("text-no-task", ("text",), {}),
+    ("text-unknown-task", ("text", "nope"), {}),
+    ("text-unknown-model", ("text", "sentiment", "--model", "gpt"), {}),
+    ("text-zo-model", ("text", "sentiment", "--model", "minilm-zo-sgd"), {}),
+    ("text-image-data", ("text", "sentiment", "--data", "digits"), {}),
+    ("text-freezing-with-lora", ("text", "sentiment", "--model", "minilm-lora", "--use-freezing"), {}),
+    ("text-trainable-layers-7", ("text", "sentiment", "--trainable-layers", "7"), {}),
+    ("text-train-size-zero", ("text", "sentiment", "--train-size", "0"), {}),
+    ("text-config-missing", ("text", "--config", "{in}/nope.json"), {}),
+    ("text-config-not-json", ("text", "--config", "{in}/notjson.json"), {}),
+    ("text-config-unknown-key", ("text", "--config", "{in}/textcfg-unknown.json"), {}),
+    ("text-config-not-object", ("text", "--config", "{in}/textcfg-list.json"), {}),
     # -- demo
     ("demo-unknown-budget", ("demo", "--out", "{out}", "--budget", "nope"), {}),
     # -- environment

@@ -58,6 +58,7 @@ def _register() -> None:
         "adapt",
         "sweep",
         "compress",
+        "text",
         "llm",
         "diffusion",
     )

