@@ -168,4 +168,4 @@ def evaluate_logits(logits: np.ndarray, y: np.ndarray, num_classes: int) -> Eval
         per_class.append(float((pred[mask] == c).mean()) if mask.any() else float("nan"))
     t = torch.from_numpy(logits)
     loss = float(F.cross_entropy(t, torch.from_numpy(y.astype(np.int64)))) if len(y) else float("nan")
-    return EvalResult(accuracy=float((pred == y).mean()), per_class_accuracy=per_class, n=int(len(y)), loss=loss)
+    return EvalResult(accuracy=float((pred == y).mean()), per_class_accuracy=per_class, n=len(y), loss=loss)

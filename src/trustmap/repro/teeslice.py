@@ -221,38 +221,13 @@ def _one_run(d: dict[str, Split], pretrained: torch.nn.Module, cfg: dict, s: int
     return row
 
 
-@register_repro("teeslice", title="TEESlice: TEE-shielded slices vs prior TEE partition schemes", arxiv="2310.07152")
-def teeslice_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResult:
-    cfg = SIZES[size]
-    start = time.perf_counter()
-    d = _data(cfg)
-    pretrained = build_model("cnn", input_shape=SHAPE, num_classes=5, seed=seed)
-    _fit(pretrained, d["public"], TrainConfig(epochs=cfg["pretrain_epochs"], batch_size=64, lr=2e-3), seed)
-    seeds = [seed + i for i in range(cfg["seeds"])]
-    runs = []
-    with progress_bar("teeslice", total=len(seeds), enabled=progress) as tick:
-        for s in seeds:
-            runs.append(_one_run(d, pretrained.eval(), cfg, s))
-            tick()
+def teeslice_checks(runs: list[dict[str, float]]) -> list[Check]:
+    """The checks on per-seed ``runs`` (rows of :func:`_one_run`): sanity, then the paper's claims."""
     mean = mean_runs(runs)
-    rows = [
-        {
-            "method": name,
-            "enclave_flops_pct": mean[f"{name}.enclave_flops_pct"],
-            "latency_ms_per_256": mean[f"{name}.latency_ms"],
-            "latency_vs_none": mean[f"{name}.latency_vs_none"],
-            "stolen_accuracy": mean[f"{name}.stolen"],
-            "mia_auc": mean[f"{name}.mia_auc"],
-            "victim_accuracy": mean[f"{name}.victim"],
-            "victim_mia_auc": mean[f"{name}.victim_mia_auc"],
-            "enclave_params": mean[f"{name}.enclave_params"],
-        }
-        for name in METHODS
-    ]
     comparable = [n for n in SCHEMES if n != "whole" and mean[f"{n}.enclave_flops_pct"] <= 100 * MAX_FRACTION]
     best = max(comparable, key=lambda n: mean[f"{n}.stolen"])  # by the mean over seeds, then judged per seed
 
-    def per_seed(fn) -> list[float]:  # noqa: ANN001
+    def per_seed(fn) -> list[float]:
         return [float(fn(r)) for r in runs]
 
     checks = [
@@ -314,6 +289,38 @@ def teeslice_experiment(*, size: str, seed: int, progress: bool | None) -> Repro
             kind="info",
         ),
     ]
+    return checks
+
+
+@register_repro("teeslice", title="TEESlice: TEE-shielded slices vs prior TEE partition schemes", arxiv="2310.07152")
+def teeslice_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResult:
+    cfg = SIZES[size]
+    start = time.perf_counter()
+    d = _data(cfg)
+    pretrained = build_model("cnn", input_shape=SHAPE, num_classes=5, seed=seed)
+    _fit(pretrained, d["public"], TrainConfig(epochs=cfg["pretrain_epochs"], batch_size=64, lr=2e-3), seed)
+    seeds = [seed + i for i in range(cfg["seeds"])]
+    runs = []
+    with progress_bar("teeslice", total=len(seeds), enabled=progress) as tick:
+        for s in seeds:
+            runs.append(_one_run(d, pretrained.eval(), cfg, s))
+            tick()
+    mean = mean_runs(runs)
+    rows = [
+        {
+            "method": name,
+            "enclave_flops_pct": mean[f"{name}.enclave_flops_pct"],
+            "latency_ms_per_256": mean[f"{name}.latency_ms"],
+            "latency_vs_none": mean[f"{name}.latency_vs_none"],
+            "stolen_accuracy": mean[f"{name}.stolen"],
+            "mia_auc": mean[f"{name}.mia_auc"],
+            "victim_accuracy": mean[f"{name}.victim"],
+            "victim_mia_auc": mean[f"{name}.victim_mia_auc"],
+            "enclave_params": mean[f"{name}.enclave_params"],
+        }
+        for name in METHODS
+    ]
+    checks = teeslice_checks(runs)
     overhead = (mean["whole.latency_ms"] - mean["none.latency_ms"]) / max(
         mean["teeslice.latency_ms"] - mean["none.latency_ms"], 1e-9
     )
