@@ -1,13 +1,15 @@
 """``trustmap repro ini``: InI (arXiv 2308.00958) against an undefended victim and output perturbation.
 
-Paper: Isolation and Induction: Training Robust Deep Neural Networks against Model Stealing Attacks (arXiv 2308.00958).
-Victim CNN-S on FM-4k (FM-10k before issue 13; trimmed so 12 epochs fit the budget), 12 epochs (SGD lr 0.1, gradient norm clipped to 10; the same schedule, initial
-weights and batch order for the undefended victim and InI). InI uses the authors' released configuration
-(:class:`~trustmap.defenses.INIConfig` defaults: a fixed random clone, gamma 0.3, delta 1, epsilon 1000). Defender OOD set: 2,000 pixel-permuted FM-10k images plus the 1,797
-scikit-learn digits upsampled to 28×28. Attacker (KnockoffNets): 5,000 queries = MNIST-5k, which the
-defender never sees; thief CNN-S trained 10 epochs (15 before issue 13; trimmed) on the victim's probability vectors (soft labels);
-thief accuracy on the full FMNIST test set. Perturbation baselines wrap the undefended victim: reverse
-sigmoid (``beta`` tuned to keep every top-1 label of 1,000 training images) and top-1 rounding.
+Paper: Isolation and Induction: Training Robust Deep Neural Networks against Model Stealing Attacks
+(arXiv 2308.00958). Victim CNN-S on FM-4k (FM-10k before issue 13; trimmed so 12 epochs fit the budget),
+12 epochs (SGD lr 0.1, gradient norm clipped to 10; the same schedule, initial weights and batch order for
+the undefended victim and InI). InI uses the authors' released configuration (the
+:class:`~trustmap.defenses.INIConfig` defaults: a fixed random clone, gamma 0.3, delta 1, epsilon 1000).
+Defender OOD set: 2,000 pixel-permuted training images plus the 1,797 scikit-learn digits upsampled to
+28×28. Attacker (KnockoffNets): 5,000 queries = MNIST-5k, which the defender never sees; thief CNN-S
+trained 10 epochs (15 before issue 13; trimmed) on the victim's probability vectors (soft labels); thief
+accuracy on the full FMNIST test set. Perturbation baselines wrap the undefended victim: reverse sigmoid
+(``beta`` tuned to keep every top-1 label of 1,000 training images) and top-1 rounding.
 Latency: the fastest of 30 interleaved timings of one 256-image batch per model. 3 runs (seeds).
 
 Checks (issue 13), each on per-seed paired values with a 95% Student-t interval: InI lowers the thief's

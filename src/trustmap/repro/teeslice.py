@@ -2,13 +2,13 @@
 
 Paper: No Privacy Left Outside: On the (In-)Security of TEE-Shielded DNN Partition for On-Device ML
 (arXiv 2310.07152).
-Public backbone: CNN-4 pretrained on the Fashion-MNIST classes trouser, sandal, sneaker, bag and ankle boot
-(``pretrain`` images; once per run, from the run's seed, so runs are independent: within a run the attacker
-and the owner download the same weights). Private task (issue 13: a harder split, so the thief is not at the ceiling): the five
-look-alike upper-body classes T-shirt, pullover, dress, coat and shirt (relabelled 0–4), 200 training images
-per class (small enough that the victim overfits and MIA is measurable), 20 epochs; 5,000 test images; a
-validation set of 100 per class and the attacker's 10 labelled images per class (issue 13; was 50), all
-disjoint. Per run (seed):
+Public backbone: CNN-4 pretrained on the Fashion-MNIST classes trouser, sandal, sneaker, bag and ankle
+boot (``pretrain`` images; once per run, from the run's seed, so runs are independent: within a run the
+attacker and the owner download the same weights). Private task (issue 13: a harder split, so the thief is
+not at the ceiling): the five look-alike upper-body classes T-shirt, pullover, dress, coat and shirt
+(relabelled 0–4), 200 training images per class (small enough that the victim overfits and MIA is
+measurable), 20 epochs; 5,000 test images; a validation set of 100 per class and the attacker's 10
+labelled images per class (issue 13; was 50), all disjoint. Per run (seed):
 
 - TSDP victim: the backbone with a fresh head, fully fine-tuned on the private training set, then
   shielded each way (none, shallow = first conv, deep = last 2 layers, magnitude = top-10% |w|,
