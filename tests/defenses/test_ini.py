@@ -102,7 +102,7 @@ def test_perturbation_wrappers_keep_top1(logreg, tiny):
 def test_defaults_are_the_released_configuration():
     cfg = INIConfig()
     assert (cfg.beta, cfg.gamma, cfg.delta, cfg.epsilon) == (0.0, 0.3, 1.0, 1000.0)
-    assert cfg.clone_steps == 0 and cfg.epochs >= 12
+    assert cfg.clone_steps == 0 and cfg.epochs >= 12 and cfg.pcgrad
     assert cfg.train_config().max_grad_norm == 10.0
 
 
@@ -119,3 +119,15 @@ def test_induction_term_is_a_real_part_of_the_loss(tiny):
             < 1e-6
         )
     assert shares[0.1] < 1e-3 < shares[1000.0]
+
+
+def test_pcgrad_drops_only_the_conflicting_components():
+    from trustmap.defenses.ini import pcgrad
+
+    p = torch.zeros(2, requires_grad=True)
+    a, b = torch.tensor([1.0, 0.0]), torch.tensor([-1.0, 1.0])  # conflicting: a.b = -1
+    (g,) = pcgrad([(a * p).sum(), (b * p).sum()], [p])
+    # a loses its component along b -> (0.5, 0.5); b loses its component along a -> (0, 1)
+    assert torch.allclose(g, torch.tensor([0.5, 1.5]))
+    (h,) = pcgrad([(a * p).sum(), (torch.tensor([1.0, 1.0]) * p).sum()], [p])  # no conflict: plain sum
+    assert torch.allclose(h, torch.tensor([2.0, 1.0]))
