@@ -97,3 +97,37 @@ def test_perturbation_wrappers_keep_top1(logreg, tiny):
     assert not torch.allclose(p, logreg(x).softmax(1), atol=1e-3)  # it really perturbs
     one = TopOne(logreg)(x).softmax(1)
     assert torch.equal(one.argmax(1), logreg(x).argmax(1)) and torch.allclose(one.max(1).values, torch.ones(100))
+
+
+def test_defaults_are_the_released_configuration():
+    cfg = INIConfig()
+    assert (cfg.beta, cfg.gamma, cfg.delta, cfg.epsilon) == (0.0, 0.3, 1.0, 1000.0)
+    assert cfg.clone_steps == 0 and cfg.epochs >= 12 and cfg.pcgrad
+    assert cfg.train_config().max_grad_norm == 10.0
+
+
+def test_induction_term_is_a_real_part_of_the_loss(tiny):
+    """With the released weight the induction term is not ~1e-6 of the loss (it was, at epsilon 0.1)."""
+    model = build_model("cnn-s", input_shape=(1, 28, 28), num_classes=10, seed=0)
+    ood = defender_ood(tiny.x, n_permuted=100, digits=False)
+    shares = {}
+    for eps in (0.1, 1000.0):
+        out = ini(model, tiny, ood=ood, config=INIConfig(epochs=1, batch_size=100, epsilon=eps), seed=0)
+        shares[eps] = out.result.metrics["share_induction"]
+        assert (
+            abs(sum(out.result.metrics[f"share_{k}"] for k in ("benign", "id", "ood", "isolation", "induction")) - 1)
+            < 1e-6
+        )
+    assert shares[0.1] < 1e-3 < shares[1000.0]
+
+
+def test_pcgrad_drops_only_the_conflicting_components():
+    from trustmap.defenses.ini import pcgrad
+
+    p = torch.zeros(2, requires_grad=True)
+    a, b = torch.tensor([1.0, 0.0]), torch.tensor([-1.0, 1.0])  # conflicting: a.b = -1
+    (g,) = pcgrad([(a * p).sum(), (b * p).sum()], [p])
+    # a loses its component along b -> (0.5, 0.5); b loses its component along a -> (0, 1)
+    assert torch.allclose(g, torch.tensor([0.5, 1.5]))
+    (h,) = pcgrad([(a * p).sum(), (torch.tensor([1.0, 1.0]) * p).sum()], [p])  # no conflict: plain sum
+    assert torch.allclose(h, torch.tensor([2.0, 1.0]))

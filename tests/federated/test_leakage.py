@@ -63,3 +63,31 @@ def test_defences_noise_and_topk():
     assert 0 < sum(int(m.sum()) for m in masks) <= 0.1 * sum(t.numel() for t in g) + 2
     noisy = Defence("noise", 1.0)(model, x, y, generator=torch_generator(0))
     assert float(gradient_matching_loss(noisy, g)) > 0.3
+
+
+def test_bound_trivial_clips_only_the_trivial_entries():
+    from trustmap.federated.refiner import bound_trivial
+
+    ref = _grads(0)
+    wild = [10 * t + 5 for t in _grads(1)]
+    out, tau = bound_trivial(wild, ref, fraction=0.25)
+    critical = critical_mask(ref, 0.25)
+    for o, w, m in zip(out, wild, critical):
+        assert torch.equal(o[m.bool()], w[m.bool()])  # critical entries untouched
+        assert float(o[~m.bool()].abs().max()) <= tau + 1e-7  # trivial entries bounded by tau
+    assert tau == float(torch.cat([t.abs().flatten() for t in ref]).topk(int(0.25 * 17)).values[-1])
+
+
+def test_refiner_upload_has_bounded_trivial_entries():
+    from trustmap.federated.refiner import bound_trivial, train_encoder
+
+    with seeded_global_rng(0):
+        model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    x, y = torch.rand(6, 1, 4, 4, generator=torch_generator(0)), torch.tensor([0, 1, 2, 0, 1, 2])
+    enc = train_encoder(torch.rand(32, 1, 4, 4, generator=torch_generator(1)), seed=0, epochs=1)
+    up = Defence("refiner", 10.0, enc, steps=5)(model, x, y, generator=torch_generator(0))
+    _, tau = bound_trivial(up, batch_gradients(model, x, y))
+    trivial = [1 - m for m in critical_mask(batch_gradients(model, x, y))]
+    assert max(float((u * t).abs().max()) for u, t in zip(up, trivial)) <= tau + 1e-7
+    free = Defence("refiner", 10.0, enc, steps=5, bound=False)(model, x, y, generator=torch_generator(0))
+    assert max(float((u * t).abs().max()) for u, t in zip(free, trivial)) > tau  # unbounded, they do grow

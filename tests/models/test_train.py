@@ -65,3 +65,19 @@ def test_custom_loss_hook_is_used():
     model = build_model("logreg", input_shape=ds.input_shape, num_classes=10)
     fit(model, ds.train.subset(np.arange(100)), config=TrainConfig(epochs=1, batch_size=32), loss_fn=loss_fn)
     assert calls == [32, 32, 32, 4]
+
+
+def test_max_grad_norm_clips_every_step():
+    ds = load_dataset("digits")
+    data = ds.train.subset(np.arange(64))
+    moved = {}
+    for clip in (0.0, 1e-4):
+        model = build_model("logreg", input_shape=ds.input_shape, num_classes=10, seed=0)
+        before = torch.cat([p.detach().flatten().clone() for p in model.parameters()])
+        cfg = TrainConfig(epochs=1, batch_size=32, lr=1.0, optimizer="sgd", momentum=0.0, max_grad_norm=clip)
+        fit(model, data, config=cfg)
+        moved[clip] = float((torch.cat([p.detach().flatten() for p in model.parameters()]) - before).norm())
+    # two SGD steps of lr 1 with the gradient norm clipped to 1e-4 move the weights at most 2e-4
+    assert moved[1e-4] <= 2e-4 + 1e-7 < moved[0.0]
+    with pytest.raises(Exception, match="max grad norm"):
+        TrainConfig(max_grad_norm=-1.0)

@@ -169,3 +169,48 @@ def test_sfr_on_mia_is_nan_for_a_diverged_model_not_an_error():
     rng = np.random.default_rng(0)
     split = Split(rng.random((20, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, 20))
     assert math.isnan(_svc_mia(Diverged(), remain=split, test=split, forget=split))
+
+
+def _ini_runs(*, ini_thief, undefended_thief=0.60, rs_thief=0.58, top1_thief=0.55):
+    """Fake per-seed rows for the ini repro's checks (fractions; small per-seed jitter)."""
+    runs = []
+    for i in range(3):
+        j = 0.003 * i
+        runs.append(
+            {
+                "seed": i,
+                "undefended.benign": 0.85 + j,
+                "ini.benign": 0.845 + j,
+                "undefended.thief": undefended_thief + j,
+                "ini.thief": ini_thief - j,
+                "reverse-sigmoid.thief": rs_thief + j,
+                "top1.thief": top1_thief + j,
+                "ini.latency_ratio": 1.0 + j / 10,
+                "ini.share_induction": 0.05,
+            }
+        )
+    return runs
+
+
+def test_ini_checks_hold_when_ini_beats_every_defence_by_the_margins():
+    from trustmap.repro.base import ReproResult
+    from trustmap.repro.ini import ini_checks
+
+    checks = ini_checks(_ini_runs(ini_thief=0.40), majority=0.1)
+    assert {c.kind for c in checks} == {"sanity", "claim", "info"}
+    drop = next(c for c in checks if c.name.startswith("thief accuracy drop"))
+    assert drop.value == pytest.approx(20.6) and drop.verdict == "passed"
+    assert ReproResult(method="ini", claim="c.", rows=[], checks=checks).status == "held"
+
+
+def test_ini_checks_fail_when_top1_rounding_does_as_well():
+    from trustmap.repro.base import ReproResult
+    from trustmap.repro.ini import ini_checks
+
+    checks = ini_checks(_ini_runs(ini_thief=0.45, top1_thief=0.46), majority=0.1)
+    top1 = next(c for c in checks if c.name.startswith("thief accuracy, top-1"))
+    assert top1.verdict == "failed"
+    assert ReproResult(method="ini", claim="c.", rows=[], checks=checks).status == "did not hold"
+    # a thief that cannot even beat the majority class against the undefended victim: not a test
+    weak = ini_checks(_ini_runs(ini_thief=0.02, undefended_thief=0.05), majority=0.1)
+    assert ReproResult(method="ini", claim="c.", rows=[], checks=weak).status == "not a test"

@@ -30,3 +30,41 @@ def test_quick_teeslice_repro_runs_and_makes_its_table():
     for check in result.checks:
         assert isinstance(check.value, float) and not math.isnan(check.value)
     json.dumps(result.to_dict(), allow_nan=False)
+
+
+def _tee_runs(*, best_gain, teeslice_mia=0.60, victim_mia=0.62):
+    """Fake per-seed rows for teeslice's checks: 'whole' steals 0.60, 'deep' 0.60 + best_gain."""
+    from trustmap.repro.teeslice import METHODS
+
+    runs = []
+    for i in range(3):
+        j = 0.004 * i
+        row = {"seed": i}
+        for m in METHODS:
+            row.update({f"{m}.enclave_flops_pct": 15.0, f"{m}.stolen": 0.55, f"{m}.mia_auc": 0.58})
+            row.update({f"{m}.victim": 0.80 + j, f"{m}.victim_mia_auc": victim_mia})
+        row.update({"whole.enclave_flops_pct": 100.0, "whole.stolen": 0.60 + j, "whole.mia_auc": 0.59})
+        row.update({"none.enclave_flops_pct": 0.0, "deep.stolen": 0.60 + best_gain + j, "deep.mia_auc": 0.61})
+        row.update({"teeslice.enclave_flops_pct": 3.0, "teeslice.stolen": 0.60 + j, "teeslice.mia_auc": teeslice_mia})
+        runs.append(row)
+    return runs
+
+
+def test_teeslice_checks_hold_when_a_prior_scheme_leaks_and_teeslice_does_not():
+    from trustmap.repro.base import ReproResult
+    from trustmap.repro.teeslice import teeslice_checks
+
+    checks = teeslice_checks(_tee_runs(best_gain=0.10))
+    gain = next(c for c in checks if c.name.startswith("best prior scheme at"))
+    assert "(deep)" in gain.name and gain.value == pytest.approx(10.0) and gain.verdict == "passed"
+    assert ReproResult(method="teeslice", claim="c.", rows=[], checks=checks).status == "held"
+
+
+def test_teeslice_checks_ceiling_effect_fails_and_unmeasurable_mia_is_not_a_test():
+    from trustmap.repro.base import ReproResult
+    from trustmap.repro.teeslice import teeslice_checks
+
+    ceiling = teeslice_checks(_tee_runs(best_gain=0.01))  # prior schemes leak about as little as whole-model
+    assert ReproResult(method="teeslice", claim="c.", rows=[], checks=ceiling).status == "did not hold"
+    flat = teeslice_checks(_tee_runs(best_gain=0.10, victim_mia=0.49))  # the victim itself shows no membership
+    assert ReproResult(method="teeslice", claim="c.", rows=[], checks=flat).status == "not a test"

@@ -15,14 +15,22 @@ then ``V`` minimises (after the official ``INI.train_V``)::
 
 ``dist`` is the official ``l1`` distance between the clone's logits and V's centred log-probabilities
 (:func:`logit_l1`); the two gradient terms differentiate through the clone's parameter gradient (double
-backward), so ``V`` is trained on how its answers would move a thief. Weights ``beta = 0.01``,
-``gamma = 0.1``, ``delta = 0.1``, ``epsilon = 0.1`` (official); clone SGD lr 0.1 (official); one clone step
-per victim step *(ours; the official default keeps the clone fixed)*.
+backward), so ``V`` is trained on how its answers would move a thief. Defaults follow the authors' released
+run configuration (``src/run.sh`` and ``yaml_all.py`` of github.com/sharinka0715/InI-Model-Stealing-Defense):
+``beta = 0``, ``gamma = 0.3``, ``delta = 1``, ``epsilon = 1000`` (the induction term, a mean absolute
+parameter gradient, is ~1e-4..1e-3, so a weight of 0.1 left it ~1e-6 of the loss), the clone a *fixed*
+random network (``student_iter = 0``: never distilled), SGD lr 0.1, momentum 0.5, weight decay 1e-3 and the
+global gradient norm clipped to 10, and the terms' gradients combined by PCGrad (:func:`pcgrad`; the
+release's run.sh sets ``--ini_use_pcgrad``). Without PCGrad the isolation term's gradient is ~35x the
+benign one's at initialisation and the victim never learns (a measured default run: benign accuracy 0.10).
+*Ours:* the one-cycle schedule of :func:`~trustmap.models.train.fit` instead of StepLR; clipping also on
+the PCGrad path (the release clips only without PCGrad); ``clone_steps > 0`` keeps the older variant that
+distils the clone every step.
 
 Defender's OOD set (:func:`defender_ood`) *(ours)*: pixel-permuted training images plus the
 scikit-learn digits upsampled to 28×28. Shapes: ``x_id (B, C, H, W)``, ``y (B,)``, ``x_ood (B', C, H, W)``.
 
->>> out = ini(model, train_split, ood=defender_ood(train_split.x, seed=0), config=INIConfig(epochs=6), seed=0)
+>>> out = ini(model, train_split, ood=defender_ood(train_split.x, seed=0), config=INIConfig(epochs=12), seed=0)
 >>> out.model  # same architecture, same inference cost
 """
 
@@ -48,24 +56,28 @@ OOD_LOSSES = ("dist", "entropy")
 
 @dataclass(frozen=True)
 class INIConfig:
-    beta: float = 0.01
-    gamma: float = 0.1
-    delta: float = 0.1
-    epsilon: float = 0.1
+    beta: float = 0.0
+    gamma: float = 0.3
+    delta: float = 1.0
+    epsilon: float = 1000.0
     ood_loss: str = "dist"  # dist | entropy
-    epochs: int = 6
+    epochs: int = 12
     lr: float = 0.1
     momentum: float = 0.5
     weight_decay: float = 1e-3
     batch_size: int = 128
+    max_grad_norm: float = 10.0
+    pcgrad: bool = True  # combine the terms' gradients with PCGrad (the released run.sh: --ini_use_pcgrad)
     clone_lr: float = 0.1
-    clone_steps: int = 1
+    clone_steps: int = 0  # 0: a fixed random clone (official); > 0: distil it this many steps per victim step
 
     def __post_init__(self) -> None:
         if self.ood_loss not in OOD_LOSSES:
             raise ValueError(f"ood_loss must be one of {OOD_LOSSES}, not {self.ood_loss!r}")
         if min(self.beta, self.gamma, self.delta, self.epsilon) < 0 or self.epochs < 1 or self.clone_steps < 0:
             raise ValueError("InI needs non-negative loss weights, epochs >= 1 and clone_steps >= 0")
+        if self.max_grad_norm < 0:
+            raise ValueError("InI's max_grad_norm must be >= 0 (0: no clipping)")
 
     def train_config(self) -> TrainConfig:
         """The victim's schedule; the undefended baseline trains with exactly this one."""
@@ -76,6 +88,7 @@ class INIConfig:
             optimizer="sgd",
             momentum=self.momentum,
             weight_decay=self.weight_decay,
+            max_grad_norm=self.max_grad_norm,
         )
 
 
@@ -131,6 +144,34 @@ def ini_terms(
     }
 
 
+def pcgrad(
+    losses: list[torch.Tensor], params: list[torch.Tensor], *, generator: torch.Generator | None = None
+) -> list[torch.Tensor]:
+    """PCGrad (Yu et al., arXiv 2001.06782), as the released InI run uses: each loss's gradient loses its
+    component along every other loss's gradient that it conflicts with (negative dot product, others in a
+    random order); the projected gradients are summed. One gradient per parameter, detached."""
+    flats = []
+    for loss in losses:
+        grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
+        flats.append(
+            torch.cat([(g if g is not None else torch.zeros_like(p)).flatten() for g, p in zip(grads, params)])
+        )
+    projected = []
+    for i, g in enumerate(flats):
+        g = g.clone()
+        for j in torch.randperm(len(flats), generator=generator).tolist():
+            dot = torch.dot(g, flats[j])
+            if j != i and dot < 0:
+                g -= dot / (flats[j].norm() ** 2 + 1e-20) * flats[j]
+        projected.append(g)
+    total = torch.stack(projected).sum(0)
+    out, start = [], 0
+    for p in params:
+        out.append(total[start : start + p.numel()].view_as(p))
+        start += p.numel()
+    return out
+
+
 def defender_ood(train_x: np.ndarray, *, n_permuted: int = 2000, digits: bool = True, seed: int = 0) -> np.ndarray:
     """The defender's OOD queries ``(M, 1, 28, 28)``: pixel-permuted training images (+ upsampled sklearn digits)."""
     rng = np.random.default_rng([seed, 0x6F6F64])
@@ -159,7 +200,9 @@ def ini(
 ) -> Defended:
     """Train a copy of ``model`` with InI on ``data``, the defender's ``ood`` inputs and a simulated clone.
 
-    The clone starts from the victim's initial weights' architecture with its own seeded initialisation.
+    The clone has the victim's architecture with its own seeded initialisation; with ``clone_steps = 0``
+    (the default) it stays fixed. ``result.metrics`` holds each term's mean (``mean_<term>``) and its
+    weighted share of the total loss (``share_<term>``).
     """
     if len(ood) == 0:
         raise ValueError("InI needs out-of-distribution inputs for the defender (ood is empty)")
@@ -175,6 +218,13 @@ def ini(
     gen = seeded_generator(seed, 0x696E69)
     sums: dict[str, float] = {}
     count = [0]
+    weights = {
+        "benign": 1.0,
+        "id": config.beta,
+        "ood": config.gamma,
+        "isolation": config.delta,
+        "induction": config.epsilon,
+    }
 
     def ood_batch() -> torch.Tensor:
         return ood_t[torch.randint(len(ood_t), (config.batch_size,), generator=gen)]
@@ -195,13 +245,18 @@ def ini(
         for k, t in terms.items():
             sums[k] = sums.get(k, 0.0) + float(t.detach())
         count[0] += 1
-        return (
-            terms["benign"]
-            + config.beta * terms["id"]
-            + config.gamma * terms["ood"]
-            + config.delta * terms["isolation"]
-            + config.epsilon * terms["induction"]
-        )
+        weighted = {k: weights[k] * t for k, t in terms.items()}
+        for k, t in weighted.items():
+            sums[f"abs_{k}"] = sums.get(f"abs_{k}", 0.0) + abs(float(t.detach()))
+        total = sum(weighted.values())
+        if not config.pcgrad:
+            return total
+        params = [p for p in v.parameters() if p.requires_grad]
+        active = [t for k, t in weighted.items() if weights[k] != 0]
+        combined = pcgrad(active, params, generator=gen)
+        # a scalar whose value is the total loss and whose gradient is the PCGrad combination
+        surrogate = sum((p * g).sum() for p, g in zip(params, combined))
+        return surrogate - surrogate.detach() + total.detach()
 
     start = time.perf_counter()
     fit(
@@ -215,7 +270,10 @@ def ini(
     )
     for p in clone.parameters():
         p.grad = None
-    metrics = {f"mean_{k}": v / max(count[0], 1) for k, v in sums.items()}
+    n = max(count[0], 1)
+    metrics = {f"mean_{k}": sums[k] / n for k in weights}
+    total = sum(sums[f"abs_{k}"] for k in weights) or 1.0
+    metrics.update({f"share_{k}": sums[f"abs_{k}"] / total for k in weights})
     return Defended(victim.eval(), DefenceResult("ini", time.perf_counter() - start, 0, metrics))
 
 
@@ -229,4 +287,4 @@ class InI(HardenDefence):
 
     def run(self, job: HardenJob) -> Defended:
         ood = defender_ood(job.train.x, digits=job.dataset.input_shape[0] == 1, seed=job.seed)
-        return ini(job.model, job.train, ood=ood, config=INIConfig(epochs=job.epochs or 6), seed=job.seed)
+        return ini(job.model, job.train, ood=ood, config=INIConfig(epochs=job.epochs or 12), seed=job.seed)

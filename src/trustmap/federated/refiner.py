@@ -6,9 +6,14 @@ A client uploads ``∇θL(x′, y)`` of *robust data* ``x′`` instead of ``∇�
 
 ``m`` keeps the critical parameters (top 10% of |∇θL(x,y)|); ``E`` is the encoder of a small conv
 autoencoder trained on disjoint data (semantic similarity). Both terms are normalised (ours) so that
-``λ`` is scale-free; it is tuned once on the autoencoder's data (:func:`tune_lambda`). Start
-``x′ = x + N(0, 0.1²)``, Adam (lr 0.05), 10 steps per training upload. Baselines: Gaussian gradient
-noise (DP-style, σ) and top-k pruning (keep the fraction ``k`` of largest |g| per layer).
+``λ`` is scale-free. Start ``x′ = x + N(0, 0.1²)``, Adam (lr 0.05), 10 steps per training upload. The
+utility term constrains only the critical entries, so the *trivial* ones (the other 90%) of ``∇θL(x′, y)``
+are free to grow; the upload bounds them (issue 13, ours): each trivial entry is clipped to ``±τ``, where
+``τ`` is the smallest critical ``|∇θL(x, y)|`` (:func:`bound_trivial`), i.e. a trivial entry stays no larger
+than the entries that define it as trivial. ``λ`` is chosen by the accuracy criterion the repro checks
+(a short FedSGD run on public data); :func:`tune_lambda` (relative critical-gradient error) is the older
+rule. Baselines: Gaussian gradient noise (DP-style, σ) and top-k pruning (keep the fraction ``k`` of largest
+|g| per layer).
 
 Shapes: ``x`` ``(B, 1, H, W)`` in [0, 1], ``E(x)`` ``(B, 64)``.
 
@@ -68,6 +73,16 @@ def critical_mask(grads: Grads, fraction: float = 0.1) -> list[torch.Tensor]:
     k = max(1, int(fraction * flat.numel()))
     thresh = flat.topk(k).values[-1]
     return [(g.detach().abs() >= thresh).float() for g in grads]
+
+
+def bound_trivial(grads: Grads, reference: Grads, *, fraction: float = 0.1) -> tuple[list[torch.Tensor], float]:
+    """Clip the entries of ``grads`` outside ``reference``'s critical mask to ``±τ`` (``τ`` = the smallest
+    critical ``|reference|``); critical entries are left alone. Returns the clipped gradients and ``τ``."""
+    flat = torch.cat([g.detach().abs().flatten() for g in reference])
+    k = max(1, int(fraction * flat.numel()))
+    tau = flat.topk(k).values[-1]
+    out = [torch.where(r.detach().abs() >= tau, g, g.clamp(-tau, tau)) for g, r in zip(grads, reference)]
+    return out, float(tau)
 
 
 def refine(
@@ -145,6 +160,7 @@ class Defence:
     strength: float = 0.0
     encoder: nn.Module | None = None
     steps: int = 10
+    bound: bool = True  # refiner: clip the trivial entries of the upload (bound_trivial)
 
     def __call__(
         self,
@@ -161,7 +177,10 @@ class Defence:
             xp, _ = refine(
                 model, x, y, encoder=self.encoder, lam=self.strength, steps=steps or self.steps, generator=generator
             )
-            return [g.detach() for g in batch_gradients(model, xp, y)]
+            refined = [g.detach() for g in batch_gradients(model, xp, y)]
+            if not self.bound:
+                return refined
+            return bound_trivial(refined, [g.detach() for g in batch_gradients(model, x, y)])[0]
         grads = [g.detach() for g in batch_gradients(model, x, y)]
         if self.kind == "none":
             return grads

@@ -41,6 +41,7 @@ class TrainConfig:
     momentum: float = 0.9
     schedule: str = "onecycle"  # onecycle | constant
     label_smoothing: float = 0.0
+    max_grad_norm: float = 0.0  # > 0: clip the global gradient norm to this before each step
 
     def __post_init__(self) -> None:
         """Refuse settings that would crash torch or silently train nothing (one line, before any work)."""
@@ -53,6 +54,7 @@ class TrainConfig:
             "weight_decay": ("weight decay", 0.0, math.inf, "of at least 0"),
             "momentum": ("momentum", 0.0, 1.0, "from 0 to 1"),
             "label_smoothing": ("label smoothing", 0.0, 1.0, "from 0 to 1"),
+            "max_grad_norm": ("max grad norm", 0.0, math.inf, "of at least 0"),
         }
         for name, (label, lo, hi, what) in {**positive, **bounded}.items():
             value = getattr(self, name)
@@ -134,6 +136,8 @@ def fit(
                 opt.zero_grad(set_to_none=True)
                 loss = loss_fn(model, xb, yb)
                 loss.backward()
+                if config.max_grad_norm > 0:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
                 opt.step()
                 if sched is not None:
                     sched.step()
@@ -164,4 +168,4 @@ def evaluate_logits(logits: np.ndarray, y: np.ndarray, num_classes: int) -> Eval
         per_class.append(float((pred[mask] == c).mean()) if mask.any() else float("nan"))
     t = torch.from_numpy(logits)
     loss = float(F.cross_entropy(t, torch.from_numpy(y.astype(np.int64)))) if len(y) else float("nan")
-    return EvalResult(accuracy=float((pred == y).mean()), per_class_accuracy=per_class, n=int(len(y)), loss=loss)
+    return EvalResult(accuracy=float((pred == y).mean()), per_class_accuracy=per_class, n=len(y), loss=loss)

@@ -1,13 +1,21 @@
 """``trustmap repro ini``: InI (arXiv 2308.00958) against an undefended victim and output perturbation.
 
-Paper: Isolation and Induction: Training Robust Deep Neural Networks against Model Stealing Attacks (arXiv 2308.00958).
-Victim CNN-S on FM-10k, 6 epochs (SGD lr 0.1, the same schedule, initial weights and batch order for
-the undefended victim and InI). Defender OOD set: 2,000 pixel-permuted FM-10k images plus the 1,797
-scikit-learn digits upsampled to 28×28. Attacker (KnockoffNets): 5,000 queries = MNIST-5k, which the
-defender never sees; thief CNN-S trained 15 epochs on the victim's probability vectors (soft labels);
-thief accuracy on the full FMNIST test set. Perturbation baselines wrap the undefended victim: reverse
-sigmoid (``beta`` tuned to keep every top-1 label of 1,000 training images) and top-1 rounding.
-Latency: the fastest of 30 interleaved timings of one 256-image batch per model. 3 runs.
+Paper: Isolation and Induction: Training Robust Deep Neural Networks against Model Stealing Attacks
+(arXiv 2308.00958). Victim CNN-S on FM-4k (FM-10k before issue 13; trimmed so 12 epochs fit the budget),
+12 epochs (SGD lr 0.1, gradient norm clipped to 10; the same schedule, initial weights and batch order for
+the undefended victim and InI). InI uses the authors' released configuration (the
+:class:`~trustmap.defenses.INIConfig` defaults: a fixed random clone, gamma 0.3, delta 1, epsilon 1000).
+Defender OOD set: 2,000 pixel-permuted training images plus the 1,797 scikit-learn digits upsampled to
+28×28. Attacker (KnockoffNets): 5,000 queries = MNIST-5k, which the defender never sees; thief CNN-S
+trained 10 epochs (15 before issue 13; trimmed) on the victim's probability vectors (soft labels); thief
+accuracy on the full FMNIST test set. Perturbation baselines wrap the undefended victim: reverse sigmoid
+(``beta`` tuned to keep every top-1 label of 1,000 training images) and top-1 rounding.
+Latency: the fastest of 30 interleaved timings of one 256-image batch per model. 3 runs (seeds).
+
+Checks (issue 13), each on per-seed paired values with a 95% Student-t interval: InI lowers the thief's
+accuracy by >= 10 points (the paper's "up to 48%" is a best case, not a mean) and by >= 5 points more than
+reverse sigmoid and than top-1 rounding; benign accuracy within 2 points; latency <= 1.05x. Sanity: the
+undefended victim and the thief stealing from it beat the majority class.
 """
 
 from __future__ import annotations
@@ -36,11 +44,11 @@ from trustmap.utils.progress import progress_bar
 SIZES = {
     "default": {
         "seeds": 3,
-        "train": 10000,
-        "epochs": 6,
+        "train": 4000,
+        "epochs": 12,
         "ood_permuted": 2000,
         "queries": 5000,
-        "thief_epochs": 15,
+        "thief_epochs": 10,
         "timing_reps": 30,
         "test": 10000,
     },
@@ -96,6 +104,7 @@ def _one_run(test, train, queries: np.ndarray, ood: np.ndarray, cfg: dict, s: in
         "seed": s,
         "rs_beta": beta,
         "ini_train_seconds": defended.result.seconds,
+        **{f"ini.{k}": float(v) for k, v in defended.result.metrics.items()},
     }
     thief_cfg = TrainConfig(epochs=cfg["thief_epochs"], batch_size=64, lr=2e-3, optimizer="adam")
     for name, victim in victims.items():
@@ -113,6 +122,67 @@ def _one_run(test, train, queries: np.ndarray, ood: np.ndarray, cfg: dict, s: in
         row[f"{name}.latency_ms"] = 1000 * lat[name]
         row[f"{name}.latency_ratio"] = lat[name] / lat["undefended"]
     return row
+
+
+def ini_checks(runs: list[dict[str, float]], *, majority: float) -> list[Check]:
+    """The checks on per-seed ``runs`` (rows of :func:`_one_run`): sanity, then the paper's claims."""
+
+    def per_seed(fn) -> list[float]:
+        return [float(fn(r)) for r in runs]
+
+    checks = [
+        Check.over_seeds(
+            "sanity: undefended victim accuracy minus the majority class (points)",
+            per_seed(lambda r: r["undefended.benign"] - majority),
+            threshold=0.0,
+            kind="sanity",
+            scale=100,
+        ),
+        Check.over_seeds(
+            "sanity: thief of the undefended victim minus the majority class (points)",
+            per_seed(lambda r: r["undefended.thief"] - majority),
+            threshold=0.0,
+            kind="sanity",
+            scale=100,
+        ),
+        Check.over_seeds(
+            "thief accuracy drop, undefended minus InI (points)",
+            per_seed(lambda r: r["undefended.thief"] - r["ini.thief"]),
+            threshold=0.10,
+            scale=100,
+        ),
+        Check.over_seeds(
+            "thief accuracy, reverse sigmoid minus InI (points)",
+            per_seed(lambda r: r["reverse-sigmoid.thief"] - r["ini.thief"]),
+            threshold=0.05,
+            scale=100,
+        ),
+        Check.over_seeds(
+            "thief accuracy, top-1 minus InI (points)",
+            per_seed(lambda r: r["top1.thief"] - r["ini.thief"]),
+            threshold=0.05,
+            scale=100,
+        ),
+        Check.over_seeds(
+            "benign accuracy, InI minus undefended (points)",
+            per_seed(lambda r: r["ini.benign"] - r["undefended.benign"]),
+            threshold=-0.02,
+            scale=100,
+        ),
+        Check.over_seeds(
+            "InI inference time / undefended",
+            per_seed(lambda r: r["ini.latency_ratio"]),
+            threshold=1.05,
+            above=False,
+        ),
+        Check.over_seeds(
+            "InI's weighted induction term, share of the loss (|terms|)",
+            per_seed(lambda r: r["ini.share_induction"]),
+            threshold=0.01,
+            kind="info",
+        ),
+    ]
+    return checks
 
 
 @register_repro(
@@ -147,32 +217,13 @@ def ini_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResul
         }
         for name in VICTIMS
     ]
-    d_thief = 100 * (mean["undefended.thief"] - mean["ini.thief"])
-    d_benign = 100 * (mean["ini.benign"] - mean["undefended.benign"])
-    checks = [
-        Check(
-            "thief accuracy drop, undefended minus InI (points)",
-            d_thief,
-            ">= 20",
-            d_thief >= 20,
-        ),
-        Check(
-            "benign accuracy, InI minus undefended (points)",
-            d_benign,
-            ">= -2",
-            d_benign >= -2,
-        ),
-        Check(
-            "InI inference time / undefended",
-            mean["ini.latency_ratio"],
-            "<= 1.05",
-            mean["ini.latency_ratio"] <= 1.05,
-        ),
-    ]
+
+    checks = ini_checks(runs, majority=float(np.bincount(test.y).max() / len(test.y)))
     return ReproResult(
         method="ini",
-        claim="InI cuts a KnockoffNets thief's accuracy by at least 20 points at the same query budget, keeps benign "
-        "accuracy within 2 points and adds no inference time (at most 1.05x), unlike output-perturbation defences.",
+        claim="InI cuts a KnockoffNets thief's accuracy by at least 10 points at the same query budget, at least 5 "
+        "points more than reverse sigmoid and top-1 rounding, keeps benign accuracy within 2 points and adds no "
+        "inference time (at most 1.05x).",
         rows=rows,
         checks=checks,
         runs=runs,
@@ -181,5 +232,8 @@ def ini_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResul
         seconds=time.perf_counter() - start,
         notes=f"FM-{cfg['train']}, CNN-S victims, {cfg['epochs']} epochs; {cfg['queries']} MNIST-5k queries, thief "
         f"{cfg['thief_epochs']} epochs on soft labels; reverse-sigmoid beta mean {mean['rs_beta']:.2f} (gamma 0.2). "
+        f"InI loss shares (|weighted term| / sum): benign {mean['ini.share_benign']:.3f}, ood "
+        f"{mean['ini.share_ood']:.3f}, isolation {mean['ini.share_isolation']:.3f}, induction "
+        f"{mean['ini.share_induction']:.3f}. "
         "A quick run never claims the result.",
     )
