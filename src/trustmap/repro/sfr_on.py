@@ -166,6 +166,12 @@ def sfr_on_experiment(*, size: str, seed: int, progress: bool | None) -> ReproRe
         for s in seeds:
             runs.append(_one_run(ds, train_idx, cfg, s))
             tick()
+    return sfr_on_result(runs, cfg=cfg, size=size, seconds=time.perf_counter() - start)
+
+
+def sfr_on_result(runs: list[dict], *, cfg: dict, size: str, seconds: float = 0.0) -> ReproResult:
+    """The table and checks from per-run rows (:func:`_one_run`), judged over the runs."""
+    seeds = [int(r["seed"]) for r in runs]
     mean = mean_runs(runs)
     rows = []
     for name in (
@@ -252,7 +258,7 @@ def sfr_on_experiment(*, size: str, seed: int, progress: bool | None) -> ReproRe
         runs=runs,
         size=size,
         seeds=seeds,
-        seconds=time.perf_counter() - start,
+        seconds=seconds,
         notes=f"FM-{cfg['train']}, CNN-S {cfg['epochs']} epochs (original test accuracy {mean['original_test']:.3f}); "
         f"forget class {FORGET_CLASS} (Shirt) at {cfg['class_steps']} steps, random 10% at {cfg['random_steps']} steps; "
         f"GA lr chosen per run from {GA_LRS} (mean {mean['ga_lr']:.1e}); MIA = SVC-MIA efficacy on the forget set (shadow: "
