@@ -41,7 +41,7 @@ SIZES: dict[str, dict[str, Any]] = {
     "quick": {
         "n_train": 32,
         "n_test": 32,
-        "runs": 2,
+        "runs": 1,
         "epochs": 1,
         "max_len": 32,
         "tasks": ("rt", "rt-subj"),

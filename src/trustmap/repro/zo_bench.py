@@ -72,7 +72,7 @@ SIZES: dict[str, dict[str, Any]] = {
         "n_dev": 32,
         "steps": 10,
         "tune_steps": 4,
-        "runs": 2,
+        "runs": 1,
         "max_len": 32,
         "methods": tuple(GRID),
         "grid": False,
