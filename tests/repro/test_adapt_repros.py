@@ -79,3 +79,66 @@ def test_two_sided_cross_check_verdicts():
     assert within("x", [0.1, -0.2, 0.3], tolerance=1.0).verdict == "passed"
     assert within("x", [3.0, 3.2, 2.9], tolerance=1.0).verdict == "failed"
     assert within("x", [0.0, 2.0, -1.5], tolerance=1.0).verdict == "inconclusive"
+
+
+def _apt_runs(*, gain, pt8=0.80, frozen=0.70):
+    runs = []
+    for s, j in zip((0, 1, 2), (0.0, 0.002, -0.002), strict=True):
+        common = {"task": "rt", "seed": s, "majority": 0.5, "frozen_probe": frozen}
+        runs.append({"method": "PT2-8", **common, "test_accuracy": pt8 + j})
+        runs.append({"method": "APT-8", **common, "test_accuracy": pt8 + j + gain + j / 2, "lambda_max_over_min": 1.1})
+    return runs
+
+
+def test_apt_checks_hold_for_a_gain_above_the_papers_0_7_points():
+    from trustmap.repro.apt import apt_checks
+    from trustmap.repro.base import ReproResult
+
+    checks = apt_checks(_apt_runs(gain=0.012))
+    claim = next(c for c in checks if c.kind == "claim")
+    assert claim.target.startswith(">= 0.7") and claim.passed
+    assert next(c for c in checks if "lambda" in c.name).kind == "info"  # never judged
+    assert ReproResult(method="apt", claim="c.", rows=[], checks=checks).status == "held"
+    below = apt_checks(_apt_runs(gain=0.004))  # +0.4 points: under the paper's +0.7
+    assert ReproResult(method="apt", claim="c.", rows=[], checks=below).status == "did not hold"
+
+
+def test_apt_is_not_a_test_when_prefix_tuning_does_not_beat_frozen_embeddings():
+    from trustmap.repro.apt import apt_checks
+    from trustmap.repro.base import ReproResult
+
+    checks = apt_checks(_apt_runs(gain=0.02, pt8=0.65, frozen=0.70))
+    assert ReproResult(method="apt", claim="c.", rows=[], checks=checks).status == "not a test"
+
+
+def _zo_runs(*, zo=0.70, fo=0.80, block=0.71, aligned=0.75, majority=0.52):
+    accs = {"FO-SGD": fo, "ZO-SGD": zo, "ZO-SGD block-wise": block, "ZO-SGD aligned head": aligned}
+    return [
+        {"method": m, "seed": s, "majority": majority, "start_accuracy": 0.48, "test_accuracy": a + 0.003 * s}
+        for s in (0, 1, 2)
+        for m, a in accs.items()
+    ]
+
+
+def _zo_rows():
+    mem = {"ZO-SGD": 100, "ZO-SGD-Sign": 100, "ZO-Adam": 150, "ZO-SGD block-wise": 100, "FO-Adam": 400}
+    return [{"method": m, "memory_bytes": b, "saved_bytes": 0 if m != "FO-Adam" else 50} for m, b in mem.items()]
+
+
+def test_zo_bench_gains_are_measured_over_the_majority_class():
+    from trustmap.repro.base import ReproResult
+    from trustmap.repro.zo_bench import zo_bench_checks
+
+    checks = zo_bench_checks(_zo_runs(), _zo_rows())
+    assert {c.name for c in checks} >= {
+        "ZO-SGD - majority class (points)",
+        "ZO-SGD block-wise - majority class (points)",
+    }
+    assert ReproResult(method="zo-bench", claim="c.", rows=[], checks=checks).status == "held"
+    # a ZO run that learned only the class prior sits at the majority rate: the claim fails
+    prior = zo_bench_checks(_zo_runs(zo=0.53, block=0.54, aligned=0.60), _zo_rows())
+    assert next(c for c in prior if c.name.startswith("ZO-SGD - majority")).verdict == "failed"
+    assert ReproResult(method="zo-bench", claim="c.", rows=[], checks=prior).status == "did not hold"
+    # FO-SGD below the majority class: nothing is a test
+    untrained = zo_bench_checks(_zo_runs(fo=0.45), _zo_rows())
+    assert ReproResult(method="zo-bench", claim="c.", rows=[], checks=untrained).status == "not a test"

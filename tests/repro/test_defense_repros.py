@@ -214,3 +214,34 @@ def test_ini_checks_fail_when_top1_rounding_does_as_well():
     # a thief that cannot even beat the majority class against the undefended victim: not a test
     weak = ini_checks(_ini_runs(ini_thief=0.02, undefended_thief=0.05), majority=0.1)
     assert ReproResult(method="ini", claim="c.", rows=[], checks=weak).status == "not a test"
+
+
+def _sfr_runs(*, retrain_mia=0.30, original_mia=0.10):
+    names = ("sfr-on", "retrain", "gradient-ascent", "finetune", "salun-lite")
+    runs = []
+    for s in range(3):
+        j = 0.002 * s
+        r = {"seed": s, "original_test": 0.85 + j, "majority": 0.1, "ga_lr": 1e-4}
+        for n in names:
+            r[f"class.{n}.forget"] = 0.01 + j if n != "gradient-ascent" else 0.03
+            r[f"class.{n}.remain_test"] = 0.88 + j if n != "gradient-ascent" else 0.70
+        for n in (*names, "original"):
+            r[f"random.{n}.forget"] = 0.9
+            r[f"random.{n}.test"] = 0.85 + j
+            r[f"random.{n}.mia_efficacy"] = {"retrain": retrain_mia, "sfr-on": retrain_mia - 0.01 - j}.get(
+                n, original_mia + j
+            )
+        r["random.gradient-ascent.mia_efficacy"] = float("nan")  # a diverged GA model
+        runs.append(r)
+    return runs
+
+
+def test_sfr_on_result_holds_for_a_passing_fake_and_is_not_a_test_without_a_leak():
+    from trustmap.repro.sfr_on import SIZES, sfr_on_result
+
+    result = sfr_on_result(_sfr_runs(), cfg=SIZES["default"], size="default")
+    assert result.status == "held" and result.seeds == [0, 1, 2]
+    assert next(r for r in result.rows if r["method"] == "sfr-on")["rand_mia_efficacy_per_seed"][0] == 0.29
+    # the MIA does not see the leak (retrained and original models look alike): not a test
+    no_leak = sfr_on_result(_sfr_runs(retrain_mia=0.10, original_mia=0.10), cfg=SIZES["default"], size="default")
+    assert no_leak.status == "not a test"
