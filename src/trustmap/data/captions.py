@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+
 import numpy as np
 
 CLASS_NAMES = ("t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot")
@@ -36,7 +38,7 @@ def attributes(x: np.ndarray) -> np.ndarray:
     """``(N, 3)`` float: ink mass, width in columns, vertical centroid (rows) of square images in [0, 1]
     (28×28, or any ``S``×``S`` such as FM14; fit :class:`AttributeBins` at the size you measure)."""
     x = np.asarray(x, np.float32)
-    side = int(round(np.sqrt(x[0].size))) if len(x) else 28
+    side = math.isqrt(x[0].size) if len(x) else 28
     img = x.reshape(len(x), side, side)
     mass = img.sum((1, 2))
     width = (img.max(1) > 0.25).sum(1).astype(np.float32)
