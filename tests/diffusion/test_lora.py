@@ -17,7 +17,8 @@ from trustmap.diffusion.text import encode_captions, guided, train_text_ddpm
 from trustmap.errors import ModelError, TrustmapError
 
 
-def test_lora_trains_only_the_adapter_and_merges_to_the_same_model(tmp_path):
+def test_lora_trains_only_the_adapter_and_merges_to_the_same_model(tmp_path, tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("TRUSTMAP_CACHE", str(tmp_path_factory.getbasetemp() / "text-diffusion-cache"))
     x, y = fm_images(14, n=32)
     base = train_text_ddpm(x, y, DDPMConfig(channels=(8, 16), steps=2, batch_size=8, n_train=32))
     before = {k: v.clone() for k, v in base.unet.state_dict().items()}

@@ -21,21 +21,21 @@ from trustmap.diffusion.text import (
 from trustmap.errors import TrustmapError
 
 
-def test_caption_set_indexes_attribute_and_class_captions(tmp_path, monkeypatch):
-    monkeypatch.setenv("TRUSTMAP_CACHE", str(tmp_path))
+def test_caption_set_indexes_attribute_and_class_captions(tmp_path_factory, monkeypatch):
+    cache = tmp_path_factory.getbasetemp() / "text-diffusion-cache"  # shared with the text repro tests
+    monkeypatch.setenv("TRUSTMAP_CACHE", str(cache))
+    caption_table.cache_clear()
     texts = caption_set()
     assert len(texts) == 1380 and texts[int(class_caption_ids(np.array([7]))[0])] == caption(7)
     assert (
         texts[int(caption_ids(np.array([[7, 2, 0, 1]]), 0)[0])]
         == "a heavy narrow sneaker, sitting centred in the frame"
     )
-    caption_table.cache_clear()
     table = caption_table()
-    assert table.shape == (1380, MAX_TOKENS, HIDDEN + 1)
+    assert table.shape == (1380, MAX_TOKENS, HIDDEN + 1) and len(list(cache.glob("diffusion/captions-*"))) == 1
     assert torch.allclose(table[1350 + 21], encode_captions([caption(7)])[0], atol=1e-5)
     caption_table.cache_clear()
     assert torch.equal(caption_table(), table)  # read back from the disk cache
-    caption_table.cache_clear()
 
 
 def test_text_ddpm_trains_samples_and_round_trips(tmp_path, monkeypatch):

@@ -6,13 +6,10 @@ import math
 from trustmap.repro import repro_info
 
 
-def test_quick_pai_diffusion_repro_makes_its_table(tmp_path, monkeypatch):
-    monkeypatch.setenv("TRUSTMAP_CACHE", str(tmp_path / "cache"))
-    from trustmap.diffusion.text import caption_table
-
-    caption_table.cache_clear()
+def test_quick_pai_diffusion_repro_makes_its_table(tmp_path_factory, monkeypatch):
+    # one cache for the text-diffusion tests of a session: the caption table and tiny models are built once
+    monkeypatch.setenv("TRUSTMAP_CACHE", str(tmp_path_factory.getbasetemp() / "text-diffusion-cache"))
     result = repro_info("pai-diffusion").run(size="quick", seed=0, progress=False)
-    caption_table.cache_clear()
     rows = {r["method"]: r for r in result.rows}
     assert list(rows) == [
         "base (no adaptation)",
