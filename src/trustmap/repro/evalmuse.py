@@ -5,7 +5,7 @@ fine-grained SRCC with the ground truth >= the CLIP-lite score's + 0.10; element
 
 Generator: the cached FM14 text-conditioned DDPM (:mod:`trustmap.diffusion.text`). Per run (seed), ``n_prompts``
 random caption tuples P = (class, ink, width, height bins; random template) each generate one image
-(DPM-Solver++ 20 steps, guidance 2). Each image is then scored against 5 captions Q: P itself, P with the
+(DPM-Solver++ 10 steps, guidance 2). Each image is then scored against 5 captions Q: P itself, P with the
 class swapped, with one attribute changed, with two changed, and with all four elements changed. Ground
 truth (what we control): the share of Q's elements equal to P's (1, 0.75, 0.75, 0.5, 0).
 
@@ -47,7 +47,7 @@ SIZES = {
         "n_prompts": 200,
         "n_clip": 20000,
         "clip_epochs": 2,
-        "sample_steps": 20,
+        "sample_steps": 10,
         "guidance": 2.0,
         "model": {},
         "classifier": {"epochs": 3, "n_train": 60000},
