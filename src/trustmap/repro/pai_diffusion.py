@@ -51,9 +51,9 @@ SIZES = {
     "default": {
         "runs": 3,
         "n_style": 2000,
-        "steps": 250,
+        "steps": 200,
         "batch": 32,
-        "n_eval": 200,
+        "n_eval": 150,
         "sample_steps": 10,
         "guidance": 2.0,
         "latency_images": 4,
