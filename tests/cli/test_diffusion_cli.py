@@ -107,7 +107,9 @@ def test_bad_inputs_exit_2(capsys, tmp_path):
     assert r.code == 2 and "checksum" in r.err
 
 
-def test_text_conditioned_train_and_sample(capsys, tmp_path):
+def test_text_conditioned_train_and_sample(capsys, tmp_path, tmp_path_factory, monkeypatch):
+    # the session's shared text-diffusion cache: the MiniLM caption table is encoded once
+    monkeypatch.setenv("TRUSTMAP_CACHE", str(tmp_path_factory.getbasetemp() / "text-diffusion-cache"))
     model = tmp_path / "text"
     r = run_cli(
         capsys,
@@ -139,10 +141,12 @@ def test_text_conditioned_train_and_sample(capsys, tmp_path):
         "2",
         "--captions",
         "a photo of a bag; a small grey sneaker",
+        "--guidance",
+        "2",
         "--json",
     )
     assert r.code == 0, r.err
-    assert grid.is_file()
+    assert grid.is_file() and json.loads(r.out)["guidance"] == 2.0
     r = run_cli(capsys, "diffusion", "sample", "--model", str(model), "--out", str(grid), "--labels", "1")
     assert r.code == 2 and "--captions" in r.err
     r = run_cli(capsys, "diffusion", "train", "--out", str(tmp_path / "x"), "--text", "--conditional")

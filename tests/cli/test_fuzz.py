@@ -348,6 +348,16 @@ CASES: list[tuple[str, tuple[str, ...], dict[str, str]]] = [
     ("llm-trust-n-zero", ("llm-trust", "--n", "0"), {}),
     ("diffusion-sample-not-a-model", ("diffusion", "sample", "--model", "{in}/adir", "--out", "{out}/g.png"), {}),
     ("diffusion-sample-file-not-folder", ("diffusion", "sample", "--model", "{in}/afile", "--out", "{out}/g.png"), {}),
+    (
+        "diffusion-sample-guidance-nan",
+        ("diffusion", "sample", "--model", "{in}/adir", "--out", "{out}/g.png", "--guidance", "nan"),
+        {},
+    ),
+    (
+        "diffusion-sample-guidance-zero",
+        ("diffusion", "sample", "--model", "{in}/adir", "--out", "{out}/g.png", "--guidance", "0"),
+        {},
+    ),
     ("diffusion-train-zero-steps", ("diffusion", "train", "--out", "{out}/ddpm", "--steps", "0"), {}),
     ("diffusion-train-image-size-13", ("diffusion", "train", "--out", "{out}/ddpm", "--image-size", "13"), {}),
     ("diffusion-train-lr-nan", ("diffusion", "train", "--out", "{out}/ddpm", "--lr", "nan"), {}),

@@ -112,6 +112,9 @@ def sample_cmd(
             help="Captions for a text-conditioned model, ';'-separated (cycled); default: 'a photo of a <class>'."
         ),
     ] = None,
+    guidance: Annotated[
+        float, typer.Option(help="Classifier-free guidance scale for a text-conditioned model (1 = none).")
+    ] = 1.0,
     nrow: Annotated[int, typer.Option(help="Images per grid row.")] = 10,
     evaluate: Annotated[
         bool, typer.Option("--evaluate", help="Score the samples against the Fashion-MNIST test set.")
@@ -133,12 +136,20 @@ def sample_cmd(
         raise TrustmapError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
     if n < 1 or nrow < 1:
         raise TrustmapError("--n and --nrow must be >= 1")
+    if not (0 < guidance < 100):
+        raise TrustmapError(f"--guidance must be a number in (0, 100), got {guidance}")
     ddpm = load_ddpm(model)
     lab = _conditions(ddpm, labels, captions, n)
+    if guidance != 1.0:
+        from trustmap.diffusion.text import TextDDPM, guided
+
+        if not isinstance(ddpm, TextDDPM):
+            raise TrustmapError("--guidance needs a text-conditioned model (trained with --text)")
+        ddpm = guided(ddpm, guidance)
     x = sample(ddpm, n=n, steps=steps, sampler=sampler, seed=seed, labels=lab)
     pix = to_pixels(x.numpy())
     save_grid(pix, out, nrow=nrow)
-    result: dict = {"grid": str(out), "n": n, "steps": steps, "sampler": sampler, "seed": seed}
+    result: dict = {"grid": str(out), "n": n, "steps": steps, "sampler": sampler, "seed": seed, "guidance": guidance}
     if samples is not None:
         import torch
 

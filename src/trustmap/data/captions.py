@@ -8,13 +8,14 @@ pixel exceeds 0.25: narrow / regular / wide) and vertical centroid (mass-weighte
 centred / low). 10 x 3 x 3 x 3 = 270 tuples, written through one of 5 sentence templates (1,350
 distinct captions).
 
->>> bins = AttributeBins.fit(x_train, y_train)        # x: (N, 28, 28) or (N, 1, 28, 28) in [0, 1]
+>>> bins = AttributeBins.fit(x_train, y_train)        # x: (N, 28, 28), (N, 1, 28, 28) or FM14 in [0, 1]
 >>> tuples = bins.tuples(x_test, y_test)             # (N, 4) int64: class, ink, width, height bins
 >>> caption(tuples[0], template=2)                   # 'a picture of a wide trouser; ...'
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,11 +34,14 @@ TEMPLATES = (
 
 
 def attributes(x: np.ndarray) -> np.ndarray:
-    """``(N, 3)`` float: ink mass, width in columns, vertical centroid (rows) of images in [0, 1]."""
-    img = np.asarray(x, np.float32).reshape(len(x), 28, 28)
+    """``(N, 3)`` float: ink mass, width in columns, vertical centroid (rows) of square images in [0, 1]
+    (28×28, or any ``S``×``S`` such as FM14; fit :class:`AttributeBins` at the size you measure)."""
+    x = np.asarray(x, np.float32)
+    side = math.isqrt(x[0].size) if len(x) else 28
+    img = x.reshape(len(x), side, side)
     mass = img.sum((1, 2))
     width = (img.max(1) > 0.25).sum(1).astype(np.float32)
-    rows = np.arange(28, dtype=np.float32)
+    rows = np.arange(side, dtype=np.float32)
     centroid = (img.sum(2) * rows).sum(1) / np.maximum(mass, 1e-6)
     return np.stack([mass, width, centroid], 1)
 

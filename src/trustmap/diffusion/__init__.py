@@ -8,7 +8,7 @@ and recall, RBF-MMD) and the OLSS learned scheduler (arXiv 2305.14677).
 >>> x = sample(model, n=10, steps=10, sampler="dpm++", labels=torch.arange(10))
 """
 
-from trustmap.diffusion.cache import cache_root, cached_classifier, cached_ddpm
+from trustmap.diffusion.cache import cache_root, cached_classifier, cached_ddpm, cached_text_ddpm
 from trustmap.diffusion.config import DDPMConfig
 from trustmap.diffusion.data import fm_images, to_model_range, to_pixels
 from trustmap.diffusion.grid import save_grid
@@ -28,6 +28,7 @@ __all__ = [
     "cache_root",
     "cached_classifier",
     "cached_ddpm",
+    "cached_text_ddpm",
     "classifier_accuracy",
     "features",
     "fit_olss",

@@ -1,10 +1,11 @@
 """An on-disk cache of trained DDPMs and of the classifier behind the quality metrics, so that repros,
 benchmarks and the CLI train each once. Folder: ``$TRUSTMAP_CACHE`` if set, else the user cache folder
 (``platformdirs.user_cache_dir("trustmap")``), then ``diffusion/``. A DDPM lives in
-``ddpm-<config key>/`` (:func:`trustmap.diffusion.io.save_ddpm`); a cached file that fails to load is
+``ddpm-<config key>/`` (a text-conditioned one in ``text-ddpm-<caption set>-<config key>/``) (:func:`trustmap.diffusion.io.save_ddpm`); a cached file that fails to load is
 trained again and replaced.
 
 >>> model = cached_ddpm(DDPMConfig(image_size=14, conditional=True))
+>>> text = cached_text_ddpm(DDPMConfig(image_size=14))  # the text-conditioned variant
 >>> clf = cached_classifier(14)
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
@@ -24,6 +26,9 @@ from trustmap.diffusion.model import DDPM
 from trustmap.diffusion.train import train_ddpm
 from trustmap.errors import ModelError
 from trustmap.utils.files import atomic_write
+
+if TYPE_CHECKING:
+    from trustmap.diffusion.text import TextDDPM
 
 
 def cache_root() -> Path:
@@ -45,6 +50,25 @@ def cached_ddpm(config: DDPMConfig, *, progress: bool | None = None) -> DDPM:
             pass  # a corrupt cache entry is retrained below
     x, y = fm_images(config.image_size, split="train", n=config.n_train)
     model = train_ddpm(x, y, config, progress=progress)
+    save_ddpm(model, folder)
+    return model
+
+
+def cached_text_ddpm(config: DDPMConfig, *, progress: bool | None = None) -> TextDDPM:
+    """The text-conditioned DDPM (:mod:`trustmap.diffusion.text`) trained with ``config``: loaded, or trained
+    and saved in ``text-ddpm-<caption set>-<config key>/``."""
+    from trustmap.diffusion.text import CAPTION_SET, TextDDPM, train_text_ddpm
+
+    folder = cache_root() / f"text-ddpm-{CAPTION_SET}-{config.key()}"
+    if folder.exists():
+        try:
+            model = load_ddpm(folder)
+            if isinstance(model, TextDDPM):
+                return model
+        except ModelError:
+            pass  # a corrupt cache entry is retrained below
+    x, y = fm_images(config.image_size, split="train", n=config.n_train)
+    model = train_text_ddpm(x, y, config, progress=progress)
     save_ddpm(model, folder)
     return model
 

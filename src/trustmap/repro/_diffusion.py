@@ -1,4 +1,5 @@
-"""Shared set-up of the diffusion repros (``olss``, ``elijah``, ``sfr-on-diffusion``): the cached FM14 DDPM,
+"""Shared set-up of the diffusion repros (``olss``, ``elijah``, ``sfr-on-diffusion``, and with ``text=True``
+``pai-diffusion`` and ``evalmuse``): the cached FM14 DDPM (or text-conditioned DDPM),
 the cached CNN-S feature classifier, the 14x14 Fashion-MNIST test images ``(N, 1, 14, 14)`` and the
 classifier's sanity numbers."""
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from trustmap.diffusion import DDPMConfig, cached_classifier, cached_ddpm, fm_images
+from trustmap.diffusion import DDPMConfig, cached_classifier, cached_ddpm, cached_text_ddpm, fm_images
 from trustmap.diffusion.metrics import classifier_accuracy
 
 
@@ -26,10 +27,13 @@ class DiffusionBench:
     majority: float
 
 
-def diffusion_bench(cfg: dict[str, Any], *, seed: int, conditional: bool, progress: bool | None) -> DiffusionBench:
-    """The cached DDPM (``cfg["model"]`` on top of the 14x14 defaults) and classifier (``cfg["classifier"]``)."""
+def diffusion_bench(
+    cfg: dict[str, Any], *, seed: int, conditional: bool, progress: bool | None, text: bool = False
+) -> DiffusionBench:
+    """The cached DDPM (``cfg["model"]`` on top of the 14x14 defaults; the text-conditioned one when ``text``)
+    and classifier (``cfg["classifier"]``)."""
     config = replace(DDPMConfig(image_size=14, conditional=conditional, seed=seed), **cfg["model"])
-    model = cached_ddpm(config, progress=progress)
+    model = cached_text_ddpm(config, progress=progress) if text else cached_ddpm(config, progress=progress)
     clf = cached_classifier(14, seed=seed, **cfg["classifier"])
     test_x, test_y = fm_images(14, split="test")
     majority = float(np.bincount(test_y).max() / len(test_y))
