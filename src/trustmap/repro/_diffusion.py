@@ -12,6 +12,7 @@ import numpy as np
 
 from trustmap.diffusion import DDPMConfig, cached_classifier, cached_ddpm, cached_text_ddpm, fm_images
 from trustmap.diffusion.metrics import classifier_accuracy
+from trustmap.repro.base import Check
 
 
 @dataclass
@@ -25,6 +26,17 @@ class DiffusionBench:
     test_y: np.ndarray
     classifier_accuracy: float
     majority: float
+
+    def classifier_check(self) -> Check:
+        """Sanity check shared by the diffusion repros: the feature classifier beats the majority class."""
+        acc, majority = self.classifier_accuracy, self.majority
+        return Check(
+            "sanity: feature classifier test accuracy minus majority class",
+            acc - majority,
+            "> 0",
+            passed=acc > majority,
+            kind="sanity",
+        )
 
 
 def diffusion_bench(

@@ -198,13 +198,7 @@ def elijah_experiment(*, size: str, seed: int, progress: bool | None) -> ReproRe
     rows.append({"method": "detection, random-tau baseline", "correct": correct_rand, "of": n_test})
     need = int(np.ceil(7 / 8 * n_test))
     checks = [
-        Check(
-            "sanity: feature classifier test accuracy minus majority class",
-            clf_acc - majority,
-            "> 0",
-            passed=clf_acc > majority,
-            kind="sanity",
-        ),
+        bench.classifier_check(),
         Check.over_seeds(
             "sanity: attack success rate of the backdoored models before removal",
             [r["asr"] for r in bad],

@@ -158,13 +158,7 @@ def olss_experiment(*, size: str, seed: int, progress: bool | None) -> ReproResu
             threshold=0.0,
             kind="sanity",
         ),
-        Check(
-            "sanity: feature classifier test accuracy minus majority class",
-            clf_acc - majority,
-            "> 0",
-            passed=clf_acc > majority,
-            kind="sanity",
-        ),
+        bench.classifier_check(),
         Check.over_seeds(
             f"endpoint MSE, OLSS-{k0} / DDIM-{k0}",
             [
